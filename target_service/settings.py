@@ -1,0 +1,117 @@
+"""Service settings: one frozen value built from the environment and CLI flags, passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+ENV_PREFIX = "LOADCAP_"
+
+
+class SettingsError(ValueError):
+    """A configuration value is malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the reference service can be told. Defaults are the seed plan's numbers."""
+
+    db_url: str = "sqlite:///loadcap.db"
+    replica_urls: tuple[str, ...] = ()
+    redis_url: str | None = None
+    pool_size: int = 10
+    profile_ttl_s: float = 300.0
+    list_ttl_s: float = 60.0
+    rate_limit: str | None = "100/minute"  # None switches rate limiting off
+    body_limit_bytes: int = 100 * 1024
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    replica_max_lag_s: float = 5.0
+    replica_retry_s: float = 5.0
+    read_your_writes_s: float = 5.0
+    max_page_limit: int = 100
+    default_page_limit: int = 20
+    redis_timeout_s: float = 0.05
+    log_level: str = "info"
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Read LOADCAP_* variables, then apply explicit overrides (CLI flags); None = not given."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _parse(f.name, raw, type(getattr(_DEFAULTS, f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "rate_limit" in values and isinstance(values["rate_limit"], str):
+            values["rate_limit"] = _rate_limit_or_none(values["rate_limit"])
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_changes(self, **changes: Any) -> Settings:
+        new = replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        if not (self.db_url.startswith("sqlite://") or self.db_url.startswith("mysql://")):
+            raise SettingsError(
+                f"LOADCAP_DB_URL: expected sqlite:///path or mysql://user:pass@host:port/db, "
+                f"got {self.db_url!r}"
+            )
+        for url in self.replica_urls:
+            if not url.startswith("mysql://"):
+                raise SettingsError(f"LOADCAP_REPLICA_URLS: expected mysql:// URLs, got {url!r}")
+        if self.replica_urls and not self.db_url.startswith("mysql://"):
+            raise SettingsError("replicas need a mysql:// primary database URL")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError(f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {self.redis_url!r}")
+        positive = {
+            "pool_size": self.pool_size,
+            "body_limit_bytes": self.body_limit_bytes,
+            "max_page_limit": self.max_page_limit,
+            "default_page_limit": self.default_page_limit,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise SettingsError(f"LOADCAP_{name.upper()}: must be positive, got {value}")
+        if self.default_page_limit > self.max_page_limit:
+            raise SettingsError("LOADCAP_DEFAULT_PAGE_LIMIT must not exceed LOADCAP_MAX_PAGE_LIMIT")
+        for name in ("profile_ttl_s", "list_ttl_s", "replica_max_lag_s", "read_your_writes_s",
+                     "redis_timeout_s", "replica_retry_s"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"LOADCAP_{name.upper()}: must not be negative")
+
+
+_DEFAULTS = Settings()
+
+
+def _rate_limit_or_none(raw: str) -> str | None:
+    text = raw.strip()
+    return None if text.lower() in {"", "off", "none", "0", "false"} else text
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    var = ENV_PREFIX + name.upper()
+    try:
+        if name in {"replica_urls", "trusted_proxies"}:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if name == "redis_url":
+            return raw.strip() or None
+        if name == "rate_limit":
+            return _rate_limit_or_none(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return raw
+    except ValueError:
+        raise SettingsError(f"{var}: expected {kind.__name__}, got {raw!r}") from None

@@ -1,0 +1,76 @@
+"""The storage interface: the one seam between the API and a database backend.
+
+Two implementations satisfy it: SQLite (embedded default) and MySQL/MariaDB through asyncmy
+pools with replica routing. Both raise the same exceptions and return the same records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypedDict
+
+
+class Profile(TypedDict):
+    id: int
+    name: str
+    email: str
+    bio: str
+    created_at: str  # ISO 8601, UTC, e.g. "2026-11-30T08:00:00.123456Z"
+    updated_at: str
+
+
+class NewProfile(TypedDict):
+    name: str
+    email: str
+    bio: str
+
+
+class DuplicateEmail(Exception):
+    """The email belongs to another profile (unique constraint)."""
+
+
+class StorageUnavailable(Exception):
+    """The primary database cannot be reached; the API answers 503."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of /health: `critical` failures make the service unhealthy, others degraded."""
+
+    name: str
+    ok: bool
+    critical: bool
+    detail: str = ""
+
+
+class ProfileStore(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def init_schema(self) -> None: ...
+
+    async def get_profile(self, profile_id: int, *, primary: bool = False) -> Profile | None:
+        """`primary=True` reads from the master (read-your-writes); otherwise a replica may."""
+        ...
+
+    async def list_profiles(
+        self, *, offset: int, limit: int, primary: bool = False
+    ) -> list[Profile]:
+        """Profiles ordered by id ascending."""
+        ...
+
+    async def create_profile(self, profile: NewProfile) -> Profile: ...
+
+    async def update_profile(
+        self, profile_id: int, changes: Mapping[str, str]
+    ) -> Profile | None:
+        """Apply changes (a subset of name/email/bio); None when the id does not exist."""
+        ...
+
+    async def bulk_insert(self, rows: Iterable[NewProfile]) -> int:
+        """Insert many profiles quickly (seeding); returns the number inserted."""
+        ...
+
+    async def checks(self) -> list[Check]: ...
