@@ -37,9 +37,7 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read LOADCAP_* variables, then apply explicit overrides (CLI flags); None = not given."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -73,7 +71,9 @@ class Settings:
         if self.replica_urls and not self.db_url.startswith("mysql://"):
             raise SettingsError("replicas need a mysql:// primary database URL")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
-            raise SettingsError(f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {self.redis_url!r}")
+            raise SettingsError(
+                f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {self.redis_url!r}"
+            )
         positive = {
             "pool_size": self.pool_size,
             "body_limit_bytes": self.body_limit_bytes,
@@ -85,8 +85,14 @@ class Settings:
                 raise SettingsError(f"LOADCAP_{name.upper()}: must be positive, got {value}")
         if self.default_page_limit > self.max_page_limit:
             raise SettingsError("LOADCAP_DEFAULT_PAGE_LIMIT must not exceed LOADCAP_MAX_PAGE_LIMIT")
-        for name in ("profile_ttl_s", "list_ttl_s", "replica_max_lag_s", "read_your_writes_s",
-                     "redis_timeout_s", "replica_retry_s"):
+        for name in (
+            "profile_ttl_s",
+            "list_ttl_s",
+            "replica_max_lag_s",
+            "read_your_writes_s",
+            "redis_timeout_s",
+            "replica_retry_s",
+        ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"LOADCAP_{name.upper()}: must not be negative")
 

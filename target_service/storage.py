@@ -63,9 +63,7 @@ class ProfileStore(Protocol):
 
     async def create_profile(self, profile: NewProfile) -> Profile: ...
 
-    async def update_profile(
-        self, profile_id: int, changes: Mapping[str, str]
-    ) -> Profile | None:
+    async def update_profile(self, profile_id: int, changes: Mapping[str, str]) -> Profile | None:
         """Apply changes (a subset of name/email/bio); None when the id does not exist."""
         ...
 
