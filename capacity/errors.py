@@ -1,0 +1,7 @@
+"""The capacity package's user-input error: the CLI turns it into one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class CapacityInputError(ValueError):
+    """A number, flag, CSV or data file given to the capacity calculator is unusable."""

@@ -1,0 +1,252 @@
+"""Capacity plans: the seed's fleet priced from the price book, the right-sized fleet from
+measurements, and the cheapest instance type that carries the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from capacity.cache_tier import CacheAssumptions, CacheTier, size_cache
+from capacity.cost import CostTable, EdgeAssumptions, Fleet, cpu_credit_item, price_fleet
+from capacity.database import DatabaseAssumptions, DatabaseTier, size_database
+from capacity.errors import CapacityInputError
+from capacity.growth import DataGrowth, project_growth
+from capacity.pricing import PriceBook
+from capacity.seed import (
+    SEED_CACHE_NODE,
+    SEED_INSTANCE_TYPE,
+    SEED_INSTANCES,
+    SEED_MASTER_CLASS,
+    SEED_PER_INSTANCE_RPS,
+    SEED_POOL_SIZE,
+    SEED_REPLICA_CLASS,
+    SEED_REPLICAS,
+)
+from capacity.sizing import (
+    check_redundancy,
+    check_utilization,
+    linear_instances,
+    usl_instances,
+)
+from capacity.usl import UslFit
+from capacity.workload import Workload
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRequest:
+    """Everything a plan depends on; built by the CLI from flags and a run directory."""
+
+    workload: Workload
+    per_instance_rps: float | None = None
+    per_instance_source: str = "given"
+    fit: UslFit | None = None
+    utilization: float = 0.7
+    redundancy: int = 1
+    instance_type: str = "t3.medium"
+    region: str = "us-east-1"
+    database: DatabaseAssumptions = field(default_factory=DatabaseAssumptions)
+    cache: CacheAssumptions = field(default_factory=CacheAssumptions)
+    edge: EdgeAssumptions = field(default_factory=EdgeAssumptions)
+    row_bytes_source: str = "assumed"
+    current_profiles: int = 0
+    p95_ms: float | None = None  # from the run, shown beside the throughput it was met at
+
+    def __post_init__(self) -> None:
+        check_utilization(self.utilization)
+        check_redundancy(self.redundancy)
+        if self.per_instance_rps is None and self.fit is None:
+            raise CapacityInputError("give --per-instance-rps, --from RUN_DIR or --fit CSV")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    name: str
+    instances: int
+    instance_type: str
+    sizing: str  # how the instance count was reached, in one line
+    database: DatabaseTier
+    cache: CacheTier
+    cost: CostTable
+    growth: DataGrowth
+    warnings: list[str]
+    notes: list[str]
+
+
+def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
+    """Instances from measured per-instance throughput (or the USL fit), tiers sized to match."""
+    instances, sizing = _app_instances(request, request.instance_type, book)
+    notes = [
+        f"per-instance throughput: {sizing}",
+        f"CPU credits assume the measured throughput is 100% CPU, so instances run at "
+        f"{request.utilization:.0%}",
+    ]
+    return _assemble(
+        "right-sized",
+        request,
+        book,
+        instances=instances,
+        instance_type=request.instance_type,
+        database=request.database,
+        replicas=None,
+        cpu_utilization=request.utilization,
+        sizing=sizing,
+        notes=notes,
+    )
+
+
+def seed_plan_priced(request: PlanRequest, book: PriceBook) -> Plan:
+    """The seed's own fleet (its assumptions, not ours) priced from the price book."""
+    seed_db = replace(
+        request.database,
+        master_class=SEED_MASTER_CLASS,
+        replica_class=SEED_REPLICA_CLASS,
+        pool_size=SEED_POOL_SIZE,
+    )
+    seed_request = replace(request, cache=replace(request.cache, node_type=SEED_CACHE_NODE))
+    sizing = (
+        f"seed: {request.workload.target_rps:,.0f} req/s / {SEED_PER_INSTANCE_RPS:g} req/s per "
+        f"instance = {SEED_INSTANCES} x {SEED_INSTANCE_TYPE}, no headroom, no redundancy"
+    )
+    notes = ["no CPU-credit line: the seed does not say how busy its instances run"]
+    return _assemble(
+        "seed (priced)",
+        seed_request,
+        book,
+        instances=SEED_INSTANCES,
+        instance_type=SEED_INSTANCE_TYPE,
+        database=seed_db,
+        replicas=SEED_REPLICAS,
+        cpu_utilization=None,
+        sizing=sizing,
+        notes=notes,
+    )
+
+
+def _assemble(
+    name: str,
+    request: PlanRequest,
+    book: PriceBook,
+    *,
+    instances: int,
+    instance_type: str,
+    database: DatabaseAssumptions,
+    replicas: int | None,
+    cpu_utilization: float | None,
+    sizing: str,
+    notes: list[str],
+) -> Plan:
+    region, workload = request.region, request.workload
+    db_tier = size_database(
+        workload,
+        app_instances=instances,
+        utilization=request.utilization,
+        book=book,
+        region=region,
+        assumptions=database,
+        replicas=replicas,
+    )
+    cache_tier = size_cache(workload, book=book, region=region, assumptions=request.cache)
+    fleet = Fleet(
+        instances=instances,
+        instance_type=instance_type,
+        master_class=database.master_class,
+        multi_az_master=database.multi_az_master,
+        replicas=db_tier.replicas,
+        replica_class=database.replica_class,
+        cache_node_type=request.cache.node_type,
+        cpu_utilization=cpu_utilization,
+    )
+    cost = price_fleet(
+        fleet,
+        workload,
+        book=book,
+        region=region,
+        edge=request.edge,
+        row_bytes=request.cache.row_bytes,
+        page_size=request.cache.page_size,
+    )
+    growth = project_growth(
+        workload,
+        row_bytes=request.cache.row_bytes,
+        row_bytes_source=request.row_bytes_source,
+        current_rows=request.current_profiles,
+    )
+    warnings = list(db_tier.warnings)
+    if cache_tier.warning:
+        warnings.append(cache_tier.warning)
+    return Plan(
+        name=name,
+        instances=instances,
+        instance_type=instance_type,
+        sizing=sizing,
+        database=db_tier,
+        cache=cache_tier,
+        cost=cost,
+        growth=growth,
+        warnings=warnings,
+        notes=notes,
+    )
+
+
+def _app_instances(request: PlanRequest, instance_type: str, book: PriceBook) -> tuple[int, str]:
+    """Instance count for `instance_type`, scaling measured throughput by its vCPU count."""
+    reference = book.ec2(request.region, request.instance_type)
+    scale = book.ec2(request.region, instance_type).vcpu / reference.vcpu
+    target = request.workload.target_rps
+    if request.fit is not None:
+        fit = replace(request.fit, lam=request.fit.lam * scale)
+        usl = usl_instances(
+            target, fit, utilization=request.utilization, redundancy=request.redundancy
+        )
+        if not usl.reachable:
+            raise CapacityInputError(
+                f"the USL fit peaks at {usl.ceiling_rps:,.0f} req/s; at {request.utilization:.0%}"
+                f" utilization no fleet of this design reaches {target:,.0f} req/s"
+            )
+        serving = usl.instances - request.redundancy
+        return usl.instances, (
+            f"USL X(N): {serving} instances deliver {usl.modelled_rps:,.0f} req/s "
+            f"(x {request.utilization:.0%} >= {target:,.0f}) + {request.redundancy} redundancy"
+        )
+    assert request.per_instance_rps is not None  # PlanRequest guarantees one of the two
+    per_instance = request.per_instance_rps * scale
+    count = linear_instances(
+        target, per_instance, utilization=request.utilization, redundancy=request.redundancy
+    )
+    return count, (
+        f"ceil({target:,.0f} / ({per_instance:,.1f} req/s x {request.utilization:g})) + "
+        f"{request.redundancy} = {count} ({request.per_instance_source})"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceOption:
+    instance_type: str
+    instances: int
+    monthly_usd: float  # instances plus CPU credits where the type is burstable
+    note: str
+
+
+def instance_options(request: PlanRequest, book: PriceBook) -> list[InstanceOption]:
+    """Every EC2 type in the price book for this target, cheapest first."""
+    options = []
+    for instance_type, price in book.region(request.region).ec2.items():
+        instances, _ = _app_instances(request, instance_type, book)
+        monthly = instances * book.monthly(price.hourly_usd)
+        note = f"{price.vcpu} vCPU, {price.memory_gib:g} GiB, {price.arch}"
+        credits = cpu_credit_item(
+            instances=instances,
+            instance_type=instance_type,
+            cpu_utilization=request.utilization,
+            book=book,
+            region=request.region,
+        )
+        if credits is not None:
+            monthly += credits.monthly_usd
+            note += f"; incl. ${credits.monthly_usd:,.0f} CPU credits ({credits.spec})"
+        options.append(
+            InstanceOption(
+                instance_type=instance_type, instances=instances, monthly_usd=monthly, note=note
+            )
+        )
+    return sorted(options, key=lambda o: o.monthly_usd)

@@ -1,0 +1,86 @@
+"""What a plan takes from a run directory's `summary.json` (docs/run-directory.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capacity.errors import CapacityInputError
+from capacity.workload import TrafficMix
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFacts:
+    per_instance_rps: float
+    source: str
+    p95_ms: float | None = None
+    mix: TrafficMix | None = None
+    cache_hit_ratio: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_run(run_dir: Path) -> RunFacts:
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        raise CapacityInputError(f"{run_dir}: no summary.json (run `loadcap report` first)")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CapacityInputError(f"{path}: unreadable summary: {exc}") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("totals"), dict):
+        raise CapacityInputError(f"{path}: expected an object with 'totals'")
+    totals: dict[str, Any] = summary["totals"]
+    notes: list[str] = []
+    capacity = _number(summary.get("capacity_rps"))
+    if capacity is not None and capacity > 0:
+        rps, source = capacity, f"capacity_rps {capacity:,.1f} from {run_dir.name} (met the SLO)"
+    else:
+        total_rps = _number(totals.get("rps"))
+        if total_rps is None or total_rps <= 0:
+            raise CapacityInputError(f"{path}: neither capacity_rps nor a positive totals.rps")
+        rps, source = total_rps, f"totals.rps {total_rps:,.1f} from {run_dir.name}"
+        notes.append(
+            "no SLO-meeting capacity was found in this run (no capacity_rps): using its "
+            "average throughput, which may be below what one instance can carry"
+        )
+    hdr = totals.get("hdr") if isinstance(totals.get("hdr"), dict) else {}
+    p95 = _number(hdr.get("p95_ms")) if hdr else None
+    return RunFacts(
+        per_instance_rps=rps,
+        source=source,
+        p95_ms=p95 if p95 is not None else _number(totals.get("p95_ms")),
+        mix=_mix(summary.get("endpoints")),
+        cache_hit_ratio=_cache_hit_ratio(summary.get("server")),
+        notes=notes,
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _mix(endpoints: Any) -> TrafficMix | None:
+    if not isinstance(endpoints, list):
+        return None
+    shares: dict[str, float] = {}
+    for endpoint in endpoints:
+        if isinstance(endpoint, dict) and isinstance(endpoint.get("name"), str):
+            share = _number(endpoint.get("share"))
+            if share is not None:
+                shares[endpoint["name"]] = share
+    try:
+        return TrafficMix.from_endpoint_shares(shares) if shares else None
+    except CapacityInputError:
+        return None  # a run of other endpoints: plan with the seed's mix instead
+
+
+def _cache_hit_ratio(server: Any) -> float | None:
+    if not isinstance(server, dict):
+        return None
+    ratio = _number(server.get("cache_hit_ratio"))
+    return ratio if ratio is not None and 0 <= ratio <= 1 else None

@@ -1,0 +1,210 @@
+"""Universal Scalability Law: X(N) = lambda*N / (1 + sigma*(N-1) + kappa*N*(N-1)).
+
+sigma (contention) and kappa (coherency) are fitted in [0, 1] and lambda (throughput of one
+unit) >= 0 by
+bounded non-linear least squares, the same problem R's `usl` package and usl4j solve.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import least_squares
+
+from capacity.errors import CapacityInputError
+
+MIN_POINTS = 4  # three parameters need at least one degree of freedom left for their errors
+SIGMA0, KAPPA0 = 0.01, 1e-4
+NEGLIGIBLE = 1e-12
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def usl_throughput(n: FloatArray, sigma: float, kappa: float, lam: float) -> FloatArray:
+    result: FloatArray = lam * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
+    return result
+
+
+@dataclass(frozen=True, kw_only=True)
+class UslFit:
+    sigma: float
+    kappa: float
+    lam: float
+    sigma_se: float
+    kappa_se: float
+    lambda_se: float
+    r_squared: float
+    residual_se: float  # sqrt(SSE / (points - 3)), what R's summary calls "residual standard error"
+    points: int
+    n_max_measured: float
+
+    @property
+    def peak_n(self) -> float | None:
+        """N* = sqrt((1 - sigma) / kappa); with no coherency cost (kappa = 0) X(N) never falls."""
+        if self.kappa <= 0:
+            return None
+        return math.sqrt((1.0 - self.sigma) / self.kappa)
+
+    @property
+    def peak_throughput(self) -> float | None:
+        peak = self.peak_n
+        return None if peak is None else self.predict(peak)
+
+    def predict(self, n: float) -> float:
+        return float(usl_throughput(np.array([n], dtype=np.float64), *self.params)[0])
+
+    def predict_many(self, n: Sequence[float] | FloatArray) -> FloatArray:
+        return usl_throughput(np.asarray(n, dtype=np.float64), *self.params)
+
+    @property
+    def params(self) -> tuple[float, float, float]:
+        return self.sigma, self.kappa, self.lam
+
+    def best_integer_n(self, max_n: int) -> int:
+        """The whole number of units in [1, max_n] with the highest modelled throughput."""
+        peak = self.peak_n
+        if peak is None or peak >= max_n:
+            return max_n
+        below, above = max(1, math.floor(peak)), max(1, math.ceil(peak))
+        return below if self.predict(below) >= self.predict(above) else above
+
+    def ceiling_throughput(self, max_n: int) -> float:
+        return self.predict(self.best_integer_n(max_n))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sigma": self.sigma,
+            "kappa": self.kappa,
+            "lambda": self.lam,
+            "peak_n": self.peak_n,
+            "peak_throughput": self.peak_throughput,
+            "std_errors": {
+                "sigma": self.sigma_se,
+                "kappa": self.kappa_se,
+                "lambda": self.lambda_se,
+            },
+            "r_squared": self.r_squared,
+            "residual_se": self.residual_se,
+            "points": self.points,
+            "contention_percent": self.sigma * 100,
+            "extrapolated_peak": self.peak_n is not None and self.peak_n > self.n_max_measured,
+        }
+
+
+def validate_measurements(
+    n: Sequence[float], throughput: Sequence[float]
+) -> tuple[FloatArray, FloatArray]:
+    """Reject what no fit can use: too few points, non-positive or repeated N."""
+    if len(n) != len(throughput):
+        raise CapacityInputError("N and throughput must have the same number of points")
+    if len(n) < MIN_POINTS:
+        raise CapacityInputError(
+            f"a USL fit needs at least {MIN_POINTS} measurements, got {len(n)}"
+        )
+    ns = np.asarray(n, dtype=np.float64)
+    xs = np.asarray(throughput, dtype=np.float64)
+    if not (np.all(np.isfinite(ns)) and np.all(np.isfinite(xs))):
+        raise CapacityInputError("N and throughput must be finite numbers")
+    if np.any(ns <= 0):
+        raise CapacityInputError(f"N must be positive, got {float(ns[ns <= 0][0]):g}")
+    if np.any(xs <= 0):
+        raise CapacityInputError(f"throughput must be positive, got {float(xs[xs <= 0][0]):g}")
+    unique, counts = np.unique(ns, return_counts=True)
+    if np.any(counts > 1):
+        raise CapacityInputError(f"duplicate N: {float(unique[counts > 1][0]):g}")
+    return ns, xs
+
+
+def fit_usl(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
+    """Least-squares USL fit with bounds sigma, kappa in [0, 1], lambda >= 0.
+
+    Two starting points (the textbook defaults and Gunther's linearisation when N = 1 was
+    measured) guard against the flat valleys this model is known for; the lower SSE wins.
+    """
+    ns, xs = validate_measurements(n, throughput)
+    best = None
+    for start in _starting_points(ns, xs):
+        result = least_squares(
+            lambda p: usl_throughput(ns, *p) - xs,
+            start,
+            bounds=([0.0, 0.0, 0.0], [1.0, 1.0, np.inf]),
+            x_scale="jac",
+            method="trf",
+            ftol=1e-15,
+            xtol=1e-15,
+            gtol=1e-15,
+            max_nfev=10_000,
+        )
+        if best is None or result.cost < best.cost:
+            best = result
+    assert best is not None  # _starting_points always yields at least one start
+    return _fit_from_result(ns, xs, best.x, best.jac)
+
+
+def _starting_points(ns: FloatArray, xs: FloatArray) -> list[FloatArray]:
+    starts = [np.array([SIGMA0, KAPPA0, float(np.max(xs / ns))])]
+    if 1.0 in ns:
+        # C(N) = X(N)/X(1) gives N/C - 1 = sigma*(N-1) + kappa*N*(N-1): linear in sigma and kappa.
+        x1 = float(xs[ns == 1.0][0])
+        others = ns != 1.0
+        m = ns[others]
+        y = m / (xs[others] / x1) - 1.0
+        design = np.column_stack([m - 1.0, m * (m - 1.0)])
+        (sigma, kappa), *_ = np.linalg.lstsq(design, y, rcond=None)
+        starts.append(np.array([min(max(sigma, 0.0), 1.0), min(max(kappa, 0.0), 1.0), x1]))
+    return starts
+
+
+def _fit_from_result(ns: FloatArray, xs: FloatArray, params: FloatArray, jac: FloatArray) -> UslFit:
+    sigma, kappa, lam = (float(v) for v in params)
+    # The optimiser leaves ~1e-18 where a bound is active; snap terms that cannot change X(N)
+    # within the measured range to exactly 0, so "no coherency cost" reads as kappa = 0.
+    n_max = float(ns.max())
+    sigma = 0.0 if sigma * n_max < NEGLIGIBLE else sigma
+    kappa = 0.0 if kappa * n_max * n_max < NEGLIGIBLE else kappa
+    residuals = usl_throughput(ns, sigma, kappa, lam) - xs
+    sse = float(residuals @ residuals)
+    dof = len(ns) - 3
+    residual_var = sse / dof
+    # Covariance from the Jacobian at the optimum, as nls and curve_fit do.
+    try:
+        cov = np.linalg.inv(jac.T @ jac) * residual_var
+        std_errors = [float(math.sqrt(max(c, 0.0))) for c in np.diag(cov)]
+    except np.linalg.LinAlgError:
+        std_errors = [math.nan] * 3
+    sst = float(((xs - xs.mean()) ** 2).sum())
+    return UslFit(
+        sigma=sigma,
+        kappa=kappa,
+        lam=lam,
+        sigma_se=std_errors[0],
+        kappa_se=std_errors[1],
+        lambda_se=std_errors[2],
+        r_squared=1.0 - sse / sst if sst > 0 else 1.0,
+        residual_se=math.sqrt(residual_var),
+        points=len(ns),
+        n_max_measured=float(ns.max()),
+    )
+
+
+def fit_summary_lines(fit: UslFit) -> list[str]:
+    """The fit in a few human lines (the terminal form of `loadcap fit`)."""
+    peak = (
+        "none: no coherency cost (kappa = 0), throughput keeps rising"
+        if fit.peak_n is None or fit.peak_throughput is None
+        else f"N* = {fit.peak_n:,.1f}, X(N*) = {fit.peak_throughput:,.1f}"
+    )
+    if fit.peak_n is not None and fit.peak_n > fit.n_max_measured:
+        peak += f" (beyond the largest measured N = {fit.n_max_measured:g}: an extrapolation)"
+    return [
+        f"sigma  (contention) = {fit.sigma:.6g} +/- {fit.sigma_se:.2g}",
+        f"kappa  (coherency)  = {fit.kappa:.6g} +/- {fit.kappa_se:.2g}",
+        f"lambda (X at N = 1) = {fit.lam:,.6g} +/- {fit.lambda_se:,.3g}",
+        f"peak: {peak}",
+        f"R^2 = {fit.r_squared:.4f}, residual SE {fit.residual_se:,.4g} over {fit.points} points",
+    ]

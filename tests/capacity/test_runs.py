@@ -1,0 +1,71 @@
+"""What `plan --from RUN_DIR` takes from summary.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capacity.errors import CapacityInputError
+from capacity.runs import read_run
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return run_dir
+
+
+def summary(**extra: Any) -> dict[str, Any]:
+    endpoints = [
+        {"name": "GET /api/profiles", "share": 0.70},
+        {"name": "GET /api/profile/{id}", "share": 0.20},
+        {"name": "POST /api/profiles", "share": 0.05},
+        {"name": "PATCH /api/profile/{id}", "share": 0.05},
+    ]
+    base: dict[str, Any] = {
+        "totals": {"rps": 180.0, "p95_ms": 40.0, "hdr": {"p95_ms": 38.5}},
+        "endpoints": endpoints,
+        "server": {"cache_hit_ratio": 0.82},
+    }
+    base.update(extra)
+    return base
+
+
+def test_capacity_rps_is_preferred_with_hdr_p95_mix_and_hit_ratio(tmp_path: Path) -> None:
+    facts = read_run(write_summary(tmp_path / "run", summary(capacity_rps=240.0)))
+    assert facts.per_instance_rps == 240.0
+    assert "met the SLO" in facts.source
+    assert facts.p95_ms == 38.5
+    assert facts.mix is not None and facts.mix.get == pytest.approx(0.20)
+    assert facts.cache_hit_ratio == 0.82
+    assert facts.notes == []
+
+
+def test_without_capacity_rps_totals_rps_is_used_with_a_note(tmp_path: Path) -> None:
+    facts = read_run(write_summary(tmp_path / "run", summary()))
+    assert facts.per_instance_rps == 180.0
+    assert any("no SLO-meeting capacity" in note for note in facts.notes)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no summary.json"), ("{", "unreadable"), ("[]", "expected an object")],
+)
+def test_bad_run_directories_are_rejected(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    if content is not None:
+        (run_dir / "summary.json").write_text(content, encoding="utf-8")
+    with pytest.raises(CapacityInputError, match=message):
+        read_run(run_dir)
+
+
+def test_zero_throughput_run_is_rejected(tmp_path: Path) -> None:
+    run_dir = write_summary(tmp_path / "run", {"totals": {"rps": 0}})
+    with pytest.raises(CapacityInputError, match=r"positive totals\.rps"):
+        read_run(run_dir)
