@@ -1,0 +1,105 @@
+"""loadcap's custom Locust arguments: on the command line, in the web UI's start form, and
+sent by the master to its workers. `options_from(parsed)` turns them into value objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from loadtests.data import Skew
+from loadtests.mix import Mix
+
+SHAPE_NAMES = ("step", "spike", "soak")
+
+
+def add_arguments(parser: Any) -> None:
+    """Listener for `events.init_command_line_parser`."""
+    # Locust's parser (not an argument group) knows `include_in_web_ui`.
+    group = parser
+    group.add_argument(
+        "--mix",
+        default="80,10,5,5",
+        help="Task weights list,get,create,patch (or list=80,get=10,...)",
+        include_in_web_ui=True,
+    )
+    group.add_argument("--id-count", type=int, default=1000, help="Seeded profile ids (1..N)")
+    group.add_argument("--hot-fraction", type=float, default=0.2, help="Share of ids that are hot")
+    group.add_argument("--hot-share", type=float, default=0.8, help="Share of draws on hot ids")
+    group.add_argument("--page-limit", type=int, default=20, help="Profiles per list page")
+    group.add_argument(
+        "--capacity-target-rps",
+        type=float,
+        default=1000.0,
+        help="Target load for the Capacity tab (req/s)",
+    )
+    _add_shape_arguments(group)
+    _add_open_model_arguments(group)
+    group.add_argument(
+        "--progress-out",
+        default="",
+        help="Write live totals (JSON) here every second",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--hdr-out",
+        default="",
+        help="Write exact HDR percentiles (hdr.json) here at the end",
+        include_in_web_ui=False,
+    )
+
+
+def _add_shape_arguments(group: Any) -> None:
+    group.add_argument(
+        "--shape",
+        default="",
+        choices=("", *SHAPE_NAMES),
+        help="Load shape (headless); in the web UI use --class-picker",
+        include_in_web_ui=False,
+    )
+    group.add_argument("--shape-seconds", type=float, default=0.0, help="Shape length (s)")
+    group.add_argument("--step-users", type=int, default=10, help="Users added per step")
+    group.add_argument("--step-seconds", type=float, default=10.0, help="Length of a step (s)")
+    group.add_argument("--spike-users", type=int, default=0, help="Users at the spike's top")
+    group.add_argument("--spike-at", type=float, default=0.0, help="Spike start (s)")
+    group.add_argument("--spike-seconds", type=float, default=0.0, help="Spike length (s)")
+
+
+def _add_open_model_arguments(group: Any) -> None:
+    group.add_argument(
+        "--rps",
+        type=float,
+        default=0.0,
+        help="Open model: constant arrival rate (req/s); 0 = off",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=200,
+        help="Open model: concurrent requests cap",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--late-ms",
+        type=float,
+        default=10.0,
+        help="Open model: a send this late counts as late",
+        include_in_web_ui=False,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadOptions:
+    mix: Mix
+    id_count: int
+    skew: Skew
+    page_limit: int
+
+
+def workload_options(parsed: Any) -> WorkloadOptions:
+    return WorkloadOptions(
+        mix=Mix.parse(str(parsed.mix)),
+        id_count=int(parsed.id_count),
+        skew=Skew(hot_fraction=float(parsed.hot_fraction), hot_share=float(parsed.hot_share)),
+        page_limit=int(parsed.page_limit),
+    )

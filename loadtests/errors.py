@@ -1,0 +1,7 @@
+"""The loadtests package's input errors: one base class the CLI turns into a clear line."""
+
+from __future__ import annotations
+
+
+class LoadTestError(ValueError):
+    """Something the user asked of a load test is malformed or impossible."""

@@ -1,0 +1,107 @@
+"""Exact latency percentiles: one HDR histogram per endpoint, in microseconds.
+
+Locust keeps response times rounded to 2 significant digits; these histograms keep 3, are
+merged from workers by addition, and are written to `hdr.json` (docs/run-directory.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+SIGNIFICANT_FIGURES = 3
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000  # one hour: anything slower is clamped, not lost
+AGGREGATED = "Aggregated"
+PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
+
+
+def _new_histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
+
+
+class LatencyRecorder:
+    """Histograms by endpoint key (`"GET /api/profile/{id}"`)."""
+
+    def __init__(self) -> None:
+        self._histograms: dict[str, HdrHistogram] = {}
+
+    def record(self, key: str, latency_ms: float) -> None:
+        micros = min(HIGHEST_US, max(LOWEST_US, round(latency_ms * 1000)))
+        histogram = self._histograms.get(key)
+        if histogram is None:
+            histogram = self._histograms[key] = _new_histogram()
+        histogram.record_value(micros)
+
+    def count(self) -> int:
+        return sum(int(h.get_total_count()) for h in self._histograms.values())
+
+    def keys(self) -> list[str]:
+        return sorted(self._histograms)
+
+    def reset(self) -> None:
+        self._histograms.clear()
+
+    def encode(self) -> dict[str, str]:
+        """Mergeable, compact form for `report_to_master` and `hdr.json`."""
+        return {k: h.encode().decode("ascii") for k, h in self._histograms.items()}
+
+    def merge_encoded(self, encoded: dict[str, str]) -> None:
+        for key, text in encoded.items():
+            other = HdrHistogram.decode(text.encode("ascii"))
+            histogram = self._histograms.get(key)
+            if histogram is None:
+                histogram = self._histograms[key] = _new_histogram()
+            histogram.add(other)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per endpoint plus `Aggregated`: count, min/mean/max, percentiles, the histogram."""
+        result = {key: describe(h) for key, h in sorted(self._histograms.items())}
+        if self._histograms:
+            total = _new_histogram()
+            for histogram in self._histograms.values():
+                total.add(histogram)
+            result[AGGREGATED] = describe(total)
+        return result
+
+
+def describe(histogram: HdrHistogram) -> dict[str, Any]:
+    def ms(micros: float) -> float:
+        return round(micros / 1000.0, 3)
+
+    facts: dict[str, Any] = {
+        "count": int(histogram.get_total_count()),
+        "min_ms": ms(histogram.get_min_value()),
+        "mean_ms": ms(histogram.get_mean_value()),
+        "max_ms": ms(histogram.get_max_value()),
+    }
+    for name, percentile in PERCENTILES.items():
+        facts[name] = ms(histogram.get_value_at_percentile(percentile))
+    facts["histogram"] = histogram.encode().decode("ascii")
+    return facts
+
+
+def write_hdr_json(
+    path: Path,
+    service: LatencyRecorder,
+    *,
+    intended: LatencyRecorder | None = None,
+    open_model: dict[str, Any] | None = None,
+) -> None:
+    """Service time per endpoint; for open-model runs also the intended-start latencies."""
+    document: dict[str, Any] = {
+        "unit": "ms",
+        "significant_figures": SIGNIFICANT_FIGURES,
+        "endpoints": service.summary(),
+    }
+    if intended is not None:
+        document["intended"] = intended.summary()
+    if open_model is not None:
+        document["open_model"] = open_model
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)

@@ -1,0 +1,83 @@
+"""Snapshots of the target's Prometheus `/metrics`: at the start, every few seconds, at the end.
+
+Written as `metrics/NNNN-<phase>.prom` plus `metrics/index.csv` (docs/run-directory.md). A
+target without `/metrics` leaves no `metrics/` directory at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+INDEX_COLUMNS = ("timestamp", "elapsed_s", "phase", "file")
+
+
+class MetricsSnapshots:
+    """Scrapes `<host>/metrics` into `<out>/metrics/`; a background thread does the `during`."""
+
+    def __init__(self, host: str, out_dir: Path, *, interval_s: float = 5.0) -> None:
+        self.url = host.rstrip("/") + "/metrics"
+        self.directory = out_dir / "metrics"
+        self.interval_s = interval_s
+        self._client = httpx.Client(timeout=2.0)
+        self._started = time.monotonic()
+        self._count = 0
+        self._available = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        """Takes the `start` snapshot; False (and nothing written) when there is no /metrics."""
+        self._started = time.monotonic()
+        text = self._fetch()
+        if text is None:
+            self._client.close()
+            return False
+        self._available = True
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / "index.csv").open("w", newline="", encoding="utf-8") as index:
+            csv.writer(index).writerow(INDEX_COLUMNS)
+        self._save("start", text)
+        self._thread = threading.Thread(target=self._during, name="metrics-snapshots", daemon=True)
+        self._thread.start()
+        return True
+
+    def finish(self) -> None:
+        if not self._available:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.interval_s + 5)
+        text = self._fetch()
+        if text is not None:
+            self._save("end", text)
+        self._client.close()
+
+    def _during(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            text = self._fetch()
+            if text is not None:
+                self._save("during", text)
+
+    def _fetch(self) -> str | None:
+        try:
+            response = self._client.get(self.url)
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200 or "text/plain" not in response.headers.get(
+            "content-type", ""
+        ):
+            return None
+        return response.text
+
+    def _save(self, phase: str, text: str) -> None:
+        self._count += 1
+        name = f"{self._count:04d}-{phase}.prom"
+        (self.directory / name).write_text(text, encoding="utf-8")
+        elapsed = round(time.monotonic() - self._started, 3)
+        with (self.directory / "index.csv").open("a", newline="", encoding="utf-8") as index:
+            csv.writer(index).writerow((f"{time.time():.3f}", elapsed, phase, f"metrics/{name}"))

@@ -1,0 +1,117 @@
+"""The four profile API requests: named by route template, responses checked for shape.
+
+Shared by the closed-model user (`ProfilesUser`) and the open-model scheduler, so both send
+exactly the same traffic. Each function returns the endpoint key (`"GET /api/profiles"`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from locust.contrib.fasthttp import FastHttpSession
+
+from loadtests.data import EmailMaker, KeyPicker, Skew, new_profile, profile_change
+
+LIST_NAME = "/api/profiles"
+ONE_NAME = "/api/profile/{id}"
+ENDPOINTS = {
+    "list": ("GET", LIST_NAME),
+    "get": ("GET", ONE_NAME),
+    "create": ("POST", LIST_NAME),
+    "patch": ("PATCH", ONE_NAME),
+}
+PROFILE_FIELDS = frozenset({"id", "name", "email", "bio", "created_at", "updated_at"})
+
+
+def endpoint_key(action: str) -> str:
+    method, name = ENDPOINTS[action]
+    return f"{method} {name}"
+
+
+@dataclass(kw_only=True)
+class Workload:
+    """What the requests draw from: the seeded id range, its skew, page size, unique emails."""
+
+    id_count: int = 1000
+    skew: Skew = field(default_factory=Skew)
+    page_limit: int = 20
+    rng: random.Random = field(default_factory=random.Random)
+    emails: EmailMaker = field(default_factory=EmailMaker)
+
+    def __post_init__(self) -> None:
+        self.ids = KeyPicker(self.id_count, self.skew, self.rng)
+        pages = max(1, -(-self.id_count // self.page_limit))
+        self.pages = KeyPicker(pages, self.skew, self.rng)
+
+
+def list_profiles(client: FastHttpSession, workload: Workload) -> str:
+    url = f"{LIST_NAME}?page={workload.pages.pick()}&limit={workload.page_limit}"
+    with client.get(url, name=LIST_NAME, catch_response=True) as response:
+        _judge(response, 200, _is_page)
+    return endpoint_key("list")
+
+
+def get_profile(client: FastHttpSession, workload: Workload) -> str:
+    url = f"/api/profile/{workload.ids.pick()}"
+    with client.get(url, name=ONE_NAME, catch_response=True) as response:
+        _judge(response, 200, _is_profile)
+    return endpoint_key("get")
+
+
+def create_profile(client: FastHttpSession, workload: Workload) -> str:
+    body = new_profile(workload.rng, workload.emails)
+    with client.post(LIST_NAME, json=body, name=LIST_NAME, catch_response=True) as response:
+        _judge(response, 201, _is_profile)
+    return endpoint_key("create")
+
+
+def patch_profile(client: FastHttpSession, workload: Workload) -> str:
+    url = f"/api/profile/{workload.ids.pick()}"
+    body = profile_change(workload.rng)
+    with client.patch(url, json=body, name=ONE_NAME, catch_response=True) as response:
+        _judge(response, 200, _is_profile)
+    return endpoint_key("patch")
+
+
+REQUESTS: dict[str, Callable[[FastHttpSession, Workload], str]] = {
+    "list": list_profiles,
+    "get": get_profile,
+    "create": create_profile,
+    "patch": patch_profile,
+}
+
+
+def _judge(response: Any, status: int, shape_ok: Callable[[Any], bool]) -> None:
+    """Success only for the expected status *and* body shape: a 200 with a wrong body fails."""
+    if response.status_code != status:
+        if not response.status_code:
+            error = getattr(response, "error", None) or "connection failed"
+            response.failure(f"no response: {error}")
+        else:
+            response.failure(f"HTTP {response.status_code}, expected {status}")
+        return
+    try:
+        body = json.loads(response.content or b"")
+    except ValueError:
+        response.failure("response body is not JSON")
+        return
+    if not shape_ok(body):
+        response.failure("response body has the wrong shape")
+        return
+    response.success()
+
+
+def _is_profile(body: Any) -> bool:
+    return isinstance(body, dict) and body.keys() >= PROFILE_FIELDS and isinstance(body["id"], int)
+
+
+def _is_page(body: Any) -> bool:
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        return False
+    if not isinstance(body.get("has_more"), bool):
+        return False
+    return all(_is_profile(item) for item in body["items"])

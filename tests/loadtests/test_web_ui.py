@@ -1,0 +1,96 @@
+"""The Locust web UI with our locustfile, driven by real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from loadtests.embedded import embedded_service
+from loadtests.runner import LOCUSTFILE
+from tests.fixtures.ports import free_port, wait_for_port
+from tests.fixtures.servers_required import require_binary
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ENDPOINT_ROWS = [
+    ("GET", "/api/profiles"),
+    ("GET", "/api/profile/{id}"),
+    ("POST", "/api/profiles"),
+    ("PATCH", "/api/profile/{id}"),
+]
+
+
+@pytest.fixture
+def locust_web(tmp_path: Path) -> Iterator[str]:
+    """Locust's web UI (not started) against the embedded service; yields the UI's URL."""
+    port = free_port()
+    with embedded_service() as service:
+        command = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service.base_url,
+            "--web-host", "127.0.0.1", "--web-port", str(port), "--run-time", "25s",
+        ]  # fmt: skip
+        with (tmp_path / "locust.log").open("w") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            wait_for_port(port, timeout=30)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_swarm_from_the_ui_fills_the_table_and_the_capacity_tab(locust_web: str) -> None:
+    chromium = require_binary("chromium", "/usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(locust_web + "/")
+            assert page.locator("input[name=mix]").input_value() == "80,10,5,5"
+            page.fill("input[name=userCount]", "5")
+            page.fill("input[name=spawnRate]", "5")
+            page.click("button[type=submit]")
+
+            page.get_by_text("/api/profile/{id}").first.wait_for(timeout=20_000)
+            page.wait_for_timeout(2_500)  # a few refreshes, so all four endpoints have rows
+            statistics = [line.split("\t") for line in page.inner_text("table").splitlines()]
+            for method, name in ENDPOINT_ROWS:
+                row = next(r for r in statistics if r[:2] == [method, name])
+                assert int(row[2]) > 0 and int(row[3]) == 0, row  # requests, no failures
+
+            page.get_by_role("tab", name="Capacity").click()
+            page.get_by_text("Instances needed").wait_for(timeout=10_000)
+            page.wait_for_function(
+                "() => /\\$[0-9]/.test(document.querySelector('table').innerText)",
+                timeout=10_000,
+            )
+            capacity = dict(
+                line.split("\t", 1) for line in page.inner_text("table").splitlines()[1:]
+            )
+            assert float(capacity["Current throughput (req/s)"]) > 0
+            assert int(capacity["Instances needed"]) >= 2
+            assert capacity["Target load (req/s)"] == "1000"
+            assert capacity["Monthly cost (USD)"].startswith("$")
+
+            # The target load is editable live on the /capacity page.
+            page.goto(locust_web + "/capacity")
+            page.fill("#target", "5000")
+            page.click("button[type=submit]")
+            page.get_by_text("5000", exact=True).wait_for(timeout=10_000)
+            edited = dict(line.split("\t", 1) for line in page.inner_text("#rows").splitlines())
+            assert int(edited["Instances needed"]) > int(capacity["Instances needed"])
+        finally:
+            browser.close()
