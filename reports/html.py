@@ -1,0 +1,191 @@
+"""report.html: one self-contained page (inline CSS, charts as data: URIs, no scripts).
+
+Every piece of text from the run (endpoint names, error messages, hosts) is escaped: a run
+directory is input, and an endpoint called `<script>` must stay text.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from reports import formatting as fmt
+from reports.compare import METRICS, EndpointComparison
+from reports.figures import Chart
+
+STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
+h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.6rem 0}td,th{padding:.25rem .6rem;border:1px solid #ddd}
+th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.charts{display:flex;flex-wrap:wrap;gap:.5rem}.charts img{max-width:100%;width:38rem}
+.bad{background:#fde2e1;font-weight:600}.ok{color:#2d7a3a}.no{color:#b3261e;font-weight:600}
+.note{background:#f6f8fa;border-left:4px solid #4c72b0;padding:.5rem .8rem}
+"""
+
+
+def _cell(value: str, *, numeric: bool = False, css: str = "") -> str:
+    classes = " ".join(c for c in ("n" if numeric else "", css) if c)
+    attribute = f' class="{classes}"' if classes else ""
+    return f"<td{attribute}>{escape(value)}</td>"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, first_text: int = 1) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(_cell(v, numeric=i >= first_text) for i, v in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _charts(charts: Sequence[Chart]) -> str:
+    images = "".join(
+        f'<img alt="{escape(c.title)}" src="data:image/png;base64,'
+        f'{base64.b64encode(c.png).decode("ascii")}">'
+        for c in charts
+    )
+    return f'<div class="charts">{images}</div>'
+
+
+def _totals(summary: dict[str, Any]) -> str:
+    t = summary["totals"]
+    hdr = t.get("hdr") or {}
+    rows = [
+        ["requests", fmt.count(t["requests"])],
+        ["failures", f"{fmt.count(t['failures'])} ({fmt.share(t['error_rate'])})"],
+        ["throughput", f"{fmt.rate(t['rps'])} req/s"],
+        ["p50 / p95 / p99", " / ".join(fmt.ms(t.get(k)) for k in ("p50_ms", "p95_ms", "p99_ms"))],
+    ]
+    if hdr:
+        exact = " / ".join(fmt.ms(hdr.get(k)) for k in ("p95_ms", "p99_ms", "p999_ms"))
+        rows.append(["exact p95 / p99 / p99.9 (HDR)", exact])
+    return f'<p class="note">{escape(fmt.slo_verdict(summary))}</p>' + _table(["", "value"], rows)
+
+
+def _saturation(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
+    saturation = summary.get("saturation")
+    if not saturation:
+        return ""
+    capacity = saturation.get("capacity_rps")
+    head = (
+        f"Capacity: {fmt.rate(capacity)} req/s, the highest step throughput that met the SLO."
+        if capacity is not None
+        else "No step met the SLO."
+    )
+    rows = "".join(
+        "<tr>"
+        + _cell(str(s["users"]), numeric=True)
+        + _cell(fmt.rate(s["rps"]), numeric=True)
+        + _cell(fmt.ms(s["p95_ms"]), numeric=True)
+        + _cell(fmt.share(s["error_rate"]), numeric=True)
+        + (_cell("yes", css="ok") if s["met_slo"] else _cell("no", css="no"))
+        + "</tr>"
+        for s in saturation["stages"]
+    )
+    header = "".join(f"<th>{h}</th>" for h in ("users", "req/s", "p95", "errors", "met SLO"))
+    return (
+        f"<h2>Saturation</h2><p><strong>{escape(head)}</strong></p>"
+        f'<p class="note">{escape(saturation["limit"])}</p>'
+        f"<table><tr>{header}</tr>{rows}</table>{_charts(charts)}"
+    )
+
+
+def _endpoints(summary: dict[str, Any]) -> str:
+    rows = [
+        [
+            e["name"],
+            fmt.count(e["requests"]),
+            fmt.rate(e["rps"]),
+            fmt.share(e["error_rate"]),
+            fmt.ms(e.get("p50_ms")),
+            fmt.ms(e.get("p95_ms")),
+            fmt.ms(e.get("p99_ms")),
+            fmt.share(e["share"]),
+            fmt.share(e.get("intended_share")),
+        ]
+        for e in summary["endpoints"]
+    ]
+    header = ["endpoint", "requests", "req/s", "errors", "p50", "p95", "p99", "share", "intended"]
+    return "<h2>Endpoints</h2>" + _table(header, rows)
+
+
+def _server(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
+    facts = summary.get("server")
+    if not facts:
+        return "<h2>Server</h2><p>No /metrics snapshots in this run.</p>"
+    queries = ", ".join(f"{pool} {fmt.count(n)}" for pool, n in facts["queries"].items())
+    fallbacks = ", ".join(f"{r} {fmt.count(n)}" for r, n in facts["replica_fallbacks"].items())
+    rows = [
+        ["cache hit ratio", fmt.share(facts["cache_hit_ratio"])],
+        ["queries by pool", queries or fmt.MISSING],
+        ["rate-limited (429)", fmt.count(facts["rate_limited"])],
+        ["replica fallbacks", fallbacks or "none"],
+    ]
+    return "<h2>Server</h2>" + _table(["", "value"], rows, first_text=2) + _charts(charts)
+
+
+def _comparison(
+    comparisons: Sequence[EndpointComparison], baseline: str, charts: Sequence[Chart]
+) -> str:
+    rows = ""
+    for item in comparisons:
+        cells = _cell(item.endpoint)
+        for metric in METRICS:
+            d = item.deltas[metric]
+            text = fmt.change_cell(d) + (" regression" if d.regression else "")
+            cells += _cell(text, numeric=True, css="bad" if d.regression else "")
+        rows += f"<tr>{cells}</tr>"
+    header = "".join(
+        f"<th>{escape(h)}</th>" for h in ("scope", *(fmt.COMPARISON_HEADERS[m] for m in METRICS))
+    )
+    regressed = [c.endpoint for c in comparisons if c.regressed]
+    head = (
+        f"Regressions in: {', '.join(regressed)}."
+        if regressed
+        else "No regression beyond tolerance."
+    )
+    return (
+        f"<h2>Compared with baseline {escape(baseline)}</h2><p>{escape(head)} "
+        "Each cell: baseline → current (change).</p>"
+        f"<table><tr>{header}</tr>{rows}</table>{_charts(charts)}"
+    )
+
+
+def html_report(
+    summary: dict[str, Any],
+    *,
+    title: str,
+    client: Sequence[Chart],
+    saturation: Sequence[Chart] = (),
+    server: Sequence[Chart] = (),
+    failures: Sequence[tuple[str, str, int]] = (),
+    comparisons: Sequence[EndpointComparison] = (),
+    baseline_name: str = "",
+    comparison_charts: Sequence[Chart] = (),
+) -> str:
+    parts = [
+        f"<h1>loadcap report: {escape(title)}</h1>",
+        f"<p>{escape(fmt.run_line(summary.get('run')))}</p>",
+        "<h2>Totals</h2>",
+        _totals(summary),
+        _saturation(summary, saturation),
+        "<h2>Client side</h2>",
+        _charts(client),
+        _endpoints(summary),
+        _server(summary, server),
+    ]
+    if failures:
+        rows = [[name, error, fmt.count(n)] for name, error, n in failures]
+        parts.append(
+            "<h2>Failures</h2>" + _table(["endpoint", "error", "count"], rows, first_text=2)
+        )
+    if comparisons:
+        parts.append(_comparison(comparisons, baseline_name, comparison_charts))
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)} - loadcap</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(parts)}</body></html>\n"
+    )

@@ -1,0 +1,86 @@
+"""Parse the target's `/metrics` snapshots (metrics/index.csv + *.prom) into one long frame.
+
+A snapshot is a Prometheus text exposition taken at a known time. Counters are cumulative,
+so rates and ratios come from differencing snapshots (see `reports.server`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prometheus_client.parser import text_string_to_metric_families
+
+from reports.errors import ReportInputError
+
+INDEX_FILE = "index.csv"
+INDEX_COLUMNS = ("timestamp", "elapsed_s", "phase", "file")
+# The labels loadcap's metrics carry (target_service/metrics.py); each becomes a column.
+LABELS = ("method", "route", "status", "kind", "result", "pool", "reason", "le")
+PREFIX = "loadcap_"
+WHEN_COLUMNS = ("timestamp", "elapsed_s", "phase")
+
+
+def parse_exposition(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """(sample name, labels, value) for loadcap's own samples in one exposition text."""
+    # Only our lines: process/python collectors and `_created` gauges are noise here, and
+    # skipping them before parsing keeps an hour of snapshots quick to read.
+    ours = "\n".join(
+        line
+        for line in text.splitlines()
+        if line.startswith(PREFIX) and "_created" not in line.split("{", 1)[0]
+    )
+    samples: list[tuple[str, dict[str, str], float]] = []
+    try:
+        for family in text_string_to_metric_families(ours + "\n"):
+            samples += [(s.name, dict(s.labels), float(s.value)) for s in family.samples]
+    except ValueError as exc:
+        raise ReportInputError(f"not Prometheus text format ({exc})") from None
+    return samples
+
+
+def _read_index(metrics_dir: Path) -> pd.DataFrame:
+    path = metrics_dir / INDEX_FILE
+    try:
+        index = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        raise ReportInputError(f"{path}: empty or not a CSV") from None
+    missing = [c for c in INDEX_COLUMNS if c not in index.columns]
+    if missing:
+        raise ReportInputError(f"{path}: missing column(s) {', '.join(missing)}")
+    if index[["timestamp", "elapsed_s", "file"]].isna().any().any():
+        raise ReportInputError(f"{path}: truncated or malformed row")
+    return index
+
+
+def load_snapshots(metrics_dir: Path) -> pd.DataFrame | None:
+    """All snapshots as rows (timestamp, elapsed_s, phase, sample, value, *LABELS), or None.
+
+    None when the run has no metrics directory (a target without `/metrics`).
+    """
+    if not (metrics_dir / INDEX_FILE).is_file():
+        return None
+    index = _read_index(metrics_dir)
+    rows: list[dict[str, object]] = []
+    for snapshot in index.itertuples(index=False):
+        # `file` is relative to the run directory ("metrics/0001-start.prom"); accept it
+        # relative to metrics/ too.
+        path = metrics_dir.parent / str(snapshot.file)
+        if not path.is_file():
+            path = metrics_dir / str(snapshot.file)
+        if not path.is_file():
+            raise ReportInputError(f"{path}: listed in {INDEX_FILE} but missing")
+        try:
+            samples = parse_exposition(path.read_text(encoding="utf-8"))
+        except ReportInputError as exc:
+            raise ReportInputError(f"{path}: {exc}") from None
+        when = {
+            "timestamp": float(str(snapshot.timestamp)),
+            "elapsed_s": float(str(snapshot.elapsed_s)),
+            "phase": str(snapshot.phase),
+        }
+        rows += [
+            {**when, "sample": name, "value": value, **labels} for name, labels, value in samples
+        ]
+    frame = pd.DataFrame(rows, columns=[*WHEN_COLUMNS, "sample", "value", *LABELS])
+    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)

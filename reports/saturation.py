@@ -1,0 +1,159 @@
+"""Saturation of a step run: per-stage throughput, p95 and errors, the capacity that met the
+SLO, and which resource gave out first.
+
+A stage's figures come from its second half, so the ramp after a step does not blur them; the
+p95 is Locust's current-window percentile (last 10 s) at the stage's last history row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from reports.load import RunData
+from reports.metrics import endpoint_history
+from reports.slo import Slo
+from reports.stage_limits import StageServer, limit_sentence, stage_server
+
+FLAT_GROWTH = 0.05  # more users but under 5% more throughput: the service stopped scaling
+MIN_STAGE_S = 3.0  # a user count held for less than this is part of a ramp, not a stage
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stage:
+    users: int
+    start_s: float
+    end_s: float
+    rps: float
+    p95_ms: float | None
+    error_rate: float
+    met_slo: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Saturation:
+    stages: list[Stage]
+    capacity_rps: float | None
+    limit: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "capacity_rps": self.capacity_rps,
+            "limit": self.limit,
+            "stages": [asdict(stage) for stage in self.stages],
+        }
+
+
+def planned_stages(run: dict[str, Any] | None) -> list[tuple[int, float, float]]:
+    """(users, start_s, end_s) from run.json's `stages`, when the runner recorded them."""
+    stages = (run or {}).get("stages") or []
+    try:
+        return [(int(s["users"]), float(s["start_s"]), float(s["end_s"])) for s in stages]
+    except (KeyError, TypeError, ValueError):
+        return []
+
+
+def observed_stages(history: pd.DataFrame) -> list[tuple[int, float, float]]:
+    """(users, start_s, end_s) for each stretch of constant user count in the history."""
+    rows = endpoint_history(history)
+    change = rows["users"].ne(rows["users"].shift()).cumsum()
+    stages = []
+    for _, stretch in rows.groupby(change, sort=True):
+        start, end, count = float(stretch.index[0]), float(stretch.index[-1]), stretch["users"]
+        if count.iloc[0] > 0 and end - start >= MIN_STAGE_S:
+            stages.append((int(count.iloc[0]), start, end))
+    return stages
+
+
+def is_step_run(run: dict[str, Any] | None, stages: Sequence[tuple[int, float, float]]) -> bool:
+    if run is not None and run.get("shape") is not None:
+        return run.get("shape") == "step"
+    users = [u for u, _, _ in stages]
+    return len(stages) >= 2 and users == sorted(users) and len(set(users)) == len(users)
+
+
+def measure_stage(
+    history: pd.DataFrame, users: int, start_s: float, end_s: float, slo: Slo
+) -> Stage | None:
+    """The stage's steady state: its second half. None if too few history rows fall in it."""
+    rows = endpoint_history(history)
+    rows = rows[(rows.index >= start_s) & (rows.index <= end_s)]
+    settled = rows[rows.index >= start_s + (end_s - start_s) / 2]
+    if len(rows) < 2 or settled.empty:
+        return None
+    base = (
+        rows[rows.index < settled.index[0]].iloc[-1] if len(rows) > len(settled) else rows.iloc[0]
+    )
+    last = settled.iloc[-1]
+    seconds = float(settled.index[-1] - base.name)
+    sent = float(last["requests"] - base["requests"])
+    if seconds <= 0 or sent <= 0:
+        return None
+    error_rate = float(last["failures"] - base["failures"]) / sent
+    p95 = last.get("p95_ms")
+    p95_ms = float(p95) if p95 is not None and pd.notna(p95) else None
+    return Stage(
+        users=users,
+        start_s=start_s,
+        end_s=end_s,
+        rps=sent / seconds,
+        p95_ms=p95_ms,
+        error_rate=error_rate,
+        met_slo=p95_ms is not None and slo.met_by(p95_ms=p95_ms, error_rate=error_rate),
+    )
+
+
+def analyse(data: RunData, slo: Slo) -> Saturation | None:
+    """Capacity and limit for a step run; None for any other shape."""
+    if data.history is None:
+        return None
+    bounds = planned_stages(data.run) or observed_stages(data.history)
+    if not is_step_run(data.run, bounds):
+        return None
+    stages = [s for s in (measure_stage(data.history, *b, slo) for b in bounds) if s]
+    if not stages:
+        return None
+    passing = [s.rps for s in stages if s.met_slo]
+    servers = [stage_server(data.snapshots, s.start_s, s.end_s) for s in stages]
+    return Saturation(
+        stages=stages,
+        capacity_rps=round(max(passing), 1) if passing else None,
+        limit=_limit(data, stages, servers, slo),
+    )
+
+
+def _limit(
+    data: RunData, stages: Sequence[Stage], servers: Sequence[StageServer | None], slo: Slo
+) -> str:
+    breach = next((i for i, s in enumerate(stages) if not s.met_slo), None)
+    if breach is None:
+        return _all_stages_met(stages)
+    previous = servers[breach - 1] if breach > 0 else None
+    return limit_sentence(
+        stages[breach],
+        servers[breach],
+        previous,
+        slo=slo,
+        failures=data.failures,
+        log_lines=data.log_lines,
+    )
+
+
+def _all_stages_met(stages: Sequence[Stage]) -> str:
+    """No SLO breach; but throughput that stops growing with users is saturation all the same."""
+    top = stages[-1]
+    best = max(stages, key=lambda s: s.rps)
+    if best is not top and top.rps < best.rps * (1 + FLAT_GROWTH) and len(stages) > 1:
+        first_p95 = stages[0].p95_ms or 0.0
+        return (
+            f"Every stage met the SLO, but throughput stopped growing at {best.users} users "
+            f"({best.rps:.1f} req/s) while p95 climbed from {first_p95:.0f} to "
+            f"{top.p95_ms or 0.0:.0f} ms: the service is saturated, the SLO not yet broken."
+        )
+    return (
+        f"Every stage met the SLO, up to {top.users} users at {top.rps:.1f} req/s: "
+        "the limit lies above the load tested."
+    )

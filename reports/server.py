@@ -1,0 +1,135 @@
+"""Server-side facts from `/metrics` snapshots: pure functions on the frame `prom` builds.
+
+Counters are cumulative since the service started, so everything here differences
+consecutive snapshots; a counter that goes down means the service restarted, and the new
+value is then the increase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+REQUESTS = "loadcap_http_requests_total"
+LATENCY_BUCKET = "loadcap_http_request_duration_seconds_bucket"
+CACHE = "loadcap_cache_requests_total"
+CACHE_ERRORS = "loadcap_cache_errors_total"
+QUERIES = "loadcap_db_queries_total"
+POOL_SIZE = "loadcap_db_pool_size"
+POOL_IN_USE = "loadcap_db_pool_in_use"
+IN_ROTATION = "loadcap_replica_in_rotation"
+FALLBACKS = "loadcap_replica_fallbacks_total"
+RATE_LIMITED = "loadcap_rate_limited_total"
+
+
+def series(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.DataFrame:
+    """One column per label combination in `by` (summed over other labels), one row per
+    snapshot, indexed by the snapshot's `elapsed_s`. Empty when the sample never appears."""
+    rows = snapshots[snapshots["sample"] == sample]
+    if rows.empty:
+        return pd.DataFrame()
+    if by:
+        keys = rows[list(by)].fillna("").astype(str).agg("/".join, axis=1)
+        table = rows.assign(series=keys).pivot_table(
+            index="elapsed_s", columns="series", values="value", aggfunc="sum"
+        )
+    else:
+        table = rows.groupby("elapsed_s")[["value"]].sum().rename(columns={"value": "total"})
+    table.columns.name = None
+    # A snapshot without the sample still happened: counters created later were at zero then.
+    return table.reindex(sorted(snapshots["elapsed_s"].unique()))
+
+
+def increases(counters: pd.DataFrame) -> pd.DataFrame:
+    """Per-interval increase of cumulative counters; the first snapshot's row is 0."""
+    # A series first seen mid-run counted from zero before it appeared.
+    filled = counters.ffill().fillna(0.0)
+    steps = filled.diff().fillna(0.0)
+    return steps.where(steps >= 0, filled)  # a drop is a restart: the new value is the increase
+
+
+def total_increase(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.Series:
+    """How much each counter grew between the first and the last snapshot."""
+    table = series(snapshots, sample, by)
+    return increases(table).sum() if not table.empty else pd.Series(dtype=float)
+
+
+def rates(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per-second rate over each interval, indexed by the interval's end (`elapsed_s`)."""
+    table = series(snapshots, sample, by)
+    if len(table) < 2:
+        return pd.DataFrame()
+    seconds = pd.Series(table.index, index=table.index).diff()
+    return increases(table).iloc[1:].div(seconds.iloc[1:], axis=0)
+
+
+def cache_hit_ratio(snapshots: pd.DataFrame) -> float | None:
+    """Hits / lookups over the whole run, all cache kinds together; None without lookups."""
+    grown = total_increase(snapshots, CACHE, ["result"])
+    lookups = float(grown.sum()) if not grown.empty else 0.0
+    return float(grown.get("hit", 0.0)) / lookups if lookups else None
+
+
+def cache_hit_ratio_over_time(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Hit ratio per interval, one column per cache kind (profile, list); NaN without lookups."""
+    table = series(snapshots, CACHE, ["kind", "result"])
+    if len(table) < 2:
+        return pd.DataFrame()
+    grown = increases(table).iloc[1:]
+    ratios = {}
+    for kind in sorted({column.split("/")[0] for column in grown.columns}):
+        hits = grown.get(f"{kind}/hit", pd.Series(0.0, index=grown.index))
+        lookups = hits + grown.get(f"{kind}/miss", pd.Series(0.0, index=grown.index))
+        ratios[kind] = (hits / lookups.replace(0.0, np.nan)).astype(float)
+    return pd.DataFrame(ratios)
+
+
+def queries_by_pool(snapshots: pd.DataFrame) -> dict[str, int]:
+    """Queries each pool served during the run (master, replica0, ...)."""
+    grown = total_increase(snapshots, QUERIES, ["pool"])
+    return {str(pool): round(float(count)) for pool, count in grown.items()}
+
+
+def pool_usage(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """(connections in use per pool over time, configured size per pool)."""
+    in_use = series(snapshots, POOL_IN_USE, ["pool"])
+    size = series(snapshots, POOL_SIZE, ["pool"])
+    return in_use, size.max() if not size.empty else pd.Series(dtype=float)
+
+
+def status_rates(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Responses per second by status class (2xx, 4xx, 429, 5xx) over time."""
+    table = rates(snapshots, REQUESTS, ["status"])
+    if table.empty:
+        return table
+    classes = ["429" if str(s) == "429" else f"{str(s)[:1]}xx" for s in table.columns]
+    return table.T.groupby(classes).sum().T
+
+
+def latency_quantile(
+    snapshots: pd.DataFrame, quantile: float, *, start_s: float, end_s: float
+) -> float | None:
+    """Server-side latency quantile (ms) over [start_s, end_s], all routes, from the histogram.
+
+    Linear interpolation inside the bucket, as Prometheus' histogram_quantile does.
+    """
+    table = series(snapshots, LATENCY_BUCKET, ["le"])
+    inside = table[(table.index >= start_s) & (table.index <= end_s)]
+    if len(inside) < 2:
+        return None
+    counts = increases(inside).sum()
+    bounds = sorted(((float(le), float(counts[le])) for le in counts.index), key=lambda b: b[0])
+    total = bounds[-1][1] if bounds else 0.0
+    if total <= 0:
+        return None
+    rank, lower_bound, lower_count = quantile * total, 0.0, 0.0
+    for bound, cumulative in bounds:
+        if cumulative >= rank:
+            if np.isinf(bound):
+                return lower_bound * 1000.0
+            share = (rank - lower_count) / max(cumulative - lower_count, 1e-12)
+            return (lower_bound + (bound - lower_bound) * share) * 1000.0
+        lower_bound, lower_count = bound, cumulative
+    return lower_bound * 1000.0
