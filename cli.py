@@ -7,15 +7,22 @@ exit code 2; a failed check (gate) exits 1.
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from target_service.settings import SettingsError
+from capacity.errors import CapacityInputError
+from loadtests.durations import parse_duration
+from loadtests.errors import LoadTestError
+from reports.errors import ReportInputError
+from reports.thresholds import GateInputError
+from target_service.settings import Settings, SettingsError
+from target_service.storage import DuplicateEmail, StorageUnavailable
 
 app = typer.Typer(
     name="loadcap",
@@ -33,7 +40,16 @@ err_console = Console(stderr=True)
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 # Exceptions that mean "the user gave us something wrong". Each package adds its own base.
-USER_ERRORS: tuple[type[BaseException], ...] = (SettingsError, FileNotFoundError)
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    SettingsError,
+    StorageUnavailable,  # the database in the given URL cannot be reached
+    DuplicateEmail,
+    FileNotFoundError,
+    GateInputError,
+    ReportInputError,
+    LoadTestError,
+    CapacityInputError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,11 +71,82 @@ def user_errors(func: F) -> F:
 # --- service: serve, db init, db seed -------------------------------------------------------
 
 
+DbUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="sqlite:///path.db or mysql://user:pass@host:port/db [env LOADCAP_DB_URL]"
+    ),
+]
+
+
 @app.command()
 @user_errors
-def serve() -> None:
-    """Start the reference profiles service."""
-    raise NotImplementedError
+def serve(
+    *,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Uvicorn worker processes.")] = 1,
+    db: DbUrlOption = None,
+    replica: Annotated[
+        list[str] | None,
+        typer.Option(help="Read replica mysql:// URL (repeatable) [env LOADCAP_REPLICA_URLS]."),
+    ] = None,
+    redis: Annotated[
+        str | None,
+        typer.Option(help="redis://host:port/db; absent: in-process cache [env LOADCAP_REDIS_URL]"),
+    ] = None,
+    rate_limit: Annotated[
+        str | None, typer.Option(help='Per client IP, e.g. "100/minute", or "off".')
+    ] = None,
+    pool_size: Annotated[
+        int | None, typer.Option(min=1, help="Connections per database pool.")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="critical|error|warning|info|debug")] = None,
+) -> None:
+    """Start the reference profiles service (creates the schema if it is missing)."""
+    from target_service.server import prepare_database, run_server
+
+    settings = Settings.from_env(
+        db_url=db,
+        replica_urls=tuple(replica) if replica else None,
+        redis_url=redis,
+        rate_limit=rate_limit,
+        pool_size=pool_size,
+        log_level=log_level,
+    )
+    prepare_database(settings)
+    err_console.print(f"loadcap service on http://{host}:{port} ({settings.db_url})")
+    run_server(settings, host=host, port=port, workers=workers)
+
+
+@db_app.command("init")
+@user_errors
+def db_init(*, db: DbUrlOption = None) -> None:
+    """Create the profiles table (idempotent)."""
+    from target_service.server import prepare_database
+
+    settings = Settings.from_env(db_url=db)
+    prepare_database(settings)
+    console.print(f"schema ready in {settings.db_url}")
+
+
+@db_app.command("seed")
+@user_errors
+def db_seed(
+    *,
+    db: DbUrlOption = None,
+    profiles: Annotated[int, typer.Option(min=1, help="Profiles to insert.")] = 10_000,
+) -> None:
+    """Insert N realistic profiles with bulk inserts (creates the schema first)."""
+    from target_service.server import prepare_database
+
+    settings = Settings.from_env(db_url=db)
+    result = prepare_database(settings, profiles=profiles)
+    assert result is not None
+    console.print(
+        f"inserted {result.profiles:,} profiles in {result.seconds:.2f} s "
+        f"({result.rate:,.0f}/s) into {settings.db_url}"
+    )
 
 
 # --- load tests: run ------------------------------------------------------------------------
@@ -67,9 +154,51 @@ def serve() -> None:
 
 @app.command()
 @user_errors
-def run() -> None:
+def run(
+    *,
+    host: Annotated[
+        str | None, typer.Option(help="Target base URL; omitted: start the embedded service.")
+    ] = None,
+    users: Annotated[int, typer.Option(help="Concurrent users (closed model).")] = 10,
+    spawn_rate: Annotated[float, typer.Option(help="Users started per second.")] = 10.0,
+    duration: Annotated[str, typer.Option(help="Run length, e.g. 20s, 5m, 1h30m.")] = "20s",
+    shape: Annotated[str | None, typer.Option(help="Load shape: step, spike or soak.")] = None,
+    rps: Annotated[
+        float | None, typer.Option(help="Open model: constant arrival rate in req/s.")
+    ] = None,
+    max_in_flight: Annotated[
+        int, typer.Option(help="Open model: concurrent requests per process.")
+    ] = 200,
+    processes: Annotated[int, typer.Option(help="Locust worker processes on this machine.")] = 1,
+    mix: Annotated[
+        str, typer.Option(help="Weights list,get,create,patch (e.g. 80,10,5,5).")
+    ] = "80,10,5,5",
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default runs/<timestamp>).")
+    ] = None,
+    web: Annotated[bool, typer.Option(help="Open Locust's web UI instead of headless.")] = False,
+    web_port: Annotated[int, typer.Option(help="Web UI port (with --web).")] = 8089,
+) -> None:
     """Run a Locust load test into a run directory."""
-    raise NotImplementedError
+    from loadtests.cli_run import run_command
+
+    exit_code = run_command(
+        console,
+        err_console,
+        host=host,
+        users=users,
+        spawn_rate=spawn_rate,
+        duration=duration,
+        shape=shape,
+        rps=rps,
+        max_in_flight=max_in_flight,
+        processes=processes,
+        mix=mix,
+        out=out,
+        web=web,
+        web_port=web_port,
+    )
+    raise typer.Exit(exit_code)
 
 
 # --- reports: report ------------------------------------------------------------------------
@@ -77,9 +206,35 @@ def run() -> None:
 
 @app.command()
 @user_errors
-def report() -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `loadcap run`.")],
+    *,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Baseline run directory: adds per-endpoint deltas.")
+    ] = None,
+    slo_p95_ms: Annotated[
+        float, typer.Option(help="SLO: p95 latency objective in ms (for capacity).")
+    ] = 100.0,
+    slo_error_rate: Annotated[
+        float, typer.Option(help="SLO: highest acceptable error rate, as a fraction.")
+    ] = 0.01,
+    open_report: Annotated[
+        bool, typer.Option("--open", help="Open report.html in a browser afterwards.")
+    ] = False,
+) -> None:
     """Write report.html, report.md and summary.json for a run directory."""
-    raise NotImplementedError
+    # Imported here: matplotlib and pandas are slow to import, other commands need neither.
+    from reports.report import write_report
+    from reports.slo import Slo
+
+    slo = Slo(p95_ms=slo_p95_ms, max_error_rate=slo_error_rate)
+    files = write_report(run_dir, baseline_dir=baseline, slo=slo)
+    for path in (files.html, files.markdown, files.summary):
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    if open_report:
+        import webbrowser
+
+        webbrowser.open(files.html.resolve().as_uri())
 
 
 # --- capacity: fit, plan --------------------------------------------------------------------
@@ -87,16 +242,124 @@ def report() -> None:
 
 @app.command()
 @user_errors
-def fit() -> None:
+def fit(
+    csv_path: Annotated[
+        Path, typer.Argument(metavar="CSV", help="Header row, then N and throughput columns.")
+    ],
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the fit as JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Draw data, fit and peak to this .png/.svg/.pdf.")
+    ] = None,
+) -> None:
     """Fit the Universal Scalability Law to (N, throughput) measurements."""
-    raise NotImplementedError
+    import json
+
+    from capacity.usl import fit_summary_lines, fit_usl
+    from capacity.usl_csv import read_measurements
+
+    data = read_measurements(csv_path)
+    result = fit_usl(data.n, data.throughput)
+    if plot is not None:
+        from capacity.charts import write_fit_chart
+
+        write_fit_chart(result, data.n, data.throughput, plot)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    for line in fit_summary_lines(result):
+        console.print(line, highlight=False)
+    if plot is not None:
+        console.print(f"wrote {plot}", highlight=False)
 
 
 @app.command()
 @user_errors
-def plan() -> None:
-    """Capacity and cost plan for a target load."""
-    raise NotImplementedError
+def plan(
+    *,
+    per_instance_rps: Annotated[
+        float | None, typer.Option(help="Measured req/s one instance carries within the SLO.")
+    ] = None,
+    from_run: Annotated[
+        Path | None,
+        typer.Option("--from", metavar="RUN_DIR", help="Take throughput, p95, mix from a run."),
+    ] = None,
+    fit_csv: Annotated[
+        Path | None,
+        typer.Option("--fit", metavar="CSV", help="USL measurements over instance counts."),
+    ] = None,
+    target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
+    utilization: Annotated[float, typer.Option(help="Target utilization, in (0, 1].")] = 0.7,
+    redundancy: Annotated[int, typer.Option(help="Spare instances on top (N+k).")] = 1,
+    instance_type: Annotated[str, typer.Option(help="EC2 type for the app tier.")] = "t3.medium",
+    region: Annotated[str, typer.Option(help="Region in the price file.")] = "us-east-1",
+    cache_hit_ratio: Annotated[
+        float | None, typer.Option(help="Share of reads the cache answers (default: run or 0.7).")
+    ] = None,
+    pool_size: Annotated[int, typer.Option(help="DB pool per instance per node.")] = 10,
+    replica_rps: Annotated[
+        float, typer.Option(help="Cache-missing reads/s one replica serves at 100%.")
+    ] = 500.0,
+    multi_az: Annotated[
+        bool, typer.Option("--multi-az/--single-az", help="Multi-AZ RDS master.")
+    ] = True,
+    row_bytes: Annotated[float | None, typer.Option(help="Bytes per profile row.")] = None,
+    sqlite_db: Annotated[
+        Path | None, typer.Option(help="Measure row size and count in this SQLite database.")
+    ] = None,
+    profiles: Annotated[int | None, typer.Option(help="Profiles stored today.")] = None,
+    prices: Annotated[
+        Path | None, typer.Option(help="Price file overriding the bundled one (same schema).")
+    ] = None,
+    autoscale: Annotated[
+        Path | None,
+        typer.Option(metavar="PROFILE.csv", help="24-hour profile (hour,rps): autoscaling."),
+    ] = None,
+    autoscale_peak: Annotated[
+        float | None, typer.Option(help="Autoscale a typical web day peaking at this req/s.")
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Instances and cost vs load (and the day) to this file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_md: Annotated[bool, typer.Option("--md", help="Print Markdown.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the cost tables as CSV.")] = False,
+) -> None:
+    """Capacity and cost plan for a target load: the seed's plan beside the right-sized one."""
+    from capacity.outputs import PlanOutput, render_plan
+    from capacity.planner import PlanOptions
+
+    if sum((as_json, as_md, as_csv)) > 1:
+        raise CapacityInputError("choose one of --json, --md, --csv")
+    options = PlanOptions(
+        per_instance_rps=per_instance_rps,
+        run_dir=from_run,
+        fit_csv=fit_csv,
+        target_rps=target_rps,
+        utilization=utilization,
+        redundancy=redundancy,
+        instance_type=instance_type,
+        region=region,
+        cache_hit_ratio=cache_hit_ratio,
+        pool_size=pool_size,
+        replica_rps=replica_rps,
+        multi_az=multi_az,
+        row_bytes=row_bytes,
+        sqlite_db=sqlite_db,
+        profiles=profiles,
+    )
+    output = PlanOutput(
+        fmt="json" if as_json else "md" if as_md else "csv" if as_csv else "terminal",
+        prices=prices,
+        autoscale_csv=autoscale,
+        autoscale_peak=autoscale_peak,
+        chart=chart,
+    )
+    rendered = render_plan(options, output)
+    if isinstance(rendered, str):
+        print(rendered, end="")
+    else:
+        console.print(rendered)
 
 
 # --- gate -----------------------------------------------------------------------------------
@@ -104,9 +367,81 @@ def plan() -> None:
 
 @app.command()
 @user_errors
-def gate() -> None:
-    """CI benchmark gate: thresholds and baseline regression."""
-    raise NotImplementedError
+def gate(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory with summary.json.")],
+    *,
+    p95_ms: Annotated[float | None, typer.Option(help="Total p95 must be <= this.")] = None,
+    p99_ms: Annotated[float | None, typer.Option(help="Total p99 must be <= this.")] = None,
+    max_error_rate: Annotated[
+        str | None, typer.Option(help="Total error rate must be <= this (0.01 or 1%).")
+    ] = None,
+    min_rps: Annotated[float | None, typer.Option(help="Total req/s must be >= this.")] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            help="'[ENDPOINT:]METRIC OP LIMIT', e.g. 'GET /api/profile/{id}:p95<50'. Repeatable.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Baseline run directory to compare against.")
+    ] = None,
+    max_regression: Annotated[
+        str, typer.Option(help="Allowed change vs baseline per metric.")
+    ] = "10%",
+    noise_floor_ms: Annotated[
+        float, typer.Option(help="Latency changes this small never fail a baseline check.")
+    ] = 2.0,
+    min_requests: Annotated[
+        int, typer.Option(help="Skip baseline checks on scopes with fewer requests.")
+    ] = 50,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+) -> None:
+    """CI benchmark gate: thresholds and baseline regression. Exit 0 pass, 1 fail, 2 bad input."""
+    from reports import gate as gate_engine
+    from reports.gate_facts import load_run
+    from reports.junit import write_junit
+    from reports.thresholds import (
+        parse_error_rate,
+        parse_percentage,
+        parse_threshold,
+        totals_threshold,
+    )
+
+    limits = [
+        totals_threshold(metric, op, value)
+        for metric, op, value in (
+            ("p95", "<=", p95_ms),
+            ("p99", "<=", p99_ms),
+            ("error_rate", "<=", parse_error_rate(max_error_rate) if max_error_rate else None),
+            ("rps", ">=", min_rps),
+        )
+        if value is not None
+    ]
+    limits += [parse_threshold(text) for text in threshold or ()]
+    options = gate_engine.GateOptions(
+        thresholds=tuple(limits),
+        baseline=load_run(baseline) if baseline is not None else None,
+        max_regression=parse_percentage(max_regression),
+        noise_floor_ms=noise_floor_ms,
+        min_requests=min_requests,
+    )
+    result = gate_engine.evaluate(load_run(run_dir), options)
+    markdown = gate_engine.render_markdown(result)
+    typer.echo(markdown, nl=False)
+    try:
+        gate_engine.append_step_summary(markdown, os.environ)
+    except GateInputError as exc:
+        # A summary page we cannot write must not change the verdict.
+        err_console.print(f"warning: {exc}", highlight=False, soft_wrap=True)
+    if junit is not None:
+        write_junit(result, junit)
+    if not result.passed:
+        err_console.print(
+            f"gate failed: {len(result.failed)} of {len(result.checks)} checks", highlight=False
+        )
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 # --- demo, sweep ----------------------------------------------------------------------------
@@ -114,9 +449,125 @@ def gate() -> None:
 
 @app.command()
 @user_errors
-def demo() -> None:
-    """The main job: measure the reference service and plan 1,000 req/s."""
-    raise NotImplementedError
+def demo(
+    *,
+    duration: Annotated[
+        str, typer.Option(help="Length of the step-load sweep, e.g. 30s, 2m.")
+    ] = "2m",
+    step_users: Annotated[int, typer.Option(help="Users added at every step.")] = 10,
+    profiles: Annotated[int, typer.Option(help="Profiles seeded before the run.")] = 10_000,
+    target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
+    slo_p95_ms: Annotated[float, typer.Option(help="SLO: p95 latency in ms.")] = 100.0,
+    instance_type: Annotated[str, typer.Option(help="EC2 type for the plan.")] = "t3.medium",
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default runs/demo-<time>).")
+    ] = None,
+    db: DbUrlOption = None,
+    replica: Annotated[
+        list[str] | None, typer.Option(help="Read replica mysql:// URL (repeatable).")
+    ] = None,
+    redis: Annotated[str | None, typer.Option(help="redis://host:port/db for the cache.")] = None,
+) -> None:
+    """The main job: measure the reference service, report, and plan 1,000 req/s."""
+    from loadtests.demo import DemoSettings, run_demo, show_demo
+
+    settings = DemoSettings(
+        out_dir=out or _timestamped_dir("demo"),
+        duration_s=parse_duration(duration),
+        step_users=step_users,
+        profiles=profiles,
+        target_rps=target_rps,
+        slo_p95_ms=slo_p95_ms,
+        instance_type=instance_type,
+        service=_service_settings(db, replica, redis),
+    )
+    result = run_demo(settings, console)
+    show_demo(result, console)
+
+
+@app.command()
+@user_errors
+def sweep(
+    *,
+    host: Annotated[
+        str | None, typer.Option(help="Target base URL; omitted: start the embedded service.")
+    ] = None,
+    levels: Annotated[str, typer.Option(help="Concurrency levels (users), comma-separated.")] = (
+        "2,5,10,20,40"
+    ),
+    level_duration: Annotated[str, typer.Option(help="Length of each level's run.")] = "15s",
+    workers: Annotated[
+        str | None,
+        typer.Option(help="Also measure these service --workers counts (embedded only), e.g. 1,2."),
+    ] = None,
+    profiles: Annotated[int, typer.Option(help="Profiles seeded (embedded service).")] = 1000,
+    out: Annotated[
+        Path | None, typer.Option(help="Sweep directory (default runs/sweep-<time>).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Draw data and USL fit to this file.")] = None,
+) -> None:
+    """Throughput at several concurrency levels: writes sweep.csv for `loadcap fit`, and fits it."""
+    from loadtests.sweep import SweepSettings, parse_levels, run_sweep
+
+    settings = SweepSettings(
+        out_dir=out or _timestamped_dir("sweep"),
+        host=host,
+        levels=parse_levels(levels, flag="--levels"),
+        level_duration_s=parse_duration(level_duration),
+        workers=parse_levels(workers, flag="--workers") if workers else (),
+        profiles=profiles,
+    )
+
+    def show(kind: str, point: Any) -> None:
+        p95 = "-" if point.p95_ms is None else f"{point.p95_ms:.0f} ms"
+        console.print(
+            f"{kind}: N={point.n:<4} {point.throughput:8.1f} req/s  p95 {p95:>7}  "
+            f"errors {point.error_rate:.2%}",
+            highlight=False,
+        )
+
+    results = run_sweep(settings, on_point=show)
+    for name, points in results.items():
+        path = settings.out_dir / name
+        console.print(f"wrote {path}", highlight=False)
+        _fit_and_show(path, plot if name == "sweep.csv" else None, len(points))
+
+
+def _fit_and_show(path: Path, plot: Path | None, points: int) -> None:
+    from capacity.usl import MIN_POINTS, fit_summary_lines, fit_usl
+    from capacity.usl_csv import read_measurements
+
+    if points < MIN_POINTS:
+        console.print(f"  (no USL fit: {points} points, a fit needs {MIN_POINTS})")
+        return
+    data = read_measurements(path)
+    result = fit_usl(data.n, data.throughput)
+    for line in fit_summary_lines(result):
+        console.print(f"  {line}", highlight=False)
+    if plot is not None:
+        from capacity.charts import write_fit_chart
+
+        write_fit_chart(result, data.n, data.throughput, plot)
+        console.print(f"wrote {plot}", highlight=False)
+
+
+def _timestamped_dir(prefix: str) -> Path:
+    from datetime import UTC, datetime
+
+    return Path("runs") / f"{prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+def _service_settings(
+    db: str | None, replica: list[str] | None, redis: str | None
+) -> Settings | None:
+    """Settings for a demo against real servers; None keeps the embedded default."""
+    if db is None and not replica and redis is None:
+        return None
+    if db is None:
+        raise SettingsError("--replica and --redis need --db mysql://... (or none of the three)")
+    return Settings.from_env(
+        {}, db_url=db, replica_urls=tuple(replica or ()), redis_url=redis, rate_limit="off"
+    )
 
 
 def main() -> None:
@@ -124,4 +575,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -47,6 +47,7 @@ class RunSettings:
     spawn_rate: float = 10.0
     duration_s: float = 20.0
     shape: str | None = None
+    step_seconds: float = 10.0  # step shape: length of each step (users grow by `users`)
     rps: float | None = None
     processes: int = 1
     web: bool = False
@@ -61,7 +62,7 @@ class RunSettings:
             parsed = urlparse(self.host)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise LoadTestError(f"--host must be an http(s) URL, got {self.host!r}")
-        if self.users < 1 or self.spawn_rate <= 0 or self.duration_s <= 0:
+        if self.users < 1 or self.spawn_rate <= 0 or self.duration_s <= 0 or self.step_seconds <= 0:
             raise LoadTestError("--users, --spawn-rate and --duration must be positive")
         if self.shape is not None and self.shape not in STAGE_BUILDERS:
             names = ", ".join(STAGE_BUILDERS)
@@ -149,6 +150,7 @@ def locust_command(settings: RunSettings, host: str, id_count: int) -> list[str]
     if settings.shape:
         command += ["--shape", settings.shape, "--shape-seconds", str(settings.duration_s)]
         command += ["--step-users", str(settings.users)]  # step: +users every step
+        command += ["--step-seconds", str(settings.step_seconds)]
     if settings.processes > 1:
         command += ["--processes", str(settings.processes)]
     if settings.web:

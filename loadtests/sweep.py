@@ -1,0 +1,184 @@
+"""`loadcap sweep`: throughput at several concurrency levels (and service worker counts), as
+the `(N, throughput)` CSV that `loadcap fit` reads.
+
+Each level is one closed-model run of the 80/10/5/5 mix with all users started at once, in
+its own run directory under the sweep's. One service serves the whole concurrency sweep, so
+the levels differ only in load; a worker sweep starts one embedded service per worker count.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtests.errors import LoadTestError
+from loadtests.mix import Mix
+from loadtests.runner import RunSettings, run_load_test
+from reports.summary import write_summary
+
+SWEEP_CSV = "sweep.csv"
+WORKERS_CSV = "workers.csv"
+MAX_LEVELS = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepSettings:
+    out_dir: Path
+    host: str | None = None
+    levels: tuple[int, ...] = (2, 5, 10, 20, 40)
+    level_duration_s: float = 15.0
+    workers: tuple[int, ...] = ()  # embedded service only: --workers counts at the top level
+    mix: Mix = field(default_factory=Mix)
+    profiles: int = 1000
+
+    def __post_init__(self) -> None:
+        for name, values in (("levels", self.levels), ("workers", self.workers)):
+            if any(v < 1 for v in values) or len(set(values)) != len(values):
+                raise LoadTestError(f"--{name} must be distinct positive whole numbers")
+            if len(values) > MAX_LEVELS:
+                raise LoadTestError(f"--{name}: at most {MAX_LEVELS} values")
+        if not self.levels:
+            raise LoadTestError("--levels needs at least one concurrency level")
+        if self.workers and self.host is not None:
+            raise LoadTestError("--workers starts embedded services: it cannot be used with --host")
+        if self.level_duration_s <= 0:
+            raise LoadTestError("--level-duration must be positive")
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    n: int
+    throughput: float
+    p95_ms: float | None
+    error_rate: float
+    run_dir: Path
+
+
+PointCallback = Callable[[str, SweepPoint], None]
+
+
+def parse_levels(text: str, *, flag: str) -> tuple[int, ...]:
+    """'1,2,5,10' -> (1, 2, 5, 10); one clear error for anything else."""
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise LoadTestError(f"{flag} expects comma-separated whole numbers, got {text!r}") from None
+    if not values:
+        raise LoadTestError(f"{flag} expects at least one number")
+    return values
+
+
+def run_sweep(
+    settings: SweepSettings, *, on_point: PointCallback | None = None
+) -> dict[str, list[SweepPoint]]:
+    """Runs every level (then every worker count); returns the points by CSV name."""
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, list[SweepPoint]] = {}
+    with _service(settings.host, settings.profiles, workers=1) as host:
+        results[SWEEP_CSV] = [
+            _measure(
+                settings,
+                host,
+                users=level,
+                n=level,
+                name=f"users-{level:04d}",
+                kind=SWEEP_CSV,
+                on_point=on_point,
+            )
+            for level in sorted(settings.levels)
+        ]
+    write_points(results[SWEEP_CSV], settings.out_dir / SWEEP_CSV, n_column="concurrency")
+    if settings.workers:
+        top = max(settings.levels)
+        points = []
+        for count in sorted(settings.workers):
+            with _service(None, settings.profiles, workers=count) as host:
+                points.append(
+                    _measure(
+                        settings,
+                        host,
+                        users=top,
+                        n=count,
+                        name=f"workers-{count:02d}",
+                        kind=WORKERS_CSV,
+                        on_point=on_point,
+                    )
+                )
+        results[WORKERS_CSV] = points
+        write_points(points, settings.out_dir / WORKERS_CSV, n_column="processors")
+    return results
+
+
+def _measure(
+    settings: SweepSettings,
+    host: str,
+    *,
+    users: int,
+    n: int,
+    name: str,
+    kind: str,
+    on_point: PointCallback | None,
+) -> SweepPoint:
+    run = RunSettings(
+        out_dir=settings.out_dir / name,
+        host=host,
+        users=users,
+        spawn_rate=float(users),
+        duration_s=settings.level_duration_s,
+        mix=settings.mix,
+        id_count=settings.profiles,
+    )
+    outcome = run_load_test(run)
+    if not (outcome.out_dir / "locust_stats.csv").exists():
+        raise LoadTestError(f"sweep level {name}: {outcome.message}")
+    totals = _totals(write_summary(outcome.out_dir))
+    point = SweepPoint(
+        n=n,
+        throughput=float(totals.get("rps") or 0.0),
+        p95_ms=None if totals.get("p95_ms") is None else float(totals["p95_ms"]),
+        error_rate=float(totals.get("error_rate") or 0.0),
+        run_dir=outcome.out_dir,
+    )
+    if on_point is not None:
+        on_point(kind, point)
+    return point
+
+
+def _totals(summary_path: Path) -> dict[str, Any]:
+    totals: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))["totals"]
+    return totals
+
+
+def write_points(points: list[SweepPoint], path: Path, *, n_column: str) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([n_column, "throughput", "p95_ms", "error_rate", "run_dir"])
+        for p in points:
+            p95 = "" if p.p95_ms is None else f"{p.p95_ms:.3f}"
+            writer.writerow(
+                [p.n, f"{p.throughput:.3f}", p95, f"{p.error_rate:.5f}", p.run_dir.name]
+            )
+    return path
+
+
+@contextmanager
+def _service(host: str | None, profiles: int, *, workers: int) -> Iterator[str]:
+    if host is not None:
+        yield host
+        return
+    from target_service.process import ServiceProcess, ServiceStartError
+
+    try:
+        service = ServiceProcess(profiles=profiles, workers=workers).start()
+    except ServiceStartError as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise LoadTestError(f"the embedded service did not start: {lines[-1]}") from None
+    try:
+        yield service.base_url
+    finally:
+        service.stop()
