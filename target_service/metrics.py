@@ -83,7 +83,8 @@ class ServiceMetrics:
         )
         self.replica_fallbacks = Counter(
             "loadcap_replica_fallbacks",
-            "Reads sent to the master instead of a replica, by reason (down, lag, read_your_writes).",
+            "Reads sent to the master instead of a replica, by reason "
+            "(down, lag, read_your_writes).",
             ["reason"],
             registry=r,
         )

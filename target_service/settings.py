@@ -29,6 +29,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     replica_max_lag_s: float = 5.0
     replica_retry_s: float = 5.0
+    replica_check_interval_s: float = 1.0  # how often replica lag is measured
     read_your_writes_s: float = 5.0
     max_page_limit: int = 100
     default_page_limit: int = 20
@@ -54,10 +55,31 @@ class Settings:
         settings.validate()
         return settings
 
+    def to_env(self) -> dict[str, str]:
+        """LOADCAP_* variables that `from_env` turns back into these settings (uvicorn
+        workers and service subprocesses receive their settings this way)."""
+        env: dict[str, str] = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                text = ",".join(value)
+            elif value is None:
+                text = "off" if f.name == "rate_limit" else ""
+            else:
+                text = str(value)
+            env[ENV_PREFIX + f.name.upper()] = text
+        return env
+
     def with_changes(self, **changes: Any) -> Settings:
         new = replace(self, **changes)
         new.validate()
         return new
+
+    def __post_init__(self) -> None:
+        # An invalid Settings value cannot exist, however it was built.
+        self.validate()
 
     def validate(self) -> None:
         if not (self.db_url.startswith("sqlite://") or self.db_url.startswith("mysql://")):
@@ -74,11 +96,19 @@ class Settings:
             raise SettingsError(
                 f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {self.redis_url!r}"
             )
+        if self.rate_limit is not None:
+            _check_rate_limit(self.rate_limit)
+        if self.log_level.lower() not in LOG_LEVELS:
+            expected = ", ".join(LOG_LEVELS)
+            raise SettingsError(
+                f"LOADCAP_LOG_LEVEL: expected one of {expected}, got {self.log_level!r}"
+            )
         positive = {
             "pool_size": self.pool_size,
             "body_limit_bytes": self.body_limit_bytes,
             "max_page_limit": self.max_page_limit,
             "default_page_limit": self.default_page_limit,
+            "replica_check_interval_s": self.replica_check_interval_s,
         }
         for name, value in positive.items():
             if value <= 0:
@@ -97,7 +127,19 @@ class Settings:
                 raise SettingsError(f"LOADCAP_{name.upper()}: must not be negative")
 
 
-_DEFAULTS = Settings()
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _check_rate_limit(rate: str) -> None:
+    # Imported here: settings stay importable (and cheap) without the limits library.
+    import limits
+
+    try:
+        limits.parse(rate)
+    except ValueError:
+        raise SettingsError(
+            f"LOADCAP_RATE_LIMIT: expected e.g. '100/minute' or 'off', got {rate!r}"
+        ) from None
 
 
 def _rate_limit_or_none(raw: str) -> str | None:
@@ -121,3 +163,6 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         return raw
     except ValueError:
         raise SettingsError(f"{var}: expected {kind.__name__}, got {raw!r}") from None
+
+
+_DEFAULTS = Settings()

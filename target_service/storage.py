@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol, TypedDict
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """The timestamp format of `created_at`/`updated_at`: ISO 8601, UTC, microseconds, `Z`."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Profile(TypedDict):
@@ -49,10 +55,18 @@ class ProfileStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def init_schema(self) -> None: ...
+    async def init_schema(self) -> None:
+        """Create the `profiles` table if it is missing (idempotent: `loadcap serve` calls it)."""
+        ...
 
     async def get_profile(self, profile_id: int, *, primary: bool = False) -> Profile | None:
-        """`primary=True` reads from the master (read-your-writes); otherwise a replica may."""
+        """`primary=True` reads from the master (read-your-writes); otherwise a replica may.
+
+        The API passes `primary=True` only for read-your-writes reasons (the client wrote
+        recently, or the cache entry was invalidated within `read_your_writes_s`), so a store
+        with replicas counts `replica_fallbacks{reason="read_your_writes"}` for such reads;
+        the API does not count them.
+        """
         ...
 
     async def list_profiles(

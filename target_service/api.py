@@ -1,0 +1,135 @@
+"""The profiles API: list, get, create and patch, per SPEC's table.
+
+Handlers read through `ProfileCache` (which returns encoded JSON bodies, so a cache hit is
+served without decoding or re-encoding) and write through the `ProfileStore`, then
+invalidate what the write made stale before answering.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from target_service.cache import ProfileCache
+from target_service.errors import JSON_MEDIA_TYPE, ApiError, api_error_response, error_response
+from target_service.middleware.body_limit import RequestBodyTooLarge
+from target_service.payloads import (
+    decode_new_profile,
+    decode_profile_changes,
+    parse_paging,
+    parse_profile_id,
+)
+from target_service.read_your_writes import ReadYourWrites
+from target_service.settings import Settings
+from target_service.storage import DuplicateEmail, ProfileStore, StorageUnavailable
+
+log = logging.getLogger("target_service.api")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def json_errors(handler: Endpoint) -> Endpoint:
+    """Every failure becomes the one JSON error shape; nothing internal reaches the client."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return api_error_response(exc)
+        except StorageUnavailable:
+            log.warning("database unavailable", exc_info=True)
+            return error_response(503, "database_unavailable", "the database is unavailable")
+        except RequestBodyTooLarge:
+            raise  # BodyLimitMiddleware answers 413
+        except ClientDisconnect:
+            raise
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return error_response(500, "internal_error", "internal server error")
+
+    return endpoint
+
+
+class ProfilesApi:
+    def __init__(self, settings: Settings, store: ProfileStore, cache: ProfileCache) -> None:
+        self.store = store
+        self.cache = cache
+        self.default_limit = settings.default_page_limit
+        self.max_limit = settings.max_page_limit
+        self.read_your_writes = ReadYourWrites(settings.read_your_writes_s)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/profiles", json_errors(self.list_profiles), methods=["GET"]),
+            Route("/api/profiles", json_errors(self.create_profile), methods=["POST"]),
+            Route("/api/profile/{id}", json_errors(self.get_profile), methods=["GET"]),
+            Route("/api/profile/{id}", json_errors(self.patch_profile), methods=["PATCH"]),
+        ]
+
+    async def list_profiles(self, request: Request) -> Response:
+        page, limit = parse_paging(
+            request.query_params, default_limit=self.default_limit, max_limit=self.max_limit
+        )
+        primary = self.read_your_writes.wrote_recently(request)
+        body = await self.cache.page_json(page, limit, primary=primary)
+        return Response(body, media_type=JSON_MEDIA_TYPE)
+
+    async def get_profile(self, request: Request) -> Response:
+        profile_id = parse_profile_id(request.path_params["id"])
+        primary = self.read_your_writes.wrote_recently(request)
+        body = await self.cache.profile_json(profile_id, primary=primary)
+        if body is None:
+            raise ApiError(404, "not_found", f"no profile with id {profile_id}")
+        return Response(body, media_type=JSON_MEDIA_TYPE)
+
+    async def create_profile(self, request: Request) -> Response:
+        new_profile = decode_new_profile(await _json_body(request))
+        try:
+            profile = await self.store.create_profile(new_profile)
+        except DuplicateEmail:
+            raise _email_taken(new_profile["email"]) from None
+        await self.cache.invalidate_lists()
+        headers = {
+            "location": f"/api/profile/{profile['id']}",
+            "set-cookie": self.read_your_writes.cookie(),
+        }
+        return Response(
+            msgspec.json.encode(profile), 201, headers=headers, media_type=JSON_MEDIA_TYPE
+        )
+
+    async def patch_profile(self, request: Request) -> Response:
+        profile_id = parse_profile_id(request.path_params["id"])
+        changes = decode_profile_changes(await _json_body(request))
+        try:
+            profile = await self.store.update_profile(profile_id, changes)
+        except DuplicateEmail:
+            raise _email_taken(changes.get("email", "")) from None
+        if profile is None:
+            raise ApiError(404, "not_found", f"no profile with id {profile_id}")
+        await self.cache.invalidate_profile(profile_id)
+        await self.cache.invalidate_lists()
+        headers = {"set-cookie": self.read_your_writes.cookie()}
+        return Response(msgspec.json.encode(profile), headers=headers, media_type=JSON_MEDIA_TYPE)
+
+
+async def _json_body(request: Request) -> bytes:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type != JSON_MEDIA_TYPE:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type must be {JSON_MEDIA_TYPE}, got {content_type or 'none'!r}",
+        )
+    return await request.body()
+
+
+def _email_taken(email: str) -> ApiError:
+    return ApiError(409, "duplicate_email", f"email {email!r} is already in use")

@@ -1,0 +1,135 @@
+"""`ServiceProcess`: the reference service in a subprocess on a free loopback port.
+
+    with ServiceProcess(profiles=1_000) as service:      # seeded SQLite, rate limit off
+        httpx.get(service.base_url + "/api/profiles")
+
+With no settings it uses a fresh SQLite file in a temporary directory and no rate limit (load
+tests must measure the service, not the limiter). Given settings are used as they are; the
+database is seeded with `profiles` profiles only when it has none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from target_service.settings import Settings
+
+STOP_TIMEOUT_S = 10.0
+
+
+class ServiceStartError(RuntimeError):
+    """The service did not answer /health in time; the message carries its log's tail."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class ServiceProcess:
+    """Starts on `__enter__` (or `start()`), stops with SIGTERM then SIGKILL on exit."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        profiles: int = 1_000,
+        workers: int = 1,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        startup_timeout_s: float = 60.0,
+    ) -> None:
+        # Holds the log and, without settings, the SQLite file; removed on stop.
+        self.workdir = Path(tempfile.mkdtemp(prefix="loadcap-service-"))
+        if settings is None:
+            settings = Settings(db_url=f"sqlite:///{self.workdir}/loadcap.db", rate_limit=None)
+        self.settings = settings
+        self.profiles = profiles
+        self.workers = workers
+        self.host = host
+        self.port = port or free_port(host)
+        self.startup_timeout_s = startup_timeout_s
+        self.base_url = f"http://{host}:{self.port}"
+        self.log_path = self.workdir / "service.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"ServiceProcess(base_url={self.base_url!r}, db_url={self.settings.db_url!r})"
+
+    def start(self) -> ServiceProcess:
+        command = [
+            sys.executable, "-m", "target_service.server",
+            "--host", self.host, "--port", str(self.port),
+            "--workers", str(self.workers), "--seed", str(self.profiles),
+        ]  # fmt: skip
+        env = {**os.environ, **self.settings.to_env()}
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self._process is None or self._process.poll() is not None:
+                    raise ServiceStartError(f"service exited during start-up:\n{self.log_tail()}")
+                try:
+                    if client.get(self.base_url + "/health").status_code in (200, 503):
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        raise ServiceStartError(f"no /health after {self.startup_timeout_s}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                # The whole session: with --workers N the workers die with the supervisor.
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> ServiceProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

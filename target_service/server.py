@@ -1,0 +1,93 @@
+"""Running the service: schema and seed preparation, then uvicorn (uvloop + httptools).
+
+`python -m target_service.server --port P [--workers N] [--seed N]` is what `ServiceProcess`
+starts; settings arrive through LOADCAP_* variables, like uvicorn workers receive them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+import uvicorn
+
+from target_service.backends import build_store
+from target_service.metrics import ServiceMetrics
+from target_service.seed import SeedResult, seed_profiles
+from target_service.settings import Settings, SettingsError
+from target_service.storage import StorageUnavailable
+
+APP_FACTORY = "target_service.app:app_from_env"
+log = logging.getLogger("target_service")
+
+
+async def _prepare(settings: Settings, profiles: int, only_if_empty: bool) -> SeedResult | None:
+    store = build_store(settings, ServiceMetrics())
+    await store.open()
+    try:
+        await store.init_schema()
+        if profiles <= 0:
+            return None
+        if only_if_empty and await store.list_profiles(offset=0, limit=1, primary=True):
+            return None
+        return await seed_profiles(store, profiles)
+    finally:
+        await store.close()
+
+
+def prepare_database(
+    settings: Settings, *, profiles: int = 0, only_if_empty: bool = False
+) -> SeedResult | None:
+    """Create the schema (idempotent) and optionally insert `profiles` generated profiles."""
+    return asyncio.run(_prepare(settings, profiles, only_if_empty))
+
+
+def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve until SIGINT/SIGTERM. Workers rebuild the settings from LOADCAP_* variables."""
+    if workers > 1 and settings.redis_url is None:
+        log.warning(
+            "%d workers without Redis: each worker has its own cache and rate-limit counts, "
+            "so a write on one worker can leave another serving the old value for up to "
+            "the cache TTL; give --redis to share them",
+            workers,
+        )
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        # The app decides which peers may set X-Forwarded-For (settings.trusted_proxies);
+        # uvicorn's own rewriting would trust any loopback peer before the app sees it.
+        proxy_headers=False,
+        log_level=settings.log_level.lower(),
+        # Requests are small; the body limit middleware guards the rest.
+        timeout_graceful_shutdown=5,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m target_service.server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="profiles to insert when empty")
+    args = parser.parse_args()
+    try:
+        settings = Settings.from_env()
+        prepare_database(settings, profiles=args.seed, only_if_empty=True)
+    except (SettingsError, StorageUnavailable) as exc:
+        sys.exit(f"error: {exc}")
+    logging.basicConfig(level=settings.log_level.upper())
+    run_server(settings, host=args.host, port=args.port, workers=args.workers)
+
+
+if __name__ == "__main__":
+    main()

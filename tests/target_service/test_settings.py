@@ -1,0 +1,46 @@
+"""Settings travel to workers and subprocesses through LOADCAP_* variables, losslessly."""
+
+from __future__ import annotations
+
+import pytest
+
+from target_service.settings import Settings, SettingsError
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(rate_limit=None, trusted_proxies=()),
+        Settings(
+            db_url="mysql://u:p@db:3306/loadcap",
+            replica_urls=("mysql://u:p@r1/loadcap", "mysql://u:p@r2/loadcap"),
+            redis_url="redis://cache:6379/1",
+            rate_limit="20/second",
+            pool_size=4,
+            list_ttl_s=1.5,
+            log_level="warning",
+        ),
+    ],
+)
+def test_to_env_round_trips(settings: Settings) -> None:
+    env = settings.to_env()
+    assert all(key.startswith("LOADCAP_") and isinstance(v, str) for key, v in env.items())
+    assert Settings.from_env(env) == settings
+
+
+def test_invalid_settings_cannot_be_built() -> None:
+    for bad in (
+        {"rate_limit": "often"},
+        {"db_url": "postgres://x"},
+        {"log_level": "loud"},
+        {"default_page_limit": 500},
+        {"redis_url": "http://x"},
+    ):
+        with pytest.raises(SettingsError):
+            Settings(**bad)
+
+
+def test_rate_limit_off_spellings() -> None:
+    for off in ("off", "none", "0", ""):
+        assert Settings.from_env({"LOADCAP_RATE_LIMIT": off}).rate_limit is None
