@@ -51,6 +51,7 @@ def planned_stages(settings: RunSettings) -> list[dict[str, Any]]:
             users=settings.users,
             spawn_rate=settings.spawn_rate,
             step_users=settings.users,
+            step_seconds=settings.step_seconds,
         )
         return [stage.as_dict() for stage in STAGE_BUILDERS[settings.shape](shape)]
     users = settings.processes if settings.rps else settings.users

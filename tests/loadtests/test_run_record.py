@@ -1,0 +1,31 @@
+"""run.json's planned stages must be the stages Locust is told to run: the reports package
+cuts the history at these boundaries to find the saturation point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loadtests.runner import RunSettings, locust_command
+from loadtests.run_record import planned_stages
+
+
+def _flag(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_step_stages_in_run_json_follow_the_step_length_given_to_locust(tmp_path: Path) -> None:
+    settings = RunSettings(
+        out_dir=tmp_path, users=10, duration_s=120, shape="step", step_seconds=15
+    )
+    command = locust_command(settings, "http://127.0.0.1:1", 1000)
+    stages = planned_stages(settings)
+
+    assert float(_flag(command, "--step-seconds")) == 15
+    assert float(_flag(command, "--step-users")) == 10
+    assert [s["end_s"] for s in stages] == [15.0 * i for i in range(1, 9)]
+    assert [s["users"] for s in stages] == [10 * i for i in range(1, 9)]
+
+
+def test_a_constant_run_has_one_stage_at_its_user_count(tmp_path: Path) -> None:
+    stages = planned_stages(RunSettings(out_dir=tmp_path, users=25, duration_s=30))
+    assert stages == [{"start_s": 0.0, "end_s": 30, "users": 25, "rps": None}]
