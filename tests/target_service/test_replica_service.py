@@ -1,0 +1,126 @@
+"""The whole service (app + MySQL store + in-process cache) on a real master + replica pair."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from target_service.settings import Settings
+from tests.fixtures.mariadb_server import MariaDBPair
+from tests.target_service.conftest import ApiUnderTest, client_for, prepare, running_api
+
+
+async def eventually(condition: Callable[[], bool], *, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def replicated(pair: MariaDBPair, **settings: Any) -> AsyncIterator[ApiUnderTest]:
+    config = Settings(
+        db_url=pair.master_url,
+        replica_urls=(pair.replica_url,),
+        rate_limit=None,
+        profile_ttl_s=0.0,  # every GET reaches the store, so routing is what is observed
+        list_ttl_s=0.0,
+        **settings,
+    )
+    await prepare(config, 5)
+    pair.wait_synced()
+    async for running in running_api(config):
+        yield running
+
+
+@pytest.fixture
+async def stale_replica_api(mariadb_pair: MariaDBPair) -> AsyncIterator[ApiUnderTest]:
+    # A slow lag monitor keeps a paused replica in rotation: readers who did not write
+    # really are served stale rows, which is what read-your-writes must protect against.
+    async for running in replicated(mariadb_pair, replica_check_interval_s=60.0):
+        yield running
+
+
+@pytest.fixture
+async def watched_api(mariadb_pair: MariaDBPair) -> AsyncIterator[ApiUnderTest]:
+    async for running in replicated(
+        mariadb_pair, replica_check_interval_s=0.1, replica_retry_s=0.3
+    ):
+        yield running
+
+
+def queries(api: ApiUnderTest, pool: str) -> float:
+    registry = api.service.metrics.registry
+    return (
+        registry.get_sample_value("loadcap_db_queries_total", {"pool": pool, "kind": "read"}) or 0.0
+    )
+
+
+def in_rotation(api: ApiUnderTest) -> float:
+    registry = api.service.metrics.registry
+    return registry.get_sample_value("loadcap_replica_in_rotation", {"pool": "replica0"}) or 0.0
+
+
+async def test_patch_then_get_shows_the_new_value_while_the_replica_serves_the_old(
+    stale_replica_api: ApiUnderTest, mariadb_pair: MariaDBPair
+) -> None:
+    mariadb_pair.pause_replication()
+    writer = stale_replica_api.client
+    patched = await writer.patch("/api/profile/2", json={"bio": "patched while paused"})
+    assert patched.status_code == 200
+
+    for _ in range(3):
+        mine = await writer.get("/api/profile/2")
+        assert mine.json()["bio"] == "patched while paused"
+
+    # The replica really is stale and in rotation: without read-your-writes the GET above
+    # could have been served the old row.
+    [[stale_bio]] = mariadb_pair.replica.sql(
+        "SELECT bio FROM profiles WHERE id = 2", database="loadcap"
+    )
+    assert stale_bio != "patched while paused"
+    assert in_rotation(stale_replica_api) == 1
+    async with client_for(stale_replica_api.app, "192.0.2.7") as stranger:
+        assert (await stranger.get("/api/profile/3")).status_code == 200
+    assert queries(stale_replica_api, "replica0") >= 1
+
+
+async def test_stopped_replica_degrades_health_but_not_requests_and_recovers(
+    watched_api: ApiUnderTest, mariadb_pair: MariaDBPair
+) -> None:
+    client: httpx.AsyncClient = watched_api.client
+    assert (await client.get("/health")).json()["status"] == "healthy"
+
+    mariadb_pair.stop_replica()
+    assert (await client.get("/api/profile/1")).status_code == 200
+    assert (await client.get("/api/profiles")).status_code == 200
+    health = await client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["checks"]["replica0"]["ok"] is False
+
+    mariadb_pair.start_replica()
+    await eventually(lambda: in_rotation(watched_api) == 1)
+    assert (await client.get("/health")).json()["status"] == "healthy"
+
+
+async def test_stopped_master_makes_health_unhealthy(
+    watched_api: ApiUnderTest, mariadb_pair: MariaDBPair
+) -> None:
+    mariadb_pair.master.stop(kill=True)
+    try:
+        health = await watched_api.client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["status"] == "unhealthy"
+        assert health.json()["checks"]["database"]["ok"] is False
+        write = await watched_api.client.post(
+            "/api/profiles", json={"name": "N", "email": "n@example.com", "bio": ""}
+        )
+        assert write.status_code == 503
+    finally:
+        mariadb_pair.master.start()
