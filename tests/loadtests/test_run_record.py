@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loadtests.runner import RunSettings, locust_command
 from loadtests.run_record import planned_stages
+from loadtests.runner import RunSettings, locust_command
 
 
 def _flag(command: list[str], name: str) -> str:
