@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from reports.compare import Delta
@@ -86,3 +87,77 @@ COMPARISON_HEADERS = {
     "p99_ms": "p99 (ms)",
     "error_rate": "error rate",
 }
+
+
+# The tables both pages show: header and rows of text, rendered by html.py and markdown.py.
+
+ENDPOINT_HEADER = [
+    "endpoint", "requests", "req/s", "errors", "p50", "p95", "p99", "share", "intended",
+]  # fmt: skip
+STAGE_HEADER = ["users", "req/s", "p95", "errors", "met SLO"]
+
+
+def totals_rows(summary: dict[str, Any]) -> list[list[str]]:
+    t = summary["totals"]
+    hdr = t.get("hdr") or {}
+    rows = [
+        ["requests", count(t["requests"])],
+        ["failures", f"{count(t['failures'])} ({share(t['error_rate'])})"],
+        ["throughput", f"{rate(t['rps'])} req/s"],
+        ["p50 / p95 / p99", " / ".join(ms(t.get(k)) for k in ("p50_ms", "p95_ms", "p99_ms"))],
+    ]
+    if hdr:
+        exact = " / ".join(ms(hdr.get(k)) for k in ("p95_ms", "p99_ms", "p999_ms"))
+        rows.append(["exact p95 / p99 / p99.9 (HDR)", exact])
+    return rows
+
+
+def endpoint_rows(summary: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            e["name"],
+            count(e["requests"]),
+            rate(e["rps"]),
+            share(e["error_rate"]),
+            ms(e.get("p50_ms")),
+            ms(e.get("p95_ms")),
+            ms(e.get("p99_ms")),
+            share(e["share"]),
+            share(e.get("intended_share")),
+        ]
+        for e in summary["endpoints"]
+    ]
+
+
+def stage_rows(saturation: dict[str, Any]) -> list[list[str]]:
+    """The last cell is "yes"/"no": each page marks a failed stage its own way."""
+    return [
+        [
+            str(s["users"]),
+            rate(s["rps"]),
+            ms(s["p95_ms"]),
+            share(s["error_rate"]),
+            "yes" if s["met_slo"] else "no",
+        ]
+        for s in saturation["stages"]
+    ]
+
+
+def capacity_headline(saturation: dict[str, Any], *, strong: Callable[[str], str]) -> str:
+    """`strong` marks the figure up (bold in Markdown, <strong> in HTML)."""
+    capacity = saturation.get("capacity_rps")
+    if capacity is None:
+        return strong("No step met the SLO.")
+    figure = strong(f"Capacity: {rate(capacity)} req/s")
+    return f"{figure} — the highest step throughput that met the SLO."
+
+
+def server_rows(facts: dict[str, Any]) -> list[list[str]]:
+    queries = ", ".join(f"{pool} {count(n)}" for pool, n in facts["queries"].items())
+    fallbacks = ", ".join(f"{r} {count(n)}" for r, n in facts["replica_fallbacks"].items())
+    return [
+        ["cache hit ratio", share(facts["cache_hit_ratio"])],
+        ["queries by pool", queries or MISSING],
+        ["rate-limited (429)", count(facts["rate_limited"])],
+        ["replica fallbacks", fallbacks or "none"],
+    ]

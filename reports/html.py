@@ -51,80 +51,43 @@ def _charts(charts: Sequence[Chart]) -> str:
 
 
 def _totals(summary: dict[str, Any]) -> str:
-    t = summary["totals"]
-    hdr = t.get("hdr") or {}
-    rows = [
-        ["requests", fmt.count(t["requests"])],
-        ["failures", f"{fmt.count(t['failures'])} ({fmt.share(t['error_rate'])})"],
-        ["throughput", f"{fmt.rate(t['rps'])} req/s"],
-        ["p50 / p95 / p99", " / ".join(fmt.ms(t.get(k)) for k in ("p50_ms", "p95_ms", "p99_ms"))],
-    ]
-    if hdr:
-        exact = " / ".join(fmt.ms(hdr.get(k)) for k in ("p95_ms", "p99_ms", "p999_ms"))
-        rows.append(["exact p95 / p99 / p99.9 (HDR)", exact])
-    return f'<p class="note">{escape(fmt.slo_verdict(summary))}</p>' + _table(["", "value"], rows)
+    verdict = f'<p class="note">{escape(fmt.slo_verdict(summary))}</p>'
+    return verdict + _table(["", "value"], fmt.totals_rows(summary))
 
 
 def _saturation(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
     saturation = summary.get("saturation")
     if not saturation:
         return ""
-    capacity = saturation.get("capacity_rps")
-    head = (
-        f"Capacity: {fmt.rate(capacity)} req/s, the highest step throughput that met the SLO."
-        if capacity is not None
-        else "No step met the SLO."
-    )
     rows = "".join(
         "<tr>"
-        + _cell(str(s["users"]), numeric=True)
-        + _cell(fmt.rate(s["rps"]), numeric=True)
-        + _cell(fmt.ms(s["p95_ms"]), numeric=True)
-        + _cell(fmt.share(s["error_rate"]), numeric=True)
-        + (_cell("yes", css="ok") if s["met_slo"] else _cell("no", css="no"))
+        + "".join(_cell(value, numeric=True) for value in row[:-1])
+        + (_cell("yes", css="ok") if row[-1] == "yes" else _cell("no", css="no"))
         + "</tr>"
-        for s in saturation["stages"]
+        for row in fmt.stage_rows(saturation)
     )
-    header = "".join(f"<th>{h}</th>" for h in ("users", "req/s", "p95", "errors", "met SLO"))
+    header = "".join(f"<th>{h}</th>" for h in fmt.STAGE_HEADER)
     return (
-        f"<h2>Saturation</h2><p><strong>{escape(head)}</strong></p>"
+        f"<h2>Saturation</h2><p>{fmt.capacity_headline(saturation, strong=_strong)}</p>"
         f'<p class="note">{escape(saturation["limit"])}</p>'
         f"<table><tr>{header}</tr>{rows}</table>{_charts(charts)}"
     )
 
 
+def _strong(text: str) -> str:
+    return f"<strong>{escape(text)}</strong>"
+
+
 def _endpoints(summary: dict[str, Any]) -> str:
-    rows = [
-        [
-            e["name"],
-            fmt.count(e["requests"]),
-            fmt.rate(e["rps"]),
-            fmt.share(e["error_rate"]),
-            fmt.ms(e.get("p50_ms")),
-            fmt.ms(e.get("p95_ms")),
-            fmt.ms(e.get("p99_ms")),
-            fmt.share(e["share"]),
-            fmt.share(e.get("intended_share")),
-        ]
-        for e in summary["endpoints"]
-    ]
-    header = ["endpoint", "requests", "req/s", "errors", "p50", "p95", "p99", "share", "intended"]
-    return "<h2>Endpoints</h2>" + _table(header, rows)
+    return "<h2>Endpoints</h2>" + _table(fmt.ENDPOINT_HEADER, fmt.endpoint_rows(summary))
 
 
 def _server(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
     facts = summary.get("server")
     if not facts:
         return "<h2>Server</h2><p>No /metrics snapshots in this run.</p>"
-    queries = ", ".join(f"{pool} {fmt.count(n)}" for pool, n in facts["queries"].items())
-    fallbacks = ", ".join(f"{r} {fmt.count(n)}" for r, n in facts["replica_fallbacks"].items())
-    rows = [
-        ["cache hit ratio", fmt.share(facts["cache_hit_ratio"])],
-        ["queries by pool", queries or fmt.MISSING],
-        ["rate-limited (429)", fmt.count(facts["rate_limited"])],
-        ["replica fallbacks", fallbacks or "none"],
-    ]
-    return "<h2>Server</h2>" + _table(["", "value"], rows, first_text=2) + _charts(charts)
+    table = _table(["", "value"], fmt.server_rows(facts), first_text=2)
+    return "<h2>Server</h2>" + table + _charts(charts)
 
 
 def _comparison(

@@ -17,24 +17,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _totals(summary: dict[str, Any]) -> list[str]:
-    t = summary["totals"]
-    hdr = t.get("hdr") or {}
-    rows = [
-        ["requests", fmt.count(t["requests"])],
-        ["failures", f"{fmt.count(t['failures'])} ({fmt.share(t['error_rate'])})"],
-        ["throughput", f"{fmt.rate(t['rps'])} req/s"],
-        *(
-            [name, fmt.ms(t.get(key))]
-            for name, key in (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms"))
-        ),
-    ]
-    if hdr:
-        rows.append(
-            [
-                "exact p95 / p99 / p99.9 (HDR)",
-                " / ".join(fmt.ms(hdr.get(k)) for k in ("p95_ms", "p99_ms", "p999_ms")),
-            ]
-        )
+    rows = fmt.totals_rows(summary)
     return ["## Totals", "", fmt.slo_verdict(summary), "", *_table(["", "value"], rows)]
 
 
@@ -42,65 +25,29 @@ def _saturation(summary: dict[str, Any]) -> list[str]:
     saturation = summary.get("saturation")
     if not saturation:
         return []
-    capacity = saturation.get("capacity_rps")
-    head = (
-        f"**Capacity: {fmt.rate(capacity)} req/s** — the highest step throughput that met the SLO."
-        if capacity is not None
-        else "**No step met the SLO.**"
-    )
     rows = [
-        [
-            str(s["users"]),
-            f"{fmt.rate(s['rps'])}",
-            fmt.ms(s["p95_ms"]),
-            fmt.share(s["error_rate"]),
-            "yes" if s["met_slo"] else "**no**",
-        ]
-        for s in saturation["stages"]
+        [*row[:-1], "yes" if row[-1] == "yes" else "**no**"] for row in fmt.stage_rows(saturation)
     ]
     return [
         "## Saturation",
         "",
-        head,
+        fmt.capacity_headline(saturation, strong=lambda text: f"**{text}**"),
         "",
         saturation["limit"],
         "",
-        *_table(["users", "req/s", "p95", "errors", "met SLO"], rows),
+        *_table(fmt.STAGE_HEADER, rows),
     ]
 
 
 def _endpoints(summary: dict[str, Any]) -> list[str]:
-    rows = [
-        [
-            e["name"],
-            fmt.count(e["requests"]),
-            fmt.rate(e["rps"]),
-            fmt.share(e["error_rate"]),
-            fmt.ms(e.get("p50_ms")),
-            fmt.ms(e.get("p95_ms")),
-            fmt.ms(e.get("p99_ms")),
-            fmt.share(e["share"]),
-            fmt.share(e.get("intended_share")),
-        ]
-        for e in summary["endpoints"]
-    ]
-    header = ["endpoint", "requests", "req/s", "errors", "p50", "p95", "p99", "share", "intended"]
-    return ["## Endpoints", "", *_table(header, rows)]
+    return ["## Endpoints", "", *_table(fmt.ENDPOINT_HEADER, fmt.endpoint_rows(summary))]
 
 
 def _server(summary: dict[str, Any]) -> list[str]:
     facts = summary.get("server")
     if not facts:
         return ["## Server", "", "No /metrics snapshots in this run.", ""]
-    queries = ", ".join(f"{pool} {fmt.count(n)}" for pool, n in facts["queries"].items())
-    fallbacks = ", ".join(f"{r} {fmt.count(n)}" for r, n in facts["replica_fallbacks"].items())
-    rows = [
-        ["cache hit ratio", fmt.share(facts["cache_hit_ratio"])],
-        ["queries by pool", queries or fmt.MISSING],
-        ["rate-limited (429)", fmt.count(facts["rate_limited"])],
-        ["replica fallbacks", fallbacks or "none"],
-    ]
-    return ["## Server", "", *_table(["", "value"], rows)]
+    return ["## Server", "", *_table(["", "value"], fmt.server_rows(facts))]
 
 
 def _comparison(comparisons: Sequence[EndpointComparison], baseline_name: str) -> list[str]:
