@@ -483,6 +483,8 @@ def demo(
     )
     result = run_demo(settings, console)
     show_demo(result, console)
+    if result.interrupted:
+        raise typer.Exit(130)  # the shell's convention for Ctrl-C, after keeping what was measured
 
 
 @app.command()
