@@ -95,7 +95,7 @@ class ProfilesApi:
             profile = await self.store.create_profile(new_profile)
         except DuplicateEmail:
             raise _email_taken(new_profile["email"]) from None
-        await self.cache.invalidate_lists()
+        await self.cache.invalidate_list_tail()
         headers = {
             "location": f"/api/profile/{profile['id']}",
             "set-cookie": self.read_your_writes.cookie(),
@@ -113,8 +113,7 @@ class ProfilesApi:
             raise _email_taken(changes.get("email", "")) from None
         if profile is None:
             raise ApiError(404, "not_found", f"no profile with id {profile_id}")
-        await self.cache.invalidate_profile(profile_id)
-        await self.cache.invalidate_lists()
+        await self.cache.invalidate_profile(profile_id)  # its entry and the pages showing it
         headers = {"set-cookie": self.read_your_writes.cookie()}
         return Response(msgspec.json.encode(profile), headers=headers, media_type=JSON_MEDIA_TYPE)
 
