@@ -163,6 +163,9 @@ def run(
     spawn_rate: Annotated[float, typer.Option(help="Users started per second.")] = 10.0,
     duration: Annotated[str, typer.Option(help="Run length, e.g. 20s, 5m, 1h30m.")] = "20s",
     shape: Annotated[str | None, typer.Option(help="Load shape: step, spike or soak.")] = None,
+    step_seconds: Annotated[
+        float, typer.Option(help="Step shape: length of each step (adds --users per step).")
+    ] = 10.0,
     rps: Annotated[
         float | None, typer.Option(help="Open model: constant arrival rate in req/s.")
     ] = None,
@@ -190,6 +193,7 @@ def run(
         spawn_rate=spawn_rate,
         duration=duration,
         shape=shape,
+        step_seconds=step_seconds,
         rps=rps,
         max_in_flight=max_in_flight,
         processes=processes,

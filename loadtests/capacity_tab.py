@@ -21,6 +21,11 @@ FALLBACK_UTILIZATION = 0.7
 FALLBACK_HOURLY_USD = 0.0416  # t3.medium, us-east-1 on-demand
 HOURS_PER_MONTH = 730
 TABLE_STRUCTURE = [{"key": "metric", "title": "Capacity"}, {"key": "value", "title": "Value"}]
+# Locust renders extension tabs as plain tables, so the target's editor lives on its own page.
+EDIT_HINT = {
+    "metric": "Change the target load",
+    "value": "open /capacity (or --capacity-target-rps)",
+}
 
 
 def estimate(current_rps: float, target_rps: float) -> dict[str, Any]:
@@ -88,7 +93,7 @@ def install(environment: Any, web_ui: Any) -> None:
     def add_capacity_rows(response: Response) -> Response:
         if request.path.endswith("/stats/requests") and response.is_json:
             body = response.get_json()
-            body["extended_stats"] = [{"key": TAB_KEY, "data": rows()}]
+            body["extended_stats"] = [{"key": TAB_KEY, "data": [*rows(), EDIT_HINT]}]
             response.set_data(json.dumps(body))
         return response
 

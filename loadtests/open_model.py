@@ -26,7 +26,7 @@ from loadtests.profile_requests import REQUESTS, Workload
 class ArrivalCounters:
     """One process's tally; the master sums the last snapshot of every worker."""
 
-    due: int = 0  # sends whose intended time had come by the end
+    due: int = 0  # sends whose slot had passed by the end (sent or dropped)
     sent: int = 0
     late_sends: int = 0
     completed: int = 0
@@ -71,31 +71,48 @@ class ArrivalSchedule:
         self.intended, self.counters, self.late_s = intended, counters, late_s
         self.pool = Pool(max_in_flight)
         self._started = 0.0
+        self._ended = 0.0
+        self._handed = 0  # sends given to the pool
+        self._waiting_for_slot = False
 
     def run(self) -> None:
         """Runs until Locust stops the user (GreenletExit); every send has its fixed slot."""
         self._started = time.perf_counter()
         interval = 1.0 / self.rate
-        for index in range(2**62):
-            intended = self._started + index * interval
-            delay = intended - time.perf_counter()
-            if delay > 0:
-                gevent.sleep(delay)
-            action = self.actions[index % len(self.actions)]
-            self.pool.wait_available()
-            self.pool.spawn(self._send, intended, action)
+        try:
+            for index in range(2**62):
+                intended = self._started + index * interval
+                delay = intended - time.perf_counter()
+                if delay > 0:
+                    gevent.sleep(delay)
+                action = self.actions[index % len(self.actions)]
+                self._waiting_for_slot = True
+                self.pool.wait_available()
+                self._waiting_for_slot = False
+                self.pool.spawn(self._send, intended, action)
+                self._handed += 1
+                self.counters.sent += 1
+        finally:
+            # The schedule ends when Locust kills it, not when on_stop gets to run.
+            self._ended = time.perf_counter()
 
     def stop(self) -> None:
         self.pool.kill(block=True, timeout=1.0)
-        if self._started:
-            elapsed = time.perf_counter() - self._started
-            self.counters.elapsed_s += elapsed
-            self.counters.due += int(elapsed * self.rate) + 1
+        if not self._started:
+            return
+        elapsed = (self._ended or time.perf_counter()) - self._started
+        self.counters.elapsed_s += elapsed
+        due = self._handed
+        if self._waiting_for_slot:
+            # Every in-flight slot was taken: the slots that passed meanwhile (and were
+            # already late) never started. Those are the dropped sends. A scheduler that
+            # was merely asleep until its next slot had nothing overdue.
+            overdue_s = max(0.0, elapsed - self.late_s)
+            due = max(due, int(overdue_s * self.rate) + 1)
+        self.counters.due += due
 
     def _send(self, intended: float, action: str) -> None:
-        started = time.perf_counter()
-        self.counters.sent += 1
-        if started - intended > self.late_s:
+        if time.perf_counter() - intended > self.late_s:
             self.counters.late_sends += 1
         key = REQUESTS[action](self.user.client, self.workload)
         self.intended.record(key, (time.perf_counter() - intended) * 1000.0)

@@ -63,7 +63,9 @@ class RunSettings:
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise LoadTestError(f"--host must be an http(s) URL, got {self.host!r}")
         if self.users < 1 or self.spawn_rate <= 0 or self.duration_s <= 0 or self.step_seconds <= 0:
-            raise LoadTestError("--users, --spawn-rate and --duration must be positive")
+            raise LoadTestError(
+                "--users, --spawn-rate, --duration and --step-seconds must be positive"
+            )
         if self.shape is not None and self.shape not in STAGE_BUILDERS:
             names = ", ".join(STAGE_BUILDERS)
             raise LoadTestError(f"--shape must be one of {names}, got {self.shape!r}")

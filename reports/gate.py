@@ -141,6 +141,7 @@ def check_baseline(run: RunFacts, baseline: RunFacts, options: GateOptions) -> l
 def _compare(after: ScopeFacts, before: ScopeFacts, metric: Metric, opts: GateOptions) -> Check:
     # Compare like with like: exact percentiles only when both runs have them.
     exact = after.exact_has(metric.name) and before.exact_has(metric.name)
+    exact = exact and after.hdr_clock == before.hdr_clock
     description = f"{metric.name} vs baseline"
     fewest = min(after.requests, before.requests)
     current, previous = _maybe(after, metric, exact), _maybe(before, metric, exact)
@@ -221,7 +222,11 @@ def _maybe(scope: ScopeFacts, metric: Metric, exact: bool) -> float | None:
 def _source(scope: ScopeFacts, metric: Metric, *, exact: bool) -> str:
     if metric.name not in PERCENTILES:
         return ""
-    return "HDR (exact)" if exact and scope.exact_has(metric.name) else "Locust (bucketed)"
+    if not (exact and scope.exact_has(metric.name)):
+        return "Locust (bucketed)"
+    return (
+        "HDR (exact, from intended send time)" if scope.hdr_clock == "intended" else "HDR (exact)"
+    )
 
 
 _ICONS: dict[Status, str] = {"pass": "✅", "fail": "❌", "skip": "⏭️"}
@@ -257,6 +262,8 @@ def render_markdown(result: GateResult) -> str:
 
 
 def percentile_provenance(run: RunFacts) -> str:
+    if run.has_hdr and run.totals.hdr_clock == "intended":
+        return "exact, from HDR histograms, from each request's intended send time (open model)"
     if run.has_hdr:
         return "exact, from HDR histograms"
     return "Locust's (bucketed, about 2 significant digits; the run has no HDR percentiles)"

@@ -49,10 +49,15 @@ class _Slo(msgspec.Struct):
     max_error_rate: float | None = None
 
 
+class _OpenModel(msgspec.Struct):
+    intended: dict[str, _Percentiles] | None = None
+
+
 class _Summary(msgspec.Struct):
     totals: _Totals
     endpoints: list[_Endpoint]
     slo: _Slo | None = None
+    open_model: _OpenModel | None = None
 
 
 class _HdrFile(msgspec.Struct):
@@ -70,6 +75,9 @@ class ScopeFacts:
     rps: float
     locust: dict[str, float | None]  # "p95" -> ms, Locust's bucketed percentiles
     hdr: dict[str, float | None] | None  # the exact ones, when recorded
+    # "intended": an open-model run's exact latency from each send's intended time, which
+    # counts queueing that service time hides; "service" otherwise.
+    hdr_clock: str = "service"
 
     def percentile(self, metric: str, *, exact: bool) -> float | None:
         """The exact percentile when asked and recorded, Locust's otherwise."""
@@ -125,13 +133,16 @@ def load_run(run_dir: Path) -> RunFacts:
     summary = _decode(summary_path, _Summary)
     hdr_file = _decode(run_dir / "hdr.json", _HdrFile) if (run_dir / "hdr.json").is_file() else None
     hdr_by_name = hdr_file.endpoints if hdr_file else {}
+    intended = (summary.open_model.intended if summary.open_model else None) or {}
     endpoints: dict[str, ScopeFacts] = {}
     for endpoint in summary.endpoints:
         key = _endpoint_key(endpoint)
         if not key:
             raise GateInputError(f"{summary_path}: an endpoint has no name")
-        endpoints[key] = _scope(key, endpoint, endpoint.hdr or hdr_by_name.get(key))
-    totals = _scope(TOTAL, summary.totals, summary.totals.hdr or hdr_by_name.get("Aggregated"))
+        exact = endpoint.hdr or hdr_by_name.get(key)
+        endpoints[key] = _scope(key, endpoint, exact, intended.get(key))
+    exact_totals = summary.totals.hdr or hdr_by_name.get("Aggregated")
+    totals = _scope(TOTAL, summary.totals, exact_totals, intended.get("Aggregated"))
     slo = summary.slo or _Slo()
     return RunFacts(run_dir, totals, endpoints, slo.p95_ms, slo.max_error_rate)
 
@@ -156,13 +167,16 @@ def _endpoint_key(endpoint: _Endpoint) -> str:
     return f"{method} {name}"
 
 
-def _scope(name: str, row: _Totals, hdr: _Percentiles | None) -> ScopeFacts:
+def _scope(
+    name: str, row: _Totals, hdr: _Percentiles | None, intended: _Percentiles | None = None
+) -> ScopeFacts:
     rps = row.rps or 0.0
     if row.requests < 0 or row.failures < 0 or rps < 0:
         raise GateInputError(f"summary.json: negative counts for {name}")
     error_rate = row.error_rate
     if error_rate is None:
         error_rate = row.failures / row.requests if row.requests else 0.0
+    exact = intended if intended is not None else hdr
     return ScopeFacts(
         name=name,
         requests=row.requests,
@@ -170,7 +184,8 @@ def _scope(name: str, row: _Totals, hdr: _Percentiles | None) -> ScopeFacts:
         error_rate=error_rate,
         rps=rps,
         locust=_percentiles(row),
-        hdr=_percentiles(hdr) if hdr is not None else None,
+        hdr=_percentiles(exact) if exact is not None else None,
+        hdr_clock="intended" if intended is not None else "service",
     )
 
 

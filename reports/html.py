@@ -55,6 +55,15 @@ def _totals(summary: dict[str, Any]) -> str:
     return verdict + _table(["", "value"], fmt.totals_rows(summary))
 
 
+def _open_model(summary: dict[str, Any]) -> str:
+    facts = summary.get("open_model")
+    if not facts:
+        return ""
+    return f'<h2>Open model</h2><p class="note">{escape(fmt.OPEN_MODEL_NOTE)}</p>' + _table(
+        ["", "value"], fmt.open_model_rows(facts)
+    )
+
+
 def _saturation(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
     saturation = summary.get("saturation")
     if not saturation:
@@ -134,6 +143,7 @@ def html_report(
         f"<p>{escape(fmt.run_line(summary.get('run')))}</p>",
         "<h2>Totals</h2>",
         _totals(summary),
+        _open_model(summary),
         _saturation(summary, saturation),
         "<h2>Client side</h2>",
         _charts(client),

@@ -39,6 +39,19 @@ def _saturation(summary: dict[str, Any]) -> list[str]:
     ]
 
 
+def _open_model(summary: dict[str, Any]) -> list[str]:
+    facts = summary.get("open_model")
+    if not facts:
+        return []
+    return [
+        "## Open model",
+        "",
+        fmt.OPEN_MODEL_NOTE,
+        "",
+        *_table(["", "value"], fmt.open_model_rows(facts)),
+    ]
+
+
 def _endpoints(summary: dict[str, Any]) -> list[str]:
     return ["## Endpoints", "", *_table(fmt.ENDPOINT_HEADER, fmt.endpoint_rows(summary))]
 
@@ -94,7 +107,7 @@ def markdown_report(
     baseline_name: str = "",
 ) -> str:
     lines = [f"# loadcap report: {title}", "", fmt.run_line(summary.get("run")), ""]
-    lines += _totals(summary) + _saturation(summary) + _endpoints(summary)
+    lines += _totals(summary) + _open_model(summary) + _saturation(summary) + _endpoints(summary)
     lines += _server(summary) + _failures(failures)
     if comparisons:
         lines += _comparison(comparisons, baseline_name)

@@ -45,8 +45,11 @@ def _number(value: Any) -> float | None:
 
 def _hdr(data: RunData, endpoint: str) -> dict[str, float | None] | None:
     entry = ((data.hdr or {}).get("endpoints") or {}).get(endpoint)
-    if not isinstance(entry, dict):
-        return None
+    return _hdr_facts(entry) if isinstance(entry, dict) else None
+
+
+def _hdr_facts(entry: dict[str, Any]) -> dict[str, float | None]:
+    """hdr.json's fields for one endpoint, without the histogram blob."""
     facts: dict[str, float | None] = {
         field: _number(entry.get(field)) for field in HDR_FIELDS if field in entry
     }
@@ -92,6 +95,21 @@ def _endpoints(data: RunData) -> list[dict[str, Any]]:
     return entries
 
 
+def _open_model(data: RunData) -> dict[str, Any] | None:
+    """Open-model runs: the arrival-rate tally (run.json, else hdr.json) and the latency
+    measured from each send's intended time, per endpoint and `Aggregated`."""
+    facts = (data.run or {}).get("open_model") or (data.hdr or {}).get("open_model")
+    intended = (data.hdr or {}).get("intended")
+    if not isinstance(facts, dict) and not isinstance(intended, dict):
+        return None
+    result: dict[str, Any] = dict(facts) if isinstance(facts, dict) else {}
+    if isinstance(intended, dict):
+        result["intended"] = {
+            key: _hdr_facts(entry) for key, entry in intended.items() if isinstance(entry, dict)
+        }
+    return result
+
+
 def _server(snapshots: pd.DataFrame | None) -> dict[str, Any] | None:
     if snapshots is None or snapshots.empty:
         return None
@@ -115,6 +133,7 @@ def summarise(data: RunData, slo: Slo, saturation: Saturation | None) -> dict[st
         if saturation.capacity_rps is not None:
             summary["capacity_rps"] = saturation.capacity_rps
         summary["saturation"] = saturation.as_dict()
+    summary["open_model"] = _open_model(data)
     summary["server"] = _server(data.snapshots)
     summary["run"] = data.run
     return summary

@@ -41,3 +41,7 @@ def test_rows_show_instances_and_cost_under_load() -> None:
     assert int(rows["Instances needed"]) >= 5
     assert rows["Monthly cost (USD)"].startswith("$")
     assert rows["Current p95 (ms)"] == "12"
+
+
+def test_the_tab_points_to_where_the_target_load_is_edited() -> None:
+    assert "/capacity" in capacity_tab.EDIT_HINT["value"]

@@ -3,10 +3,14 @@ cuts the history at these boundaries to find the saturation point."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from loadtests.run_record import planned_stages
 from loadtests.runner import RunSettings, locust_command
+from tests.loadtests.profiles_double import profiles_double
 
 
 def _flag(command: list[str], name: str) -> str:
@@ -29,3 +33,19 @@ def test_step_stages_in_run_json_follow_the_step_length_given_to_locust(tmp_path
 def test_a_constant_run_has_one_stage_at_its_user_count(tmp_path: Path) -> None:
     stages = planned_stages(RunSettings(out_dir=tmp_path, users=25, duration_s=30))
     assert stages == [{"start_s": 0.0, "end_s": 30, "users": 25, "rps": None}]
+
+
+def test_loadcap_run_passes_step_seconds_to_the_step_shape(tmp_path: Path) -> None:
+    with profiles_double() as url:
+        completed = subprocess.run(
+            [
+                sys.executable, "-c", "import cli; cli.main()", "run", "--host", url,
+                "--shape", "step", "--users", "2", "--step-seconds", "2", "--duration", "4s",
+                "--out", str(tmp_path),
+            ],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    stages = json.loads((tmp_path / "run.json").read_text())["stages"]
+    assert [(s["end_s"], s["users"]) for s in stages] == [(2.0, 2), (4.0, 4)]
+    assert "Shape test updating to 4 users" in (tmp_path / "locust.log").read_text()

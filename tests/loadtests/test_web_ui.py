@@ -84,6 +84,7 @@ def test_swarm_from_the_ui_fills_the_table_and_the_capacity_tab(locust_web: str)
             assert int(capacity["Instances needed"]) >= 2
             assert capacity["Target load (req/s)"] == "1000"
             assert capacity["Monthly cost (USD)"].startswith("$")
+            assert "/capacity" in capacity["Change the target load"]
 
             # The target load is editable live on the /capacity page.
             page.goto(locust_web + "/capacity")

@@ -4,7 +4,7 @@ Starts the reference service (SQLite, rate limiting off) on a free loopback port
 `loadcap run --host` at it, which writes the whole run directory (Locust CSVs, hdr.json,
 metrics/, run.json). Bounded: a few seconds of load, to 127.0.0.1 only.
 
-    python -m tests.reports.record_run OUT [--step | --plain] [--seconds S] [--users N]
+    python -m tests.reports.record_run OUT [--step | --plain | --rps R] [--seconds S] [--users N]
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def _loadcap_run(host: str, out: Path, args: argparse.Namespace) -> list[str]:
         "--duration",
         f"{args.seconds:g}s",
     ]
+    if args.rps:
+        return [*command, "--rps", f"{args.rps:g}"]
     return [*command, "--shape", "step"] if args.step else command
 
 
@@ -99,6 +101,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--step", action="store_true")
     parser.add_argument("--plain", action="store_true", help="plain Locust, not loadcap run")
+    parser.add_argument("--rps", type=float, default=0, help="open model at this rate")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--users", type=int, default=5)
     args = parser.parse_args()

@@ -13,6 +13,7 @@ RUNS = Path(__file__).resolve().parents[1] / "data" / "recorded_runs"
 CONSTANT = "constant"  # `loadcap run`, constant users: metrics/, hdr.json, run.json
 STEP = "step"  # `loadcap run --shape step`, pushed past the SLO
 PLAIN = "plain_locust"  # plain `locust --csv ... --csv-full-history`: CSVs only
+OPEN = "open_model"  # `loadcap run --rps`: hdr.json has the intended-start latencies
 
 
 def copy_run(name: str, destination: Path) -> Path:
