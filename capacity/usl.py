@@ -21,6 +21,9 @@ from capacity.errors import CapacityInputError
 MIN_POINTS = 4  # three parameters need at least one degree of freedom left for their errors
 SIGMA0, KAPPA0 = 0.01, 1e-4
 NEGLIGIBLE = 1e-12
+POOR_R_SQUARED = 0.9
+SIGMA_AT_BOUND = 1e-6
+MIN_POINTS_BEFORE_PEAK = 2.0
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -62,6 +65,25 @@ class UslFit:
         return usl_throughput(np.asarray(n, dtype=np.float64), *self.params)
 
     @property
+    def warnings(self) -> list[str]:
+        """What makes this fit unfit for planning, said plainly (empty when it is fine)."""
+        found = []
+        if self.r_squared < POOR_R_SQUARED:
+            found.append(
+                f"poor fit (R^2 {self.r_squared:.2f}): the measurements do not follow the USL; "
+                "check them for noise or a changing bottleneck before planning with it"
+            )
+        if self.sigma >= 1.0 - SIGMA_AT_BOUND:
+            found.append(
+                "sigma hit its bound of 1: throughput did not grow with N at all over the "
+                "measured range (the load generator or one shared resource was the limit)"
+            )
+        peak = self.peak_n
+        if peak is not None and peak < MIN_POINTS_BEFORE_PEAK:
+            found.append(f"peak at N* = {peak:.1f}: no scaling to speak of")
+        return found
+
+    @property
     def params(self) -> tuple[float, float, float]:
         return self.sigma, self.kappa, self.lam
 
@@ -93,6 +115,7 @@ class UslFit:
             "points": self.points,
             "contention_percent": self.sigma * 100,
             "extrapolated_peak": self.peak_n is not None and self.peak_n > self.n_max_measured,
+            "warnings": self.warnings,
         }
 
 
@@ -207,4 +230,5 @@ def fit_summary_lines(fit: UslFit) -> list[str]:
         f"lambda (X at N = 1) = {fit.lam:,.6g} +/- {fit.lambda_se:,.3g}",
         f"peak: {peak}",
         f"R^2 = {fit.r_squared:.4f}, residual SE {fit.residual_se:,.4g} over {fit.points} points",
+        *(f"warning: {warning}" for warning in fit.warnings),
     ]

@@ -116,3 +116,17 @@ def test_peak_beyond_measurements_is_flagged_as_extrapolation() -> None:
 def test_degenerate_inputs_raise_clear_errors(n: list[float], x: list[float], message: str) -> None:
     with pytest.raises(CapacityInputError, match=message):
         fit_usl(n, x)
+
+
+def test_a_fit_of_flat_or_falling_throughput_says_it_is_unfit_for_planning() -> None:
+    # What a 2-core machine shows when the load generator shares the CPU: no scaling at all.
+    fit = fit_usl([2, 4, 8, 16], [1650.0, 1500.0, 1400.0, 1200.0])
+    assert fit.warnings, fit
+    assert any("sigma hit its bound" in w or "poor fit" in w for w in fit.warnings)
+    assert fit.to_dict()["warnings"] == fit.warnings
+
+
+def test_a_good_fit_has_no_warnings() -> None:
+    n = [1, 2, 4, 8, 16, 32]
+    fit = fit_usl(n, [100 * k / (1 + 0.05 * (k - 1) + 0.001 * k * (k - 1)) for k in n])
+    assert fit.warnings == []
