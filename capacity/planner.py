@@ -103,6 +103,7 @@ def _fit(fit_csv: Path | None, notes: list[str]) -> UslFit | None:
         f"USL fit over {data.n_name} from {fit_csv.name}: N = app instances "
         f"(sigma {fit.sigma:.4g}, kappa {fit.kappa:.3g}, lambda {fit.lam:,.1f})"
     )
+    notes.extend(f"USL fit warning: {warning}" for warning in fit.warnings)
     return fit
 
 
