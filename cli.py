@@ -21,7 +21,7 @@ from loadtests.durations import parse_duration
 from loadtests.errors import LoadTestError
 from reports.errors import ReportInputError
 from reports.thresholds import GateInputError
-from target_service.settings import Settings, SettingsError
+from target_service.settings import Settings, SettingsError, display_url
 from target_service.storage import DuplicateEmail, StorageUnavailable
 
 app = typer.Typer(
@@ -115,7 +115,7 @@ def serve(
         log_level=log_level,
     )
     prepare_database(settings)
-    err_console.print(f"loadcap service on http://{host}:{port} ({settings.db_url})")
+    err_console.print(f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)})")
     run_server(settings, host=host, port=port, workers=workers)
 
 
@@ -127,7 +127,7 @@ def db_init(*, db: DbUrlOption = None) -> None:
 
     settings = Settings.from_env(db_url=db)
     prepare_database(settings)
-    console.print(f"schema ready in {settings.db_url}")
+    console.print(f"schema ready in {display_url(settings.db_url)}")
 
 
 @db_app.command("seed")
@@ -145,7 +145,7 @@ def db_seed(
     assert result is not None
     console.print(
         f"inserted {result.profiles:,} profiles in {result.seconds:.2f} s "
-        f"({result.rate:,.0f}/s) into {settings.db_url}"
+        f"({result.rate:,.0f}/s) into {display_url(settings.db_url)}"
     )
 
 
@@ -577,7 +577,32 @@ def _service_settings(
 
 
 def main() -> None:
-    app()
+    """Console entry point. Usage mistakes (unknown flag, bad value) are one line on stderr and
+    exit 2, like the engines' input errors, instead of click's multi-line usage box."""
+    try:
+        result = app(standalone_mode=False)
+    except Exception as exc:
+        # Matched by name: typer >= 0.2x raises its vendored click's classes, older typer
+        # raises click's own; both keep click's names and attributes.
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "NoArgsIsHelpError" in kinds:
+            raise SystemExit(EXIT_BAD_INPUT) from None  # the help is already printed
+        if "UsageError" in kinds:
+            ctx = getattr(exc, "ctx", None)
+            command = ctx.command_path if ctx is not None else "loadcap"
+            message = f"{exc.format_message()} (see '{command} --help')"  # type: ignore[attr-defined]
+            err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+            raise SystemExit(EXIT_BAD_INPUT) from None
+        if "ClickException" in kinds:
+            message = exc.format_message()  # type: ignore[attr-defined]
+            err_console.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+            raise SystemExit(getattr(exc, "exit_code", EXIT_BAD_INPUT)) from None
+        if "Abort" in kinds:
+            err_console.print("aborted", highlight=False, markup=False)
+            raise SystemExit(EXIT_CHECK_FAILED) from None
+        raise
+    # Without standalone mode a command's typer.Exit(code) comes back as the return value.
+    raise SystemExit(result if isinstance(result, int) else EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -92,8 +92,9 @@ def create_app(settings: Settings, *, metrics: ServiceMetrics | None = None) -> 
     service = Service(settings, metrics)
     profiles = ProfilesApi(settings, service.store, service.cache)
     operations = OperationsApi(service.store, service.cache, service.limiter, service.metrics)
+    routes = [*profiles.routes(), *operations.routes()]
     middleware = [
-        Middleware(RequestMetricsMiddleware, metrics=service.metrics),
+        Middleware(RequestMetricsMiddleware, metrics=service.metrics, routes=routes),
         Middleware(SecurityHeadersMiddleware),
     ]
     if service.limiter is not None:
@@ -109,7 +110,7 @@ def create_app(settings: Settings, *, metrics: ServiceMetrics | None = None) -> 
             yield
 
     app = Starlette(
-        routes=[*profiles.routes(), *operations.routes()],
+        routes=routes,
         middleware=middleware,
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,

@@ -20,7 +20,7 @@ from asyncmy.connection import Connection
 from asyncmy.errors import InterfaceError, OperationalError
 
 from target_service.metrics import ServiceMetrics
-from target_service.settings import SettingsError
+from target_service.settings import SettingsError, display_url
 from target_service.storage import StorageUnavailable
 
 QueryKind = Literal["read", "write"]
@@ -76,7 +76,7 @@ class MySQLAddress:
 
 def parse_mysql_url(url: str) -> MySQLAddress:
     """`mysql://user:pass@host:port/db` -> MySQLAddress; the password may be URL-encoded."""
-    shown = _without_password(url)
+    shown = display_url(url)
     try:
         parts = urlsplit(url)
         port = parts.port or DEFAULT_PORT
@@ -126,10 +126,6 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _without_password(url: str) -> str:
-    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
 class NamedPool:
     """One asyncmy pool with a name; counts its queries and checked-out connections."""
 
@@ -156,6 +152,10 @@ class NamedPool:
         )
         self._metrics.db_pool_size.labels(pool=self.name).set(self.size)
         self._in_use_gauge.set(0)
+        # Zero series from the start: a run's first /metrics snapshot is its baseline.
+        kinds: tuple[QueryKind, ...] = ("read", "write") if self.name == "master" else ("read",)
+        for kind in kinds:
+            self._metrics.db_queries.labels(pool=self.name, kind=kind)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

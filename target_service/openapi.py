@@ -29,13 +29,26 @@ def _json(description: str, ref: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+# Every /api operation can be rate limited or find the database down.
+COMMON_ERRORS = {
+    "429": {
+        **_error("Rate limit exceeded"),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until the client may try again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
+    "503": _error("The primary database is unreachable"),
+}
 WRITE_ERRORS = {
     "400": _error("Malformed JSON"),
     "409": _error("Email already in use"),
     "413": _error("Body larger than the limit (100 KB by default)"),
     "415": _error("Content-Type is not application/json"),
     "422": _error("Invalid or unknown fields"),
-    "429": _error("Rate limit exceeded (see Retry-After)"),
+    **COMMON_ERRORS,
 }
 ID_PARAM = {
     "name": "id",
@@ -91,7 +104,22 @@ def _schemas() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "status": {"enum": ["healthy", "degraded", "unhealthy"]},
-            "checks": {"type": "object"},
+            "checks": {
+                "type": "object",
+                "description": "One entry per check (database, each replica, cache, limiter)",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {
+                        "ok": {"type": "boolean"},
+                        "critical": {
+                            "type": "boolean",
+                            "description": "a failed critical check makes the service unhealthy",
+                        },
+                        "detail": {"type": "string"},
+                    },
+                    "required": ["ok", "critical", "detail"],
+                },
+            },
         },
         "required": ["status", "checks"],
     }
@@ -120,6 +148,7 @@ def _profile_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json("A page", "ProfilePage"),
                     "400": _error("Bad paging parameters"),
+                    **COMMON_ERRORS,
                 },
             },
             "post": {
@@ -143,6 +172,7 @@ def _profile_paths() -> dict[str, Any]:
                     "200": _json("The profile", "Profile"),
                     "400": _error("Non-numeric id"),
                     "404": _error("Unknown id"),
+                    **COMMON_ERRORS,
                 },
             },
             "patch": {
@@ -152,6 +182,7 @@ def _profile_paths() -> dict[str, Any]:
                     "200": _json("The updated profile", "Profile", headers=RW_COOKIE),
                     "404": _error("Unknown id"),
                     **WRITE_ERRORS,
+                    "400": _error("Malformed JSON or non-numeric id"),
                 },
             },
         },

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Query = Callable[[Connection], Awaitable[T]]
 OutReason = Literal["down", "lag"]
+FALLBACK_REASONS = ("down", "lag", "read_your_writes")
 
 # A replica read slower than this is treated as a failed replica: the master answers instead.
 REPLICA_READ_TIMEOUT_S = 2.0
@@ -83,6 +84,11 @@ class ReplicaRouter:
         keep probing in the background."""
         for replica in self.replicas:
             self._metrics.replica_in_rotation.labels(pool=replica.pool.name).set(0)
+        if self.replicas:
+            # Series exist from the first scrape, so a run's start snapshot has the zeros its
+            # deltas are computed from.
+            for reason in FALLBACK_REASONS:
+                self._metrics.replica_fallbacks.labels(reason=reason)
         if self.replicas and self._monitor_task is None:
             await self.check_replicas()
             self._monitor_task = asyncio.create_task(self._monitor(), name="replica-monitor")
@@ -187,8 +193,10 @@ class ReplicaRouter:
         self._metrics.replica_in_rotation.labels(pool=replica.pool.name).set(0)
 
     def _put_back(self, replica: ReplicaState, detail: str) -> None:
-        if not replica.in_rotation:
+        if not replica.in_rotation and replica.reason is not None:
             log.warning("replica %s back in rotation", replica.pool.name)
+        elif not replica.in_rotation:
+            log.info("replica %s in rotation (%s)", replica.pool.name, detail)
         replica.in_rotation = True
         replica.reason = None
         replica.detail = detail

@@ -67,6 +67,8 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
         # The app decides which peers may set X-Forwarded-For (settings.trusted_proxies);
         # uvicorn's own rewriting would trust any loopback peer before the app sees it.
         proxy_headers=False,
+        # helmet removes X-Powered-By; uvicorn's `server: uvicorn` is the same give-away.
+        server_header=False,
         log_level=settings.log_level.lower(),
         # Requests are small; the body limit middleware guards the rest.
         timeout_graceful_shutdown=5,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -85,17 +86,17 @@ class Settings:
         if not (self.db_url.startswith("sqlite://") or self.db_url.startswith("mysql://")):
             raise SettingsError(
                 f"LOADCAP_DB_URL: expected sqlite:///path or mysql://user:pass@host:port/db, "
-                f"got {self.db_url!r}"
+                f"got {display_url(self.db_url)!r}"
             )
         for url in self.replica_urls:
             if not url.startswith("mysql://"):
-                raise SettingsError(f"LOADCAP_REPLICA_URLS: expected mysql:// URLs, got {url!r}")
+                shown = display_url(url)
+                raise SettingsError(f"LOADCAP_REPLICA_URLS: expected mysql:// URLs, got {shown!r}")
         if self.replica_urls and not self.db_url.startswith("mysql://"):
             raise SettingsError("replicas need a mysql:// primary database URL")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
-            raise SettingsError(
-                f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {self.redis_url!r}"
-            )
+            shown = display_url(self.redis_url)
+            raise SettingsError(f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {shown!r}")
         if self.rate_limit is not None:
             _check_rate_limit(self.rate_limit)
         if self.log_level.lower() not in LOG_LEVELS:
@@ -128,6 +129,12 @@ class Settings:
 
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def display_url(url: str) -> str:
+    """`url` with its password masked, for messages and logs (`mysql://user:***@host/db`)."""
+    # Greedy up to the last "@" before the path: an unencoded "@" in a password stays hidden.
+    return re.sub(r"(//[^:/@]*:)[^/]*@", r"\1***@", url)
 
 
 def _check_rate_limit(rate: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,9 @@ class SQLiteProfileStore:
         self._reads = metrics.db_queries.labels(POOL, "read")
         self._writes = metrics.db_queries.labels(POOL, "write")
         self._in_use = metrics.db_pool_in_use.labels(POOL)
+        # Statements queued or running per connection (by id): aiosqlite queues any number
+        # on one connection, so "in use" counts connections with work, not statements.
+        self._outstanding: dict[int, int] = {}
         metrics.db_pool_size.labels(POOL).set(1 + self.reader_count)
 
     async def open(self) -> None:
@@ -150,9 +154,10 @@ class SQLiteProfileStore:
         now = utc_timestamp()
         params = [(r["name"], r["email"], r["bio"], now, now) for r in rows]
         try:
-            await writer.execute("BEGIN")
-            await writer.executemany(INSERT_MANY, params)
-            await writer.execute("COMMIT")
+            with self._busy(writer):
+                await writer.execute("BEGIN")
+                await writer.executemany(INSERT_MANY, params)
+                await writer.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             await writer.execute("ROLLBACK")
             raise DuplicateEmail("a seeded email already exists") from exc
@@ -173,29 +178,44 @@ class SQLiteProfileStore:
             raise StorageUnavailable("the SQLite store is not open")
         return self._writer
 
+    @contextmanager
+    def _busy(self, conn: aiosqlite.Connection) -> Iterator[None]:
+        """Count `conn` in the in-use gauge while it has at least one statement to run, so
+        the gauge stays within the pool size like the MySQL pools' (a queue is not a pool)."""
+        key = id(conn)
+        outstanding = self._outstanding.get(key, 0)
+        if outstanding == 0:
+            self._in_use.inc()
+        self._outstanding[key] = outstanding + 1
+        try:
+            yield
+        finally:
+            outstanding = self._outstanding.pop(key) - 1
+            if outstanding > 0:
+                self._outstanding[key] = outstanding
+            else:
+                self._in_use.dec()
+
     async def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         if self._next_reader is None:
             raise StorageUnavailable("the SQLite store is not open")
+        reader = next(self._next_reader)
         self._reads.inc()
-        self._in_use.inc()
         try:
-            return list(await next(self._next_reader).execute_fetchall(sql, params))
+            with self._busy(reader):
+                return list(await reader.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"SQLite read failed: {exc}") from exc
-        finally:
-            self._in_use.dec()
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         writer = self._connection()
         self._writes.inc()
-        self._in_use.inc()
         try:
-            return list(await writer.execute_fetchall(sql, params))
+            with self._busy(writer):
+                return list(await writer.execute_fetchall(sql, params))
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):
                 raise DuplicateEmail("email already in use") from exc
             raise StorageUnavailable(f"SQLite write failed: {exc}") from exc
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"SQLite write failed: {exc}") from exc
-        finally:
-            self._in_use.dec()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from target_service.metrics import ServiceMetrics
@@ -15,9 +17,16 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 class RequestMetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+    """`routes` name the requests that inner middleware answers before the router runs (429
+    from the rate limit, 413 for a declared Content-Length), so they count under their route
+    template instead of `<unmatched>`."""
+
+    def __init__(
+        self, app: ASGIApp, metrics: ServiceMetrics, routes: Sequence[BaseRoute] = ()
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = tuple(routes)
         # prometheus_client's labels() takes a lock and builds a key each call: keep children.
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._latencies: dict[tuple[str, str], Any] = {}
@@ -41,7 +50,7 @@ class RequestMetricsMiddleware:
             self._record(scope, status, time.perf_counter() - started)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        route = scope.get("route")
+        route = scope.get("route") or self._route_for(scope)
         template = getattr(route, "path", UNMATCHED) if route is not None else UNMATCHED
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
         key = (method, template, status)
@@ -55,3 +64,14 @@ class RequestMetricsMiddleware:
         if latency is None:
             latency = self._latencies[key[:2]] = self.metrics.http_latency.labels(method, template)
         latency.observe(seconds)
+
+    def _route_for(self, scope: Scope) -> BaseRoute | None:
+        """The route the router would have picked (a full match, else a path-only match)."""
+        partial = None
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return route
+            if match is Match.PARTIAL and partial is None:
+                partial = route
+        return partial

@@ -114,3 +114,14 @@ async def test_security_headers_on_every_response(api: ApiUnderTest) -> None:
         assert "default-src 'self'" in headers["content-security-policy"]
         assert headers["cross-origin-opener-policy"] == "same-origin"
         assert "x-powered-by" not in headers
+
+
+def test_real_server_does_not_announce_its_software(embedded_service: ServiceProcess) -> None:
+    big = b'{"bio": "' + b"x" * 200_000 + b'"}'
+    for response in (
+        httpx.get(embedded_service.base_url + "/api/profile/1"),
+        httpx.patch(embedded_service.base_url + "/api/profile/1", content=big, headers=JSON),
+    ):
+        assert "server" not in response.headers, response.headers["server"]
+        assert "x-powered-by" not in response.headers
+        assert response.headers["x-content-type-options"] == "nosniff"

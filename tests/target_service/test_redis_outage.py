@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,33 @@ async def test_a_write_whose_invalidation_was_lost_is_not_served_stale_after_rec
         redis_clean.resume()
     await wait_until_healthy(redis_api)
     assert (await redis_api.client.get("/api/profile/6")).json()["bio"] == "fresh"
+
+
+async def test_frozen_redis_under_the_shared_rate_limit_costs_milliseconds(
+    redis_clean: RedisServer, tmp_path: Path
+) -> None:
+    # The limiter asks Redis before every request: it must fail open as fast as the cache.
+    settings = Settings(
+        db_url=f"sqlite:///{tmp_path / 'limited.db'}",
+        redis_url=redis_clean.url,
+        rate_limit="1000/minute",
+    )
+    await prepare(settings, 5)
+    async with aclosing(running_api(settings)) as running:
+        api = await anext(running)
+        await api.client.get("/api/profile/1")
+        redis_clean.pause()
+        try:
+            started = time.perf_counter()
+            statuses = [(await api.client.get(f"/api/profile/{n % 5 + 1}")).status_code
+                        for n in range(20)]  # fmt: skip
+            elapsed = time.perf_counter() - started
+            body = await health(api)
+        finally:
+            redis_clean.resume()
+        assert statuses == [200] * 20
+        # Two 50 ms timeouts (limiter, cache), then both skip Redis for a second: 20 requests
+        # cost well under a second, where waiting on Redis would cost seconds or hang.
+        assert elapsed < 2.0, elapsed
+        assert body["status"] == "degraded"
+        assert body["checks"]["rate_limiter"]["ok"] is False  # type: ignore[index]

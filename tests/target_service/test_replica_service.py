@@ -124,3 +124,22 @@ async def test_stopped_master_makes_health_unhealthy(
         assert write.status_code == 503
     finally:
         mariadb_pair.master.start()
+
+
+async def test_metrics_start_with_zero_series_for_every_pool_and_fallback_reason(
+    watched_api: ApiUnderTest,
+) -> None:
+    # A run's first /metrics snapshot is the baseline its deltas start from: a series that
+    # only appears at its first increment would lose that increment.
+    text = (await watched_api.client.get("/metrics")).text
+    for series in (
+        'loadcap_db_queries_total{kind="read",pool="master"} 0.0',
+        'loadcap_db_queries_total{kind="write",pool="master"} 0.0',
+        'loadcap_db_queries_total{kind="read",pool="replica0"} 0.0',
+        'loadcap_replica_fallbacks_total{reason="down"} 0.0',
+        'loadcap_replica_fallbacks_total{reason="lag"} 0.0',
+        'loadcap_replica_fallbacks_total{reason="read_your_writes"} 0.0',
+        'loadcap_db_pool_size{pool="replica0"} 10.0',
+        'loadcap_db_pool_in_use{pool="replica0"} 0.0',
+    ):
+        assert series in text, series

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from target_service.settings import Settings, SettingsError
+from target_service.settings import Settings, SettingsError, display_url
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,14 @@ def test_invalid_settings_cannot_be_built() -> None:
 def test_rate_limit_off_spellings() -> None:
     for off in ("off", "none", "0", ""):
         assert Settings.from_env({"LOADCAP_RATE_LIMIT": off}).rate_limit is None
+
+
+def test_display_url_masks_passwords_only() -> None:
+    assert display_url("mysql://u:s3cret@db:3306/loadcap") == "mysql://u:***@db:3306/loadcap"
+    assert display_url("mysql://u:p@ss@db/loadcap") == "mysql://u:***@db/loadcap"
+    assert display_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert display_url("mysql://u@db/loadcap") == "mysql://u@db/loadcap"
+    assert display_url("sqlite:///loadcap.db") == "sqlite:///loadcap.db"
+    with pytest.raises(SettingsError) as error:
+        Settings(db_url="postgres://u:s3cret@db/x")
+    assert "s3cret" not in str(error.value)
