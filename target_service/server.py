@@ -45,15 +45,25 @@ def prepare_database(
     return asyncio.run(_prepare(settings, profiles, only_if_empty))
 
 
+def settings_for_workers(settings: Settings, workers: int) -> Settings:
+    """Several workers without Redis: in-process caches cannot invalidate each other, so a
+    PATCH on one worker would leave another serving the old value for a whole TTL. Such a
+    service does not cache (correct first); the rate limit stays per worker, as logged."""
+    if workers <= 1 or settings.redis_url is not None:
+        return settings
+    log.warning(
+        "%d workers without Redis: the in-process cache is off (workers cannot invalidate "
+        "each other's) and each worker counts the rate limit on its own; give --redis to "
+        "share both",
+        workers,
+    )
+    return settings.with_changes(profile_ttl_s=0.0, list_ttl_s=0.0)
+
+
 def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
     """Serve until SIGINT/SIGTERM. Workers rebuild the settings from LOADCAP_* variables."""
     if workers > 1 and settings.redis_url is None:
-        log.warning(
-            "%d workers without Redis: each worker has its own cache and rate-limit counts, "
-            "so a write on one worker can leave another serving the old value for up to "
-            "the cache TTL; give --redis to share them",
-            workers,
-        )
+        settings = settings_for_workers(settings, workers)
     os.environ.update(settings.to_env())
     uvicorn.run(
         APP_FACTORY,

@@ -52,3 +52,22 @@ def test_a_service_that_cannot_start_reports_its_log() -> None:
     settings = Settings(db_url="sqlite:////proc/no/such/dir/x.db", rate_limit=None)
     with pytest.raises(ServiceStartError, match=r"x\.db"):
         ServiceProcess(settings, profiles=1, startup_timeout_s=20).start()
+
+
+def test_several_workers_without_redis_never_serve_a_value_older_than_a_patch(
+    tmp_path: Path,
+) -> None:
+    """Per-worker in-process caches cannot invalidate each other: such a service must not
+    cache, or a GET answered by the other worker shows the old bio for a whole TTL."""
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'w.db'}", rate_limit=None)
+    with ServiceProcess(settings, profiles=5, workers=2) as service:
+        url = service.base_url + "/api/profile/1"
+        for _ in range(20):  # warm whatever caches both workers have
+            httpx.get(url)
+        for round_ in range(5):
+            bio = f"bio {round_}"
+            patched = httpx.patch(url, json={"bio": bio})
+            assert patched.status_code == 200
+            # New connections, no cookie: each GET may land on either worker.
+            bios = [httpx.get(url).json()["bio"] for _ in range(8)]
+            assert bios == [bio] * 8
