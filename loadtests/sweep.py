@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ def run_sweep(
         top = max(settings.levels)
         points = []
         for count in sorted(settings.workers):
-            with _service(None, settings.profiles, workers=count) as host:
+            with _service(None, settings.profiles, workers=count, cache=False) as host:
                 points.append(
                     _measure(
                         settings,
@@ -167,18 +168,28 @@ def write_points(points: list[SweepPoint], path: Path, *, n_column: str) -> Path
 
 
 @contextmanager
-def _service(host: str | None, profiles: int, *, workers: int) -> Iterator[str]:
+def _service(host: str | None, profiles: int, *, workers: int, cache: bool = True) -> Iterator[str]:
+    """The given host, or an embedded service for the duration of the block. `cache=False`
+    for worker sweeps: several workers without Redis cannot cache, so no count may."""
     if host is not None:
         yield host
         return
     from target_service.process import ServiceProcess, ServiceStartError
+    from target_service.settings import Settings
 
-    try:
-        service = ServiceProcess(profiles=profiles, workers=workers).start()
-    except ServiceStartError as exc:
-        lines = [line for line in str(exc).splitlines() if line.strip()]
-        raise LoadTestError(f"the embedded service did not start: {lines[-1]}") from None
-    try:
-        yield service.base_url
-    finally:
-        service.stop()
+    with tempfile.TemporaryDirectory(prefix="loadcap-sweep-") as workdir:
+        settings = Settings(
+            db_url=f"sqlite:///{workdir}/loadcap.db",
+            rate_limit=None,
+            profile_ttl_s=300.0 if cache else 0.0,
+            list_ttl_s=60.0 if cache else 0.0,
+        )
+        try:
+            service = ServiceProcess(settings, profiles=profiles, workers=workers).start()
+        except ServiceStartError as exc:
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            raise LoadTestError(f"the embedded service did not start: {lines[-1]}") from None
+        try:
+            yield service.base_url
+        finally:
+            service.stop()
