@@ -176,6 +176,14 @@ def run(
     mix: Annotated[
         str, typer.Option(help="Weights list,get,create,patch (e.g. 80,10,5,5).")
     ] = "80,10,5,5",
+    cookies: Annotated[
+        bool,
+        typer.Option(
+            "--cookies/--no-cookies",
+            help="Clients keep cookies (browsers: read-your-writes pins their reads to the "
+            "primary after a write) or not (stateless API clients).",
+        ),
+    ] = True,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default runs/<timestamp>).")
     ] = None,
@@ -198,6 +206,7 @@ def run(
         max_in_flight=max_in_flight,
         processes=processes,
         mix=mix,
+        cookies=cookies,
         out=out,
         web=web,
         web_port=web_port,
@@ -471,6 +480,10 @@ def demo(
         list[str] | None, typer.Option(help="Read replica mysql:// URL (repeatable).")
     ] = None,
     redis: Annotated[str | None, typer.Option(help="redis://host:port/db for the cache.")] = None,
+    cookies: Annotated[
+        bool,
+        typer.Option("--cookies/--no-cookies", help="Clients keep cookies (see `loadcap run`)."),
+    ] = True,
 ) -> None:
     """The main job: measure the reference service, report, and plan 1,000 req/s."""
     from loadtests.demo import DemoSettings, run_demo, show_demo
@@ -484,6 +497,7 @@ def demo(
         slo_p95_ms=slo_p95_ms,
         instance_type=instance_type,
         service=_service_settings(db, replica, redis),
+        cookies=cookies,
     )
     result = run_demo(settings, console)
     show_demo(result, console)

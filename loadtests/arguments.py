@@ -27,6 +27,13 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--hot-share", type=float, default=0.8, help="Share of draws on hot ids")
     group.add_argument("--page-limit", type=int, default=20, help="Profiles per list page")
     group.add_argument(
+        "--no-cookies",
+        action="store_true",
+        default=False,
+        help="Stateless API clients: keep no cookies, so no read-your-writes stickiness",
+        include_in_web_ui=True,
+    )
+    group.add_argument(
         "--capacity-target-rps",
         type=float,
         default=1000.0,

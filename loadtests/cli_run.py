@@ -32,6 +32,7 @@ def run_command(
     max_in_flight: int,
     processes: int,
     mix: str,
+    cookies: bool = True,
     out: Path | None,
     web: bool,
     web_port: int,
@@ -51,6 +52,7 @@ def run_command(
         web=web,
         web_port=web_port,
         mix=Mix.parse(mix),
+        cookies=cookies,
     )
     target = host or "the embedded service"
     console.print(f"loadcap run: {target}, {duration}, results in {settings.out_dir}")

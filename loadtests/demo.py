@@ -38,6 +38,7 @@ class DemoSettings:
     slo_p95_ms: float = 100.0
     instance_type: str = "t3.medium"
     service: Settings | None = None  # None: embedded default (temporary SQLite, no rate limit)
+    cookies: bool = True  # False: stateless API clients (no read-your-writes stickiness)
 
     def __post_init__(self) -> None:
         if self.duration_s < MIN_STEP_S * 2:
@@ -104,6 +105,7 @@ def _measure(settings: DemoSettings, console: Console) -> tuple[int, bool]:
         shape="step",
         step_seconds=settings.step_seconds,
         id_count=settings.profiles,
+        cookies=settings.cookies,
     )
     interrupted = False
     try:

@@ -19,7 +19,7 @@ from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests.hdr import LatencyRecorder
-from loadtests.profile_requests import REQUESTS, Workload
+from loadtests.profile_requests import REQUESTS, Workload, keep_no_cookies
 
 
 @dataclass
@@ -127,6 +127,7 @@ class OpenModelUser(FastHttpUser):
     schedule_factory: Any = None  # set by the plugin: (user) -> ArrivalSchedule
 
     def on_start(self) -> None:
+        keep_no_cookies(self)
         self._schedule: ArrivalSchedule = type(self).schedule_factory(self)
 
     @task

@@ -10,6 +10,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 from locust.contrib.fasthttp import FastHttpSession
@@ -115,3 +116,11 @@ def _is_page(body: Any) -> bool:
     if not isinstance(body.get("has_more"), bool):
         return False
     return all(_is_profile(item) for item in body["items"])
+
+
+def keep_no_cookies(user: Any) -> None:
+    """With `--no-cookies`, the user is a stateless API client: the service's read-your-writes
+    cookie is never kept, so its reads are not pinned to the primary after its own writes."""
+    options = user.environment.parsed_options
+    if options is not None and getattr(options, "no_cookies", False):
+        user.client.cookiejar.set_policy(DefaultCookiePolicy(allowed_domains=[]))

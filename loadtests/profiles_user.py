@@ -13,7 +13,7 @@ from locust import TaskSet, constant
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests.mix import Mix
-from loadtests.profile_requests import REQUESTS, Workload
+from loadtests.profile_requests import REQUESTS, Workload, keep_no_cookies
 
 TASK_NAMES = {
     "list": "list_profiles",
@@ -48,3 +48,6 @@ class ProfilesUser(FastHttpUser):
     wait_time = constant(0)
     tasks = tasks_for(Mix().reduced())
     workload: Workload = Workload()
+
+    def on_start(self) -> None:
+        keep_no_cookies(self)

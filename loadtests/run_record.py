@@ -37,6 +37,7 @@ def run_record(
         "shape": settings.shape,
         "stages": planned_stages(settings),
         "mix": settings.mix.as_dict(),
+        "cookies": settings.cookies,
         "open_model": open_model_facts(settings.out_dir / "hdr.json") if settings.rps else None,
         "embedded_service": embedded,
         "web": settings.web,

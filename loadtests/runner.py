@@ -54,6 +54,7 @@ class RunSettings:
     web_port: int = 8089
     max_in_flight: int = 200
     mix: Mix = field(default_factory=Mix)
+    cookies: bool = True  # False: stateless API clients (Locust's --no-cookies)
     id_count: int | None = None
     metrics_interval_s: float = 5.0
 
@@ -153,6 +154,8 @@ def locust_command(settings: RunSettings, host: str, id_count: int) -> list[str]
         command += ["--shape", settings.shape, "--shape-seconds", str(settings.duration_s)]
         command += ["--step-users", str(settings.users)]  # step: +users every step
         command += ["--step-seconds", str(settings.step_seconds)]
+    if not settings.cookies:
+        command += ["--no-cookies"]
     if settings.processes > 1:
         command += ["--processes", str(settings.processes)]
     if settings.web:

@@ -3,10 +3,11 @@ GTID replica and Redis, side by side with the embedded default (SQLite + in-proc
 
     .venv/bin/python scripts/bench_topology.py [--duration 60s] [--out runs/topology]
 
-Prints, for each topology, the measured capacity at the SLO, p95/p99, the cache hit ratio and
-where the database queries went (master vs replica). Everything it starts is on loopback
-ports and removed at the end. Absolute figures drift on shared machines: compare the two
-lines of one run.
+Prints, for each topology (the production one twice: browser-like clients that keep the
+read-your-writes cookie, and stateless API clients that do not), the measured capacity at the
+SLO, p95/p99, the cache hit ratio and where the database queries went (master vs replica).
+Everything it starts is on loopback ports and removed at the end. Absolute figures drift on
+shared machines: compare the lines of one run.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def demo(out: Path, duration: str, *extra: str) -> dict[str, object]:
         "errors": totals["failures"],
         "cache_hit_ratio": server.get("cache_hit_ratio"),
         "queries": server.get("queries"),
+        "replica_fallbacks": server.get("replica_fallbacks"),
         "instances_for_1000": plan["instances"],
         "monthly_usd": plan["cost"]["monthly_total_usd"],
     }
@@ -75,17 +77,19 @@ def main() -> None:
     try:
         wait_for_port(redis_port)
         pair.start()
+        servers = [
+            "--db", pair.master_url,
+            "--replica", pair.replica_url,
+            "--redis", f"redis://127.0.0.1:{redis_port}/0",
+        ]  # fmt: skip
         results = {
             "embedded (SQLite + in-process cache)": demo(args.out / "embedded", args.duration),
             "MariaDB master + replica, Redis": demo(
-                args.out / "mariadb-redis",
-                args.duration,
-                "--db",
-                pair.master_url,
-                "--replica",
-                pair.replica_url,
-                "--redis",
-                f"redis://127.0.0.1:{redis_port}/0",
+                args.out / "mariadb-redis", args.duration, *servers
+            ),
+            # The same, with clients that keep no cookies: no read-your-writes pinning.
+            "MariaDB master + replica, Redis, stateless clients": demo(
+                args.out / "mariadb-redis-stateless", args.duration, *servers, "--no-cookies"
             ),
         }
     finally:

@@ -36,11 +36,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def _reply(self, status: int, body: object, content_type: str = "application/json") -> None:
+    def _reply(
+        self,
+        status: int,
+        body: object,
+        content_type: str = "application/json",
+        *,
+        cookie: str | None = None,
+    ) -> None:
         time.sleep(self.server.delay_s)
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if cookie is not None:
+            self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -54,6 +63,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        if path.startswith("/api/"):
+            with self.server.lock:
+                self.server.seen["reads"] += 1
+                self.server.seen["reads_with_cookie"] += "loadcap_rw=" in (
+                    self.headers.get("Cookie") or ""
+                )
         if path == "/api/profiles":
             self._reply(200, {"items": [_PROFILE], "page": 1, "limit": 20, "has_more": True})
         elif path.startswith("/api/profile/"):
@@ -63,16 +78,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, {"error": "not_found"})
 
+    # Like the reference service: a write sets the read-your-writes cookie.
     def do_POST(self) -> None:
         self._drain()
-        self._reply(201, _PROFILE)
+        self._reply(201, _PROFILE, cookie=RYW_COOKIE)
 
     def do_PATCH(self) -> None:
         self._drain()
-        self._reply(200, self.server.body_for_one)
+        self._reply(200, self.server.body_for_one, cookie=RYW_COOKIE)
+
+
+RYW_COOKIE = "loadcap_rw=1; Max-Age=5; Path=/; HttpOnly"
 
 
 class _DoubleServer(ThreadingHTTPServer):
+    seen: dict[str, int]
     daemon_threads = True
     delay_s = 0.0
     metrics = True
@@ -86,10 +106,17 @@ class _DoubleServer(ThreadingHTTPServer):
 
 @contextmanager
 def profiles_double(
-    *, delay_s: float = 0.0, metrics: bool = True, body_for_one: object = _PROFILE
+    *,
+    delay_s: float = 0.0,
+    metrics: bool = True,
+    body_for_one: object = _PROFILE,
+    seen: dict[str, int] | None = None,
 ) -> Iterator[str]:
-    """Serve on a free loopback port; yields the base URL."""
+    """Serve on a free loopback port; yields the base URL. `seen` counts API reads and the
+    reads that carried the read-your-writes cookie."""
     server = _DoubleServer(("127.0.0.1", free_port()), _Handler)
+    server.seen = seen if seen is not None else {}
+    server.seen.update(reads=0, reads_with_cookie=0)
     server.delay_s, server.metrics, server.body_for_one = delay_s, metrics, body_for_one
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
