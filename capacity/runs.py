@@ -54,7 +54,7 @@ def read_run(run_dir: Path) -> RunFacts:
         p95_ms=p95 if p95 is not None else _number(totals.get("p95_ms")),
         mix=_mix(summary.get("endpoints")),
         cache_hit_ratio=_cache_hit_ratio(summary.get("server")),
-        notes=notes,
+        notes=notes + _replica_note(summary.get("server")),
     )
 
 
@@ -84,3 +84,30 @@ def _cache_hit_ratio(server: Any) -> float | None:
         return None
     ratio = _number(server.get("cache_hit_ratio"))
     return ratio if ratio is not None and 0 <= ratio <= 1 else None
+
+
+# Below this share of queries on replicas, the measured routing contradicts the plan's
+# assumption that reads missing the cache go to replicas: say so next to the plan.
+LOW_REPLICA_SHARE = 0.5
+
+
+def _replica_note(server: Any) -> list[str]:
+    """Where the run's database queries went, when it had replicas (summary `server`)."""
+    if not isinstance(server, dict) or not isinstance(server.get("queries"), dict):
+        return []
+    queries = {str(k): _number(v) or 0.0 for k, v in server["queries"].items()}
+    on_replicas = sum(n for pool, n in queries.items() if pool.startswith("replica"))
+    total = sum(queries.values())
+    if on_replicas == 0 and not any(pool.startswith("replica") for pool in queries):
+        return []  # no replicas in this run
+    share = on_replicas / total if total else 0.0
+    if share >= LOW_REPLICA_SHARE:
+        return [f"replicas served {share:.0%} of the run's database queries"]
+    fallbacks = server.get("replica_fallbacks")
+    pinned = _number(fallbacks.get("read_your_writes")) if isinstance(fallbacks, dict) else None
+    why = f"; {pinned:,.0f} reads were pinned to the master by read-your-writes" if pinned else ""
+    return [
+        f"replicas served only {share:.0%} of the run's database queries{why}: the database "
+        "tier below assumes cache-missing reads go to replicas, so size the master for them "
+        "too, or relax read-your-writes"
+    ]

@@ -69,3 +69,23 @@ def test_zero_throughput_run_is_rejected(tmp_path: Path) -> None:
     run_dir = write_summary(tmp_path / "run", {"totals": {"rps": 0}})
     with pytest.raises(CapacityInputError, match=r"positive totals\.rps"):
         read_run(run_dir)
+
+
+def test_a_run_whose_replicas_served_few_queries_says_so_in_the_notes(tmp_path: Path) -> None:
+    server = {
+        "cache_hit_ratio": 0.66,
+        "queries": {"master": 33303, "replica0": 105},
+        "replica_fallbacks": {"down": 0, "lag": 0, "read_your_writes": 24834},
+    }
+    facts = read_run(write_summary(tmp_path / "run", summary(server=server)))
+    [note] = [n for n in facts.notes if "replicas served" in n]
+    assert "only 0%" in note and "24,834 reads were pinned" in note
+
+
+def test_a_run_with_busy_replicas_or_without_replicas_states_no_warning(tmp_path: Path) -> None:
+    busy = {"queries": {"master": 100, "replica0": 400, "replica1": 500}}
+    facts = read_run(write_summary(tmp_path / "busy", summary(capacity_rps=240.0, server=busy)))
+    assert facts.notes == ["replicas served 90% of the run's database queries"]
+    alone = {"queries": {"master": 1000}}
+    run = write_summary(tmp_path / "alone", summary(capacity_rps=240.0, server=alone))
+    assert read_run(run).notes == []
