@@ -18,9 +18,7 @@ def test_reads_carry_the_write_cookie_only_when_clients_keep_cookies(
 ) -> None:
     seen: dict[str, int] = {}
     with profiles_double(seen=seen) as url:
-        settings = RunSettings(
-            out_dir=tmp_path, host=url, users=4, duration_s=3, cookies=cookies
-        )
+        settings = RunSettings(out_dir=tmp_path, host=url, users=4, duration_s=3, cookies=cookies)
         outcome = run_load_test(settings)
     assert outcome.exit_code == 0, outcome.message
     assert seen["reads"] > 100
