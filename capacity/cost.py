@@ -106,12 +106,13 @@ def price_fleet(
     items += _rds(fleet, book, region)
     cache = book.cache_node(region, fleet.cache_node_type)
     items.append(
-        LineItem(
-            key="elasticache",
-            resource="ElastiCache Redis",
-            spec=f"{fleet.cache_node_type} x {fleet.cache_nodes}",
-            monthly_usd=fleet.cache_nodes * book.monthly(cache.hourly_usd),
-            arithmetic=f"{fleet.cache_nodes} x ${cache.hourly_usd}/h x {book.hours_per_month} h",
+        _units(
+            "elasticache",
+            "ElastiCache Redis",
+            fleet.cache_node_type,
+            fleet.cache_nodes,
+            cache.hourly_usd,
+            book,
         )
     )
     items.append(_alb(workload, book, region, edge, row_bytes, page_size))
@@ -119,14 +120,23 @@ def price_fleet(
     return CostTable(items=items)
 
 
+def _units(
+    key: str, resource: str, kind: str, count: int, hourly_usd: float, book: PriceBook
+) -> LineItem:
+    """`count` identical units of `kind` at an hourly price, for a month."""
+    return LineItem(
+        key=key,
+        resource=resource,
+        spec=f"{kind} x {count}",
+        monthly_usd=count * book.monthly(hourly_usd),
+        arithmetic=f"{count} x ${hourly_usd}/h x {book.hours_per_month} h",
+    )
+
+
 def _ec2(fleet: Fleet, book: PriceBook, region: str) -> LineItem:
     price = book.ec2(region, fleet.instance_type)
-    return LineItem(
-        key="ec2",
-        resource="EC2 instances",
-        spec=f"{fleet.instance_type} x {fleet.instances}",
-        monthly_usd=fleet.instances * book.monthly(price.hourly_usd),
-        arithmetic=f"{fleet.instances} x ${price.hourly_usd}/h x {book.hours_per_month} h",
+    return _units(
+        "ec2", "EC2 instances", fleet.instance_type, fleet.instances, price.hourly_usd, book
     )
 
 
@@ -173,12 +183,13 @@ def _rds(fleet: Fleet, book: PriceBook, region: str) -> list[LineItem]:
     ]
     replica = book.rds(region, fleet.replica_class)
     items.append(
-        LineItem(
-            key="rds_replicas",
-            resource="RDS read replicas",
-            spec=f"{fleet.replica_class} x {fleet.replicas}",
-            monthly_usd=fleet.replicas * book.monthly(replica.hourly_usd),
-            arithmetic=f"{fleet.replicas} x ${replica.hourly_usd}/h x {book.hours_per_month} h",
+        _units(
+            "rds_replicas",
+            "RDS read replicas",
+            fleet.replica_class,
+            fleet.replicas,
+            replica.hourly_usd,
+            book,
         )
     )
     return items
