@@ -130,8 +130,7 @@ class ProfileCache:
         # TTL 0 switches list caching off: no lookup round trip for nothing.
         if self.list_ttl_s <= 0 or not (self.healthy or await self._usable()):
             return (await load(primary)).body
-        key = f"lc:l:{offset}:{limit}"
-        return await self._cached_page(key, guessed_deps(offset, limit), primary, load)
+        return await self._cached_page(offset, limit, primary, load)
 
     async def invalidate_profile(self, profile_id: int) -> None:
         """After a patch: the profile's entry and every list page that shows it."""
@@ -185,14 +184,14 @@ class ProfileCache:
 
         return await self.flights.run((key, stamp, primary), fill)
 
-    async def _cached_page(
-        self, key: str, guess: tuple[str, ...], primary: bool, load: PageLoader
-    ) -> bytes:
+    async def _cached_page(self, offset: int, limit: int, primary: bool, load: PageLoader) -> bytes:
+        key = f"lc:l:{offset}:{limit}"
         found = await self._read((EPOCH_KEY, key))
         if found is None:
             return (await load(primary)).body
         epoch, stale = found[0] or b"0", PageEntry.parse(found[1])
-        expected = tuple(stale.versions) if stale is not None else guess
+        # Only a page with no entry yet needs its deps guessed from the offset.
+        expected = tuple(stale.versions) if stale is not None else guessed_deps(offset, limit)
         # `lc:lt` is read even for a full page: a miss may find the page became a tail.
         watched = sorted({LIST_TAIL_KEY, *expected})
         values = await self._read(watched)
