@@ -48,6 +48,18 @@ def add_arguments(parser: Any) -> None:
         include_in_web_ui=False,
     )
     group.add_argument(
+        "--generator-out",
+        default="",
+        help="Write each Locust process's CPU (generator.csv) here, about once a second",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--metrics-url",
+        default="",
+        help="The target's Prometheus metrics for the Capacity tab (default: HOST/metrics)",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
         "--hdr-out",
         default="",
         help="Write exact HDR percentiles (hdr.json) here at the end",

@@ -20,6 +20,14 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtests import capacity_tab
 from loadtests.arguments import add_arguments, workload_options
 from loadtests.errors import LoadTestError
+from loadtests.generator_cpu import (
+    MACHINE,
+    SAMPLE_INTERVAL_S,
+    CpuSampler,
+    GeneratorLog,
+    MachineSampler,
+    decode_samples,
+)
 from loadtests.hdr import LatencyRecorder, write_hdr_json
 from loadtests.mix import action_cycle
 from loadtests.open_model import (
@@ -35,6 +43,7 @@ from loadtests.shapes import SHAPES
 logger = logging.getLogger("loadcap")
 FINAL_WRITE_PAUSE_S = 1.5
 HDR_KEY, INTENDED_KEY, ARRIVALS_KEY = "loadcap_hdr", "loadcap_intended", "loadcap_arrivals"
+CPU_KEY = "loadcap_cpu"
 
 
 @dataclass
@@ -45,6 +54,9 @@ class RunState:
     intended: LatencyRecorder = field(default_factory=LatencyRecorder)
     arrivals: ArrivalCounters = field(default_factory=ArrivalCounters)
     worker_arrivals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cpu: CpuSampler = field(default_factory=CpuSampler)
+    machine: MachineSampler = field(default_factory=MachineSampler)
+    generator_log: GeneratorLog | None = None
 
     def reset(self) -> None:
         self.service.reset()
@@ -79,6 +91,7 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
     except LoadTestError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
+    gevent.spawn(sample_cpu_every_second, environment, options, runner)
     if isinstance(runner, WorkerRunner):
         # The master decides which class runs; a worker must know both by name.
         if OpenModelUser not in environment.user_classes:
@@ -100,6 +113,21 @@ def _install_shapes(environment: Any, runner: Any, options: Any) -> None:
     environment.available_shape_classes = pickable
     if options.shape:
         environment.shape_class = pickable[SHAPES[options.shape].__name__]
+
+
+def sample_cpu_every_second(environment: Any, options: Any, runner: Any) -> None:
+    """This process's CPU, for `generator.csv`: written here on the master (or a local
+    runner), sent along with the stats reports on a worker."""
+    if not isinstance(runner, WorkerRunner) and options.generator_out:
+        STATE.generator_log = GeneratorLog(Path(options.generator_out))
+    own_name = "master" if isinstance(runner, MasterRunner) else "local"
+    while True:
+        STATE.cpu.sample()
+        if STATE.generator_log is not None:
+            STATE.machine.sample()
+            STATE.generator_log.write(own_name, STATE.cpu.take())
+            STATE.generator_log.write(MACHINE, STATE.machine.take())
+        gevent.sleep(SAMPLE_INTERVAL_S)
 
 
 def write_progress_every_second(environment: Any, path: Path) -> None:
@@ -171,6 +199,7 @@ def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data[HDR_KEY] = STATE.service.encode()
     data[INTENDED_KEY] = STATE.intended.encode()
     data[ARRIVALS_KEY] = STATE.arrivals.as_dict()
+    data[CPU_KEY] = STATE.cpu.take()
     STATE.reset()  # histograms travel as increments; counters as running totals
 
 
@@ -179,6 +208,9 @@ def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
     STATE.intended.merge_encoded(data.get(INTENDED_KEY, {}))
     if ARRIVALS_KEY in data:
         STATE.worker_arrivals[client_id] = data[ARRIVALS_KEY]
+    if STATE.generator_log is not None:
+        log = STATE.generator_log
+        log.write(log.name_for(client_id), decode_samples(data.get(CPU_KEY)))
 
 
 def on_quitting(environment: Any, **_: Any) -> None:
@@ -189,6 +221,12 @@ def on_quitting(environment: Any, **_: Any) -> None:
         # Locust's CSV writer runs once a second and gets no final call: without this pause
         # the last second of a run (and the workers' last reports) would miss the files.
         gevent.sleep(FINAL_WRITE_PAUSE_S)
+    if STATE.generator_log is not None:
+        STATE.cpu.sample()
+        STATE.generator_log.write(
+            "master" if isinstance(environment.runner, MasterRunner) else "local",
+            STATE.cpu.take(),
+        )
     if not options.hdr_out:
         return
     open_model = None
