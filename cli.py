@@ -172,7 +172,20 @@ def run(
     max_in_flight: Annotated[
         int, typer.Option(help="Open model: concurrent requests per process.")
     ] = 200,
-    processes: Annotated[int, typer.Option(help="Locust worker processes on this machine.")] = 1,
+    processes: Annotated[
+        str,
+        typer.Option(
+            help="Locust processes on this machine, or 'auto' (one per CPU the generator may "
+            "use)."
+        ),
+    ] = "1",
+    metrics_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The target's Prometheus metrics (default HOST/metrics): its "
+            "process_cpu_seconds_total gives the service demand per request."
+        ),
+    ] = None,
     mix: Annotated[
         str, typer.Option(help="Weights list,get,create,patch (e.g. 80,10,5,5).")
     ] = "80,10,5,5",
@@ -205,6 +218,7 @@ def run(
         rps=rps,
         max_in_flight=max_in_flight,
         processes=processes,
+        metrics_url=metrics_url,
         mix=mix,
         cookies=cookies,
         out=out,
@@ -293,6 +307,13 @@ def plan(
     per_instance_rps: Annotated[
         float | None, typer.Option(help="Measured req/s one instance carries within the SLO.")
     ] = None,
+    per_core_rps: Annotated[
+        float | None,
+        typer.Option(
+            help="Req/s one core of the service carries (1 / CPU seconds per request); "
+            "instances = target / (this x vCPUs x utilization)."
+        ),
+    ] = None,
     from_run: Annotated[
         Path | None,
         typer.Option("--from", metavar="RUN_DIR", help="Take throughput, p95, mix from a run."),
@@ -346,6 +367,7 @@ def plan(
         raise CapacityInputError("choose one of --json, --md, --csv")
     options = PlanOptions(
         per_instance_rps=per_instance_rps,
+        per_core_rps=per_core_rps,
         run_dir=from_run,
         fit_csv=fit_csv,
         target_rps=target_rps,
