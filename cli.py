@@ -431,6 +431,13 @@ def gate(
     min_requests: Annotated[
         int, typer.Option(help="Skip baseline checks on scopes with fewer requests.")
     ] = 50,
+    allow_saturated_generator: Annotated[
+        bool,
+        typer.Option(
+            help="Let throughput checks pass on a run whose load generator saturated (its "
+            "throughput is then the generator's, not the service's)."
+        ),
+    ] = False,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
 ) -> None:
     """CI benchmark gate: thresholds and baseline regression. Exit 0 pass, 1 fail, 2 bad input."""
@@ -461,6 +468,7 @@ def gate(
         max_regression=parse_percentage(max_regression),
         noise_floor_ms=noise_floor_ms,
         min_requests=min_requests,
+        allow_saturated_generator=allow_saturated_generator,
     )
     result = gate_engine.evaluate(load_run(run_dir), options)
     markdown = gate_engine.render_markdown(result)

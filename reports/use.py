@@ -264,11 +264,11 @@ def verdict(data: RunData, stages: Sequence[Stage], slo: Slo) -> Verdict:
         row = use_row(data, stage, slo)
         # The stage the warning came in (one before the first stage: the first; one after
         # the last: the last).
-        first, last = stage is stages[0], stage is stages[-1]
+        is_first, is_last = stage is stages[0], stage is stages[-1]
         warned = any(
             (stage.start_s <= t < stage.end_s)
-            or (first and t < stage.start_s)
-            or (last and t >= stage.end_s)
+            or (is_first and t < stage.start_s)
+            or (is_last and t >= stage.end_s)
             for t in warnings
         )
         limit = stage_limit(row, slo, generator_warned=warned)
