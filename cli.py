@@ -175,8 +175,7 @@ def run(
     processes: Annotated[
         str,
         typer.Option(
-            help="Locust processes on this machine, or 'auto' (one per CPU the generator may "
-            "use)."
+            help="Locust processes on this machine, or 'auto' (one per CPU the generator may use)."
         ),
     ] = "1",
     metrics_url: Annotated[

@@ -11,7 +11,6 @@ from typing import Any
 from capacity.errors import CapacityInputError
 from capacity.workload import TrafficMix
 
-
 # A per-core figure from service demand stands for the whole instance only when the run's
 # limit was CPU (or nothing, or the generator): a pool, errors or latency limit does not
 # scale with vCPUs.

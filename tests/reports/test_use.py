@@ -174,9 +174,9 @@ def test_a_pool_full_at_most_snapshots_is_the_limit() -> None:
 
 
 def test_nothing_saturated_gives_the_utilization_law_estimate_and_says_so() -> None:
-    data, stages = _run([(10, 1000.0)], [(1000.0, 0.25)], [0.3])
+    data, _ = _run([(10, 1000.0)], [(1000.0, 0.25)], [0.3])
 
-    found, facts = analyse_capacity(data, Slo(), None)
+    _, facts = analyse_capacity(data, Slo(), None)
 
     assert facts.first_limit == "none" and facts.basis == "utilization_law"
     assert facts.service_capacity_rps == pytest.approx(4000.0)
