@@ -39,6 +39,15 @@ def add_arguments(parser: Any) -> None:
         default=1000.0,
         help="Target load for the Capacity tab (req/s)",
     )
+    group.add_argument(
+        "--capacity-instance-type", default="t3.medium", help="Capacity tab: EC2 instance type"
+    )
+    group.add_argument(
+        "--capacity-utilization", type=float, default=0.7, help="Capacity tab: target CPU share"
+    )
+    group.add_argument(
+        "--capacity-redundancy", type=int, default=1, help="Capacity tab: spare instances"
+    )
     _add_shape_arguments(group)
     _add_open_model_arguments(group)
     group.add_argument(
