@@ -185,6 +185,13 @@ def run(
             "process_cpu_seconds_total gives the service demand per request."
         ),
     ] = None,
+    service_cores: Annotated[
+        float | None,
+        typer.Option(
+            help="Cores the target may use, when it does not say so itself (a foreign "
+            "service): makes its CPU seconds a utilization in the verdict."
+        ),
+    ] = None,
     mix: Annotated[
         str, typer.Option(help="Weights list,get,create,patch (e.g. 80,10,5,5).")
     ] = "80,10,5,5",
@@ -218,6 +225,7 @@ def run(
         max_in_flight=max_in_flight,
         processes=processes,
         metrics_url=metrics_url,
+        service_cores=service_cores,
         mix=mix,
         cookies=cookies,
         out=out,
@@ -571,7 +579,7 @@ def sweep(
         p95 = "-" if point.p95_ms is None else f"{point.p95_ms:.0f} ms"
         console.print(
             f"{kind}: N={point.n:<4} {point.throughput:8.1f} req/s  p95 {p95:>7}  "
-            f"errors {point.error_rate:.2%}",
+            f"errors {point.error_rate:.2%}  first limit: {point.first_limit.replace('_', ' ')}",
             highlight=False,
         )
 
@@ -580,6 +588,22 @@ def sweep(
         path = settings.out_dir / name
         console.print(f"wrote {path}", highlight=False)
         _fit_and_show(path, plot if name == "sweep.csv" else None, len(points))
+        console.print(sweep_verdict(points), highlight=False, soft_wrap=True)
+
+
+def sweep_verdict(points: list[Any]) -> str:
+    """What gave out first across the levels; a fit over generator-capped levels fits Locust."""
+    first = next((p for p in points if p.first_limit != "none"), None)
+    if first is None:
+        return "verdict: nothing hit its limit at any level; the fit describes a lower bound"
+    line = f"verdict: the {first.first_limit.replace('_', ' ')} hit its limit first, at N={first.n}"
+    capped = [p.n for p in points if p.first_limit == "load_generator"]
+    if capped:
+        line += (
+            f"; the load generator was saturated at N={', '.join(map(str, capped))}, so those "
+            "levels measured Locust, not the service (see each level's report)"
+        )
+    return line
 
 
 def _fit_and_show(path: Path, plot: Path | None, points: int) -> None:

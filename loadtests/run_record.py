@@ -49,6 +49,7 @@ def run_record(
         "web": settings.web,
         "exit_code": exit_code,
         "metrics_url": metrics_url,
+        "service_cores": settings.service_cores,
         # Where it ran: service demand (CPU s per request) holds for this CPU, not another.
         "machine": machine_facts(),
         **split.as_dict(),

@@ -60,6 +60,12 @@ class RunSettings:
     id_count: int | None = None
     metrics_url: str | None = None  # the target's Prometheus text; None: HOST/metrics
     metrics_interval_s: float = 2.0
+    # Where the service and Locust run: given by an orchestrator that started and pinned the
+    # service itself; None: worked out here (pinned only for the embedded service).
+    cpu_split: CpuSplit | None = None
+    # Cores the target may use, for a target that does not export loadcap_cpu_cores_available
+    # (a foreign service): turns its CPU seconds into a utilization.
+    service_cores: float | None = None
 
     def __post_init__(self) -> None:
         if self.host is not None:
@@ -81,6 +87,8 @@ class RunSettings:
             raise LoadTestError(f"--max-in-flight must be positive, got {self.max_in_flight}")
         if self.processes != AUTO:
             resolve_processes(self.processes, None)  # raises on a bad count
+        if self.service_cores is not None and not 0 < self.service_cores <= 4096:
+            raise LoadTestError(f"--service-cores must be positive, got {self.service_cores}")
         if self.metrics_url is not None:
             parsed = urlparse(self.metrics_url)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -108,7 +116,9 @@ def run_load_test(
     """Runs Locust to completion (bounded by the duration plus grace) and records the run."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     # Only a service loadcap starts itself is put on CPUs of its own.
-    split = split_cpus() if settings.host is None else CpuSplit(service=None, generator=None)
+    split = settings.cpu_split or (
+        split_cpus() if settings.host is None else CpuSplit(service=None, generator=None)
+    )
     processes = resolve_processes(settings.processes, split.generator)
     service: AbstractContextManager[EmbeddedService | None] = (
         embedded_service(command_prefix=pinned([], split.service))

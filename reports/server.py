@@ -35,7 +35,7 @@ def series(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.D
     if rows.empty:
         return pd.DataFrame()
     if by:
-        keys = rows[list(by)].fillna("").astype(str).agg("/".join, axis=1)
+        keys = rows[list(by)].astype(object).fillna("").astype(str).agg("/".join, axis=1)
         table = rows.assign(series=keys).pivot_table(
             index="elapsed_s", columns="series", values="value", aggfunc="sum"
         )

@@ -18,7 +18,7 @@ from reports.load import RunData, load_run
 from reports.locust_csv import AGGREGATED
 from reports.metrics import intended_shares
 from reports.saturation import Saturation, analyse
-from reports.service_capacity import CapacityFacts, analyse_capacity, meanwhile
+from reports.service_capacity import CapacityFacts, analyse_capacity, disturbance, meanwhile
 from reports.slo import Slo
 from reports.use import Verdict
 
@@ -145,15 +145,22 @@ def summarise(data: RunData, slo: Slo, saturation: Saturation | None) -> dict[st
     return summary
 
 
-# Limits whose detail (the rate limiter, the top error, handler vs client latency) the
-# saturation analysis of the breached stage explains better than the USE row alone.
-DETAILED_LIMITS = ("db_pool", "errors", "slo_latency")
+# The saturation analysis of the breached stage explains these limits in more detail (the
+# rate limiter, the top error, handler vs client latency, a cache collapse) than a USE row:
+# its sentence is used when it names the same kind of limit the USE verdict found.
+DETAILED_LIMITS = {
+    "db_pool": ("The database connection pool",),
+    "errors": ("The rate limiter", "Errors hit first"),
+    "slo_latency": ("Latency hit first", "The cache hit first"),
+}
 
 
 def limit_text(saturation: Saturation, found: Verdict, capacity: CapacityFacts) -> str:
     """The limit sentence of a step run, from the USE verdict."""
-    if capacity.first_limit in DETAILED_LIMITS and not saturation.limit.startswith("Every"):
-        return f"{saturation.limit} {meanwhile(found)}"
+    openings = DETAILED_LIMITS.get(capacity.first_limit, ())
+    if openings and saturation.limit.startswith(openings):
+        considered = found.rows[: (found.limit_index or 0) + 1]
+        return f"{saturation.limit} {meanwhile(found)}{disturbance(considered)}"
     return capacity.sentence
 
 

@@ -140,6 +140,17 @@ def _pool_peak(
     return best[1:] if best is not None else None
 
 
+def _recorded_cores(data: RunData) -> float | None:
+    """Cores the service had, as run.json recorded them: `--service-cores`, or the CPUs
+    loadcap pinned it to (for a target that does not say so itself)."""
+    run = data.run or {}
+    given = run.get("service_cores")
+    if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
+        return float(given)
+    pinned = run.get("service_cpus")
+    return float(len(pinned)) if isinstance(pinned, list) and pinned else None
+
+
 def _service_is_local(data: RunData) -> bool:
     """A target on loopback shares the machine whose CPU generator.csv recorded."""
     host = str((data.run or {}).get("host") or "")
@@ -160,7 +171,7 @@ def use_row(data: RunData, stage: Stage, slo: Slo) -> UseRow:
         requests = server.counter_increase(snapshots, server.REQUESTS, first_s, last_s)
         if requests is None:  # a foreign service: the requests Locust saw completed
             requests = _client_requests(data.history, first_s, last_s)
-        cores = server.cores_available(snapshots)
+        cores = server.cores_available(snapshots) or _recorded_cores(data)
         cache_errors = server.counter_increase(snapshots, server.CACHE_ERRORS, first_s, last_s)
         pool = _pool_peak(snapshots, first_s, last_s)
     seconds = window[1] - window[0] if window is not None else None
