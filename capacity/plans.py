@@ -64,7 +64,7 @@ class PlanRequest:
                 "give --per-instance-rps, --per-core-rps, --from RUN_DIR or --fit CSV"
             )
         if self.per_core_rps is not None:
-            check_positive("per_core_rps", self.per_core_rps)
+            check_positive("--per-core-rps", self.per_core_rps)
 
 
 @dataclass(frozen=True, kw_only=True)
