@@ -116,6 +116,9 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
         live = LiveCapacity(environment, metrics_url(options, environment))
         gevent.spawn(live.scrape_forever)
         capacity_tab.install(environment, web_ui, live.figures)
+    # gevent's loop caches "now" until it next runs; after a slow start (imports on a busy
+    # machine) Locust's --run-time timer, set right after this, would fire seconds early.
+    gevent.get_hub().loop.update_now()
 
 
 def metrics_url(options: Any, environment: Any) -> str:
