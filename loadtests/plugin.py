@@ -67,6 +67,7 @@ class RunState:
     machine: MachineSampler = field(default_factory=MachineSampler)
     generator_log: GeneratorLog | None = None
     generator_live: GeneratorCpuWatch = field(default_factory=GeneratorCpuWatch)
+    test_started_at: float | None = None  # unix time of the last test_start
 
     def reset(self) -> None:
         self.service.reset()
@@ -217,6 +218,7 @@ def write_progress_every_second(environment: Any, path: Path) -> None:
             "rps": round(float(total.current_rps or 0.0), 2),
             "p95_ms": p95,
             "users": environment.runner.user_count,
+            "load_started_at": STATE.test_started_at,
         }
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(live), encoding="utf-8")
@@ -232,6 +234,7 @@ def on_test_start(environment: Any, **_: Any) -> None:
     # Locust clears its statistics when a new test starts (e.g. a second swarm from the web
     # UI); the exact percentiles and open-model tallies must start over with them.
     STATE.start_over()
+    STATE.test_started_at = time.time()
     settings = workload_options(options)
     weights = settings.mix.reduced()
     ProfilesUser.tasks = tasks_for(weights)

@@ -129,13 +129,18 @@ def run_load_test(
         host = embedded.base_url if embedded else str(settings.host)
         id_count = settings.id_count or (embedded.profiles if embedded else 1000)
         metrics_url = settings.metrics_url or host.rstrip("/") + "/metrics"
-        started_at = datetime.now(UTC)
+        launched_at = datetime.now(UTC)
         with _snapshots(metrics_url, settings) as _:
             command = locust_command(
                 settings, host, id_count, processes=processes, metrics_url=metrics_url
             )
-            exit_code = _run_locust(pinned(command, split.generator), settings, on_progress)
+            exit_code, load_started = _run_locust(
+                pinned(command, split.generator), settings, on_progress
+            )
         ended_at = datetime.now(UTC)
+    # The run's clock starts when Locust's test did (its stages and run time count from
+    # there), not when its process was launched: on a busy machine that takes seconds.
+    started_at = datetime.fromtimestamp(load_started, UTC) if load_started else launched_at
     record = run_record(
         settings,
         host=host,
@@ -210,12 +215,14 @@ def locust_command(
 
 def _run_locust(
     command: list[str], settings: RunSettings, on_progress: ProgressCallback | None
-) -> int:
+) -> tuple[int, float | None]:
+    """Locust's exit code, and the unix time its test started (from the plugin's totals)."""
     log_path = settings.out_dir / "locust.log"
     live = settings.out_dir / PROGRESS_FILE
     live.unlink(missing_ok=True)
     started = time.monotonic()
     deadline = None if settings.web else started + settings.duration_s + STARTUP_GRACE_S
+    load_started: float | None = None
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -226,9 +233,10 @@ def _run_locust(
                 if deadline is not None and time.monotonic() > deadline:
                     _stop(process)
                     break
-                if on_progress is not None:
-                    progress = latest_progress(live, time.monotonic() - started)
-                    if progress is not None:
+                progress = latest_progress(live, time.monotonic() - started)
+                if progress is not None:
+                    load_started = load_started or progress.load_started_at
+                    if on_progress is not None:
                         on_progress(progress)
                 time.sleep(0.5)
         except KeyboardInterrupt:
@@ -237,7 +245,8 @@ def _run_locust(
             if process.poll() is None:
                 _stop(process)
             live.unlink(missing_ok=True)  # only meaningful while the run is going
-    return process.returncode if process.returncode is not None else 1
+    code = process.returncode if process.returncode is not None else 1
+    return code, load_started
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
