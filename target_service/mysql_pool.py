@@ -23,7 +23,8 @@ from target_service.metrics import ServiceMetrics
 from target_service.settings import SettingsError, display_url
 from target_service.storage import StorageUnavailable
 
-QueryKind = Literal["read", "write"]
+# "position": GTID bookkeeping (the master's position, a replica's MASTER_GTID_WAIT).
+QueryKind = Literal["read", "write", "position"]
 
 # Errors that may mean "this server (or our connection to it) is not answering";
 # `unreachable()` tells them apart from the server answering with an error about a statement.
@@ -153,7 +154,9 @@ class NamedPool:
         self._metrics.db_pool_size.labels(pool=self.name).set(self.size)
         self._in_use_gauge.set(0)
         # Zero series from the start: a run's first /metrics snapshot is its baseline.
-        kinds: tuple[QueryKind, ...] = ("read", "write") if self.name == "master" else ("read",)
+        kinds: tuple[QueryKind, ...] = (
+            ("read", "write", "position") if self.name == "master" else ("read", "position")
+        )
         for kind in kinds:
             self._metrics.db_queries.labels(pool=self.name, kind=kind)
 
