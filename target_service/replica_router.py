@@ -75,6 +75,7 @@ class ReplicaState:
     position: GtidPosition | None = None  # applied at least this (probe or a finished wait)
     delay_s: float = 0.0  # MASTER_DELAY: such a replica is never waited on
     orphaned_at: float | None = None  # monotonic time its data stopped following the master
+    down_at: float = 0.0  # monotonic time it last failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,10 +194,12 @@ class ReplicaRouter:
         The master is probed last: a replica that saw its master vanish before the master
         probe ran is then judged against a master known to be gone.
         """
+        started = time.monotonic()
         statuses = await asyncio.gather(*(self._probe(replica) for replica in self.replicas))
         await self._master_position.probe()
         for replica, status in zip(self.replicas, statuses, strict=True):
-            if status is not None:
+            # A read that failed while this pass was under way knows better than its probe.
+            if status is not None and replica.down_at <= started:
                 self._judge(replica, status)
 
     def _pick_replica(self, among: Sequence[ReplicaState] | None = None) -> ReplicaState | None:
@@ -320,6 +323,8 @@ class ReplicaRouter:
         if replica.in_rotation or replica.reason != reason:
             log.warning("replica %s out of rotation: %s", replica.pool.name, detail)
         replica.in_rotation = False
+        if reason == "down":
+            replica.down_at = time.monotonic()
         replica.reason = reason
         replica.detail = detail
         replica.retry_at = time.monotonic() + self._retry_s
