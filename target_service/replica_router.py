@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ class ReplicaRouter:
         self._metrics = metrics
         self._max_lag_s = max_lag_s
         self._max_stale_s = max_stale_s
-        self._retry_s = retry_s
+        self.retry_s = retry_s
         self._check_interval_s = check_interval_s
         self._turn = 0
         self._monitor_task: asyncio.Task[None] | None = None
@@ -327,7 +328,7 @@ class ReplicaRouter:
             replica.down_at = time.monotonic()
         replica.reason = reason
         replica.detail = detail
-        replica.retry_at = time.monotonic() + self._retry_s
+        replica.retry_at = time.monotonic() + self.retry_s
         self._metrics.replica_in_rotation.labels(pool=replica.pool.name).set(0)
 
     def _put_back(self, replica: ReplicaState, detail: str) -> None:
@@ -354,9 +355,14 @@ class _MasterPosition:
         self._router = router
         self._fetch: asyncio.Task[GtidPosition | None] | None = None
         self._fetch_started = 0.0
+        self._failed_at = -math.inf
 
     async def after_now(self) -> GtidPosition | None:
+        """None while the master is unreachable (asked again after `retry_s`)."""
         called = time.monotonic()
+        router = self._router
+        if not router.master_reachable and called - self._failed_at < router.retry_s:
+            return None
         while True:
             fetch = self._fetch
             if fetch is not None and self._fetch_started >= called:
@@ -386,6 +392,7 @@ class _MasterPosition:
             if not unreachable(exc):
                 raise
             router.master_reachable = False
+            self._failed_at = time.monotonic()
             return None
         except MySQLError as exc:
             # e.g. MySQL, which has no @@gtid_binlog_pos: no causal reads on this server.
