@@ -92,6 +92,16 @@ def queries_by_pool(snapshots: pd.DataFrame) -> dict[str, int]:
     return {str(pool): round(float(count)) for pool, count in grown.items()}
 
 
+def replica_read_share(snapshots: pd.DataFrame) -> float | None:
+    """Reads served by replicas / all database reads; None without replicas or reads."""
+    grown = total_increase(snapshots, QUERIES, ["pool", "kind"])
+    reads = {key.partition("/")[0]: float(n) for key, n in grown.items() if key.endswith("/read")}
+    total = sum(reads.values())
+    if not total or not any(pool.startswith("replica") for pool in reads):
+        return None
+    return sum(n for pool, n in reads.items() if pool.startswith("replica")) / total
+
+
 def pool_usage(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """(connections in use per pool over time, configured size per pool)."""
     in_use = series(snapshots, POOL_IN_USE, ["pool"])

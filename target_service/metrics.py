@@ -59,7 +59,7 @@ class ServiceMetrics:
         )
         self.db_queries = Counter(
             "loadcap_db_queries",
-            "Database queries by pool (master, replica0, ...) and kind (read, write).",
+            "Database queries by pool (master, replica0, ...) and kind (read, write, position).",
             ["pool", "kind"],
             registry=r,
         )
