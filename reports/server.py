@@ -95,11 +95,28 @@ def queries_by_pool(snapshots: pd.DataFrame) -> dict[str, int]:
 def replica_read_share(snapshots: pd.DataFrame) -> float | None:
     """Reads served by replicas / all database reads; None without replicas or reads."""
     grown = total_increase(snapshots, QUERIES, ["pool", "kind"])
-    reads = {key.partition("/")[0]: float(n) for key, n in grown.items() if key.endswith("/read")}
+    reads = {
+        str(key).partition("/")[0]: float(n)
+        for key, n in grown.items()
+        if str(key).endswith("/read")
+    }
     total = sum(reads.values())
     if not total or not any(pool.startswith("replica") for pool in reads):
         return None
     return sum(n for pool, n in reads.items() if pool.startswith("replica")) / total
+
+
+def replica_query_ms(snapshots: pd.DataFrame) -> float | None:
+    """Little's law over the replica pools: mean connections in use / queries per second =
+    how long a query holds a replica connection (round trip included); None without them."""
+    rates_by_pool = rates(snapshots, QUERIES, ["pool"])
+    in_use = series(snapshots, POOL_IN_USE, ["pool"])
+    pools = [p for p in rates_by_pool.columns if str(p).startswith("replica") and p in in_use]
+    if not pools:
+        return None
+    queries_per_s = float(rates_by_pool[pools].sum(axis=1).mean())
+    busy = float(in_use[pools].iloc[1:].fillna(0.0).sum(axis=1).mean())
+    return round(1000.0 * busy / queries_per_s, 3) if queries_per_s > 0 and busy > 0 else None
 
 
 def pool_usage(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
