@@ -61,6 +61,7 @@ PROBE_TIMEOUT_S = 2.0
 # How long a causal read waits for a replica to apply its position before asking the master.
 GTID_WAIT_S = 0.1
 _PROBE_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_ERRORS, MySQLError)
+_ER_UNKNOWN_SYSTEM_VARIABLE = 1193
 
 
 @dataclass(slots=True)
@@ -149,7 +150,8 @@ class ReplicaRouter:
         need = gtid.required() if self.causal else None
         if primary:
             now = await self._master_position.after_now()
-            if not self.causal:  # the master turned out to have no GTIDs
+            if now is None and self.master_reachable:
+                # The master answers but cannot say where it is (e.g. it has no GTIDs).
                 self._metrics.replica_fallbacks.labels(reason="read_your_writes").inc()
                 return await self.on_master(query, "read")
             # None: the master is unreachable; the replicas hold all that survives of it.
@@ -388,18 +390,17 @@ class _MasterPosition:
                     async with conn.cursor() as cursor:
                         await cursor.execute("SELECT @@gtid_binlog_pos")
                         row = await cursor.fetchone()
-        except CONNECTION_ERRORS as exc:
-            if not unreachable(exc):
-                raise
-            router.master_reachable = False
-            self._failed_at = time.monotonic()
-            return None
-        except MySQLError as exc:
-            # e.g. MySQL, which has no @@gtid_binlog_pos: no causal reads on this server.
-            if router.causal:
+        except _PROBE_ERRORS as exc:
+            if unreachable(exc):
+                router.master_reachable = False
+                self._failed_at = time.monotonic()
+                return None
+            router.master_reachable = True
+            errno = exc.args[0] if exc.args else None
+            if errno == _ER_UNKNOWN_SYSTEM_VARIABLE and router.causal:
+                # e.g. MySQL, which has no @@gtid_binlog_pos: no causal reads on this server.
                 log.warning("causal reads off: no GTID position (%s)", describe_error(exc))
                 router.causal = False
-            router.master_reachable = True
             return None
         router.master_reachable = True
         text = str(row[0] or "") if row else ""

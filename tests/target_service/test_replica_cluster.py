@@ -252,3 +252,17 @@ async def test_writes_hand_out_a_signed_position_that_api_clients_can_send_as_a_
         assert (await api.client.get("/api/profile/2", headers={HEADER_NAME: forged})).json()[
             "bio"
         ] != "by header"
+
+
+async def test_the_service_opens_before_its_database_exists(
+    mariadb_cluster: MariaDBCluster, metrics: ServiceMetrics
+) -> None:
+    # `loadcap serve` opens the store, then creates the schema: the monitor's first pass
+    # meets "unknown database" on every server and must not fail the start.
+    mariadb_cluster.master.sql("DROP DATABASE loadcap")
+    mariadb_cluster.wait_synced()
+    async with cluster_store(mariadb_cluster, metrics, replica_check_interval_s=0.1) as store:
+        created = await store.create_profile(PROFILE)
+        await eventually(lambda: all(in_rotation(metrics, pool) for pool in REPLICAS))
+        mariadb_cluster.wait_synced()
+        assert await store.get_profile(created["id"], primary=True) == created
