@@ -17,9 +17,9 @@ from tests.fixtures.redis_server import RedisServer
 from tests.target_service.conftest import ApiUnderTest, client_for, prepare, running_api
 
 
-@pytest.fixture
+@pytest.fixture(params=["gtid", "window"])
 async def replicated_api(
-    mariadb_pair: MariaDBPair, redis_clean: RedisServer
+    request: pytest.FixtureRequest, mariadb_pair: MariaDBPair, redis_clean: RedisServer
 ) -> AsyncIterator[ApiUnderTest]:
     settings = Settings(
         db_url=mariadb_pair.master_url,
@@ -27,6 +27,7 @@ async def replicated_api(
         redis_url=redis_clean.url,
         rate_limit=None,
         read_your_writes_s=30,
+        read_your_writes_mode=request.param,
     )
     await prepare(settings, 10)
     mariadb_pair.wait_synced()
@@ -157,3 +158,34 @@ async def test_garbage_read_your_writes_values_never_break_a_read(sqlite_api: Ap
         for headers in ({"cookie": b"loadcap_rw=" + raw}, {HEADER_NAME: raw}):
             assert (await client.get("/api/profile/1", headers=headers)).status_code == 200
             assert (await client.get("/api/profiles", headers=headers)).status_code == 200
+
+
+def test_settings_choose_the_mode_and_share_one_secret_per_process() -> None:
+    from target_service.settings import SettingsError
+
+    generated = Settings.from_env({})
+    assert generated.read_your_writes_mode == "gtid"
+    assert len(generated.read_your_writes_secret) == 64
+    assert generated.read_your_writes_secret != Settings.from_env({}).read_your_writes_secret
+    assert "secret" not in repr(generated)
+    # Workers receive the parent's settings through the environment: the same secret.
+    assert Settings.from_env(generated.to_env()) == generated
+    given = Settings.from_env(
+        {"LOADCAP_READ_YOUR_WRITES_SECRET": "s3", "LOADCAP_READ_YOUR_WRITES_MODE": "window"}
+    )
+    assert (given.read_your_writes_secret, given.read_your_writes_mode) == ("s3", "window")
+    with pytest.raises(SettingsError, match="READ_YOUR_WRITES_MODE"):
+        Settings.from_env({"LOADCAP_READ_YOUR_WRITES_MODE": "time"})
+
+
+def test_gtid_positions_compare_domain_by_domain() -> None:
+    applied = GtidPosition.parse("0-11-42,1-12-7")
+    assert applied is not None
+    assert applied.covers(GtidPosition.parse("0-11-42") or GtidPosition())
+    assert applied.covers(GtidPosition.parse("1-11-3") or GtidPosition())
+    assert not applied.covers(GtidPosition.parse("0-11-43") or GtidPosition())
+    assert not applied.covers(GtidPosition.parse("2-11-1") or GtidPosition())
+    later = applied.merged(GtidPosition.parse("0-11-50,2-11-1") or GtidPosition())
+    assert later.format() == "0-11-50,1-12-7,2-11-1"
+    for bad in ("", "0-11", "0-11-42,0-11-43", "a-b-c", "0-11-42,", "-1-2-3", "0-1-" + "9" * 21):
+        assert GtidPosition.parse(bad) is None, bad
