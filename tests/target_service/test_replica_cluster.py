@@ -266,3 +266,38 @@ async def test_the_service_opens_before_its_database_exists(
         await eventually(lambda: all(in_rotation(metrics, pool) for pool in REPLICAS))
         mariadb_cluster.wait_synced()
         assert await store.get_profile(created["id"], primary=True) == created
+
+
+async def test_another_instance_with_the_shared_secret_honours_the_position(
+    mariadb_cluster: MariaDBCluster,
+) -> None:
+    def instance(secret: str) -> Settings:
+        return Settings(
+            db_url=mariadb_cluster.master_url,
+            replica_urls=mariadb_cluster.replica_urls,
+            rate_limit=None,
+            profile_ttl_s=0.0,
+            list_ttl_s=0.0,
+            replica_check_interval_s=60.0,  # paused replicas stay in rotation: reads go stale
+            read_your_writes_secret=secret,
+        )
+
+    await prepare(instance("shared"), 5)
+    mariadb_cluster.wait_synced()
+    async with (
+        contextlib.aclosing(running_api(instance("shared"))) as first,
+        contextlib.aclosing(running_api(instance("shared"))) as second,
+        contextlib.aclosing(running_api(instance("another"))) as third,
+    ):
+        a, b, c = await anext(first), await anext(second), await anext(third)
+        for index in range(3):
+            mariadb_cluster.pause_replication(index)
+        patched = await a.client.patch("/api/profile/4", json={"bio": "written on A"})
+        cookie = {"cookie": f"{COOKIE_NAME}={patched.headers[HEADER_NAME]}"}
+        assert (await b.client.get("/api/profile/4", headers=cookie)).json()["bio"] == (
+            "written on A"
+        )
+        # A secret of its own: the position does not verify, so it is ignored.
+        assert (await c.client.get("/api/profile/4", headers=cookie)).json()["bio"] != (
+            "written on A"
+        )
