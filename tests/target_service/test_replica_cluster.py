@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 
 from target_service.gtid import GtidPosition, recording, requiring
@@ -24,7 +26,7 @@ from target_service.settings import Settings
 from target_service.storage import NewProfile
 from tests.fixtures.mariadb_server import MariaDBCluster
 from tests.fixtures.redis_server import RedisServer
-from tests.target_service.conftest import ApiUnderTest, prepare, running_api
+from tests.target_service.conftest import ApiUnderTest, client_for, prepare, running_api
 
 REPLICAS = ("replica0", "replica1", "replica2")
 PROFILE = NewProfile(name="Ada", email="ada@example.com", bio="old bio")
@@ -301,3 +303,52 @@ async def test_another_instance_with_the_shared_secret_honours_the_position(
         assert (await c.client.get("/api/profile/4", headers=cookie)).json()["bio"] != (
             "written on A"
         )
+
+
+async def test_the_seeds_mix_with_cookie_keeping_clients_reads_mostly_from_replicas(
+    mariadb_cluster: MariaDBCluster, redis_clean: RedisServer
+) -> None:
+    # 80 % list, 10 % get, 5 % create, 5 % patch, each client keeping its cookie: by time
+    # window nearly every read was pinned to the master (6.8 % on replicas); by GTID they
+    # stay on replicas.
+    settings = Settings(
+        db_url=mariadb_cluster.master_url,
+        replica_urls=mariadb_cluster.replica_urls,
+        redis_url=redis_clean.url,
+        rate_limit=None,
+    )
+    await prepare(settings, 500)
+    mariadb_cluster.wait_synced()
+    rng = random.Random(7)
+    async with contextlib.aclosing(running_api(settings)) as apis:
+        api = await anext(apis)
+        clients = [client_for(api.app, f"192.0.2.{n}") for n in range(1, 9)]
+        created = 0
+
+        async def user(client: httpx.AsyncClient) -> None:
+            nonlocal created
+            for _ in range(150):
+                roll = rng.random()
+                if roll < 0.80:
+                    response = await client.get(f"/api/profiles?page={rng.randint(1, 25)}")
+                elif roll < 0.90:
+                    response = await client.get(f"/api/profile/{rng.randint(1, 500)}")
+                elif roll < 0.95:
+                    created += 1
+                    body = {"name": "N", "email": f"n{created}-{rng.random()}@example.com"}
+                    response = await client.post("/api/profiles", json=body)
+                else:
+                    body = {"bio": f"bio {rng.random()}"}
+                    response = await client.patch(f"/api/profile/{rng.randint(1, 500)}", json=body)
+                assert response.status_code < 300, response.text
+
+        try:
+            await asyncio.gather(*(user(client) for client in clients))
+        finally:
+            for client in clients:
+                await client.aclose()
+        on_replicas, total = all_reads(api)
+    print(f"\nseed mix, 8 cookie-keeping clients: {on_replicas:.0f} of {total:.0f} database "
+          f"reads on replicas ({on_replicas / total:.1%})")  # fmt: skip
+    assert total >= 100
+    assert on_replicas / total >= 0.8
