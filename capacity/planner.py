@@ -25,6 +25,7 @@ class PlanOptions:
     """The `loadcap plan` flags, unvalidated."""
 
     per_instance_rps: float | None = None
+    per_core_rps: float | None = None
     run_dir: Path | None = None
     fit_csv: Path | None = None
     target_rps: float = 1000.0
@@ -49,16 +50,27 @@ def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
 def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanRequest, list[str]]:
     o = options
     book.ec2(o.region, o.instance_type)  # unknown type or region: fail before any work
-    if o.per_instance_rps is not None and o.run_dir is not None:
-        raise CapacityInputError("give --per-instance-rps or --from RUN_DIR, not both")
+    given = [o.per_instance_rps is not None, o.per_core_rps is not None, o.run_dir is not None]
+    if sum(given) > 1:
+        raise CapacityInputError(
+            "give one of --per-instance-rps, --per-core-rps and --from RUN_DIR"
+        )
     notes: list[str] = []
     mix, hit_ratio, p95 = SEED_MIX, SEED_CACHE_HIT_RATIO, None
     replica_share, replica_query_ms = 1.0, None
     per_instance, source = o.per_instance_rps, "given with --per-instance-rps"
+    per_core, core_source = o.per_core_rps, "given with --per-core-rps"
     if o.run_dir is not None:
         run = read_run(o.run_dir)
         per_instance, source, p95 = run.per_instance_rps, run.source, run.p95_ms
+        per_core, core_source = run.per_core_rps, run.demand_source
         notes += run.notes
+        if per_core is not None:
+            notes.append(
+                "instances sized from service demand (Utilization Law), not from the "
+                f"throughput observed: {core_source}; D holds for that CPU, so measure again "
+                "on the instance family you buy (Graviton and x86 differ)"
+            )
         if run.mix is not None:
             mix = run.mix
             notes.append(f"mix observed in the run: {mix.label()}")
@@ -78,6 +90,8 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         workload=Workload(target_rps=o.target_rps, mix=mix, cache_hit_ratio=hit_ratio),
         per_instance_rps=per_instance,
         per_instance_source=source,
+        per_core_rps=per_core,
+        per_core_source=core_source,
         fit=fit,
         utilization=o.utilization,
         redundancy=o.redundancy,

@@ -22,6 +22,10 @@ POOL_IN_USE = "loadcap_db_pool_in_use"
 IN_ROTATION = "loadcap_replica_in_rotation"
 FALLBACKS = "loadcap_replica_fallbacks_total"
 RATE_LIMITED = "loadcap_rate_limited_total"
+PROCESS_CPU = "process_cpu_seconds_total"
+CORES_AVAILABLE = "loadcap_cpu_cores_available"
+# Requests the service counts that the load test did not send (the scrapes themselves).
+NOT_LOAD_ROUTES = ("/metrics", "/health")
 
 
 def series(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -31,7 +35,7 @@ def series(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.D
     if rows.empty:
         return pd.DataFrame()
     if by:
-        keys = rows[list(by)].fillna("").astype(str).agg("/".join, axis=1)
+        keys = rows[list(by)].astype(object).fillna("").astype(str).agg("/".join, axis=1)
         table = rows.assign(series=keys).pivot_table(
             index="elapsed_s", columns="series", values="value", aggfunc="sum"
         )
@@ -160,3 +164,34 @@ def latency_quantile(
             return (lower_bound + (bound - lower_bound) * share) * 1000.0
         lower_bound, lower_count = bound, cumulative
     return lower_bound * 1000.0
+
+
+def counter_increase(
+    snapshots: pd.DataFrame, sample: str, first_s: float, last_s: float
+) -> float | None:
+    """How much a counter grew from the snapshot at `first_s` to the one at `last_s`,
+    all label sets together; None when the sample is not exported. For the request
+    counter, the scrapes themselves are left out."""
+    rows = snapshots[snapshots["sample"] == sample]
+    if sample == REQUESTS:
+        rows = rows[~rows["route"].isin(NOT_LOAD_ROUTES)]
+    if rows.empty:
+        return None
+    # Snapshots before the counter's first sample still happened: it was at zero then.
+    table = series(rows, sample).reindex(sorted(snapshots["elapsed_s"].unique()))
+    inside = table[(table.index >= first_s) & (table.index <= last_s)]
+    if len(inside) < 2:
+        return None
+    return float(increases(inside)["total"].iloc[1:].sum())
+
+
+def cores_available(snapshots: pd.DataFrame) -> float | None:
+    """The cores the service said it can use (loadcap_cpu_cores_available), if it says."""
+    values = snapshots.loc[snapshots["sample"] == CORES_AVAILABLE, "value"]
+    return float(values.max()) if not values.empty else None
+
+
+def snapshot_times(snapshots: pd.DataFrame, start_s: float, end_s: float) -> list[float]:
+    """Elapsed seconds of the snapshots taken within [start_s, end_s]."""
+    times = snapshots["elapsed_s"].unique()
+    return sorted(float(t) for t in times if start_s <= t <= end_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -41,7 +42,9 @@ class Service:
 
     def __init__(self, settings: Settings, metrics: ServiceMetrics | None = None) -> None:
         self.settings = settings
-        self.metrics = metrics or ServiceMetrics()
+        self.metrics = metrics or ServiceMetrics(
+            multiprocess_dir=Path(settings.metrics_dir) if settings.metrics_dir else None
+        )
         self.store = build_store(settings, self.metrics)
         self.redis_pool = (
             fail_fast_pool(settings.redis_url, settings.redis_timeout_s)
@@ -75,6 +78,7 @@ class Service:
             await self.store.close()
             if self.redis_pool is not None:
                 await self.redis_pool.aclose()
+            self.metrics.process_exited()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

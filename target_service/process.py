@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -50,6 +51,7 @@ class ServiceProcess:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout_s: float = 60.0,
+        command_prefix: Sequence[str] = (),
     ) -> None:
         # Holds the log and, without settings, the SQLite file; removed on stop.
         self.workdir = Path(tempfile.mkdtemp(prefix="loadcap-service-"))
@@ -61,6 +63,8 @@ class ServiceProcess:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
+        # e.g. ("taskset", "-c", "0"): the caller keeps the service on CPUs of its own.
+        self.command_prefix = tuple(command_prefix)
         self.base_url = f"http://{host}:{self.port}"
         self.log_path = self.workdir / "service.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -70,7 +74,7 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         command = [
-            sys.executable, "-m", "target_service.server",
+            *self.command_prefix, sys.executable, "-m", "target_service.server",
             "--host", self.host, "--port", str(self.port),
             "--workers", str(self.workers), "--seed", str(self.profiles),
         ]  # fmt: skip

@@ -10,7 +10,9 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
+import tempfile
 
 import uvicorn
 
@@ -64,7 +66,21 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
     """Serve until SIGINT/SIGTERM. Workers rebuild the settings from LOADCAP_* variables."""
     if workers > 1 and settings.redis_url is None:
         settings = settings_for_workers(settings, workers)
+    metrics_dir = None
+    if workers > 1:
+        # prometheus_client's multiprocess mode: /metrics on any worker describes them all.
+        metrics_dir = tempfile.mkdtemp(prefix="loadcap-metrics-")
+        settings = settings.with_changes(metrics_dir=metrics_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     os.environ.update(settings.to_env())
+    try:
+        _run_uvicorn(settings, host=host, port=port, workers=workers)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         APP_FACTORY,
         factory=True,

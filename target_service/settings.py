@@ -41,6 +41,8 @@ class Settings:
     default_page_limit: int = 20
     redis_timeout_s: float = 0.05
     log_level: str = "info"
+    # Set by `serve --workers N` (never by hand): prometheus_client's multiprocess directory.
+    metrics_dir: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -175,7 +177,7 @@ def _parse(name: str, raw: str, kind: type) -> Any:
     try:
         if name in {"replica_urls", "trusted_proxies"}:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if name == "redis_url":
+        if name in {"redis_url", "metrics_dir"}:
             return raw.strip() or None
         if name == "rate_limit":
             return _rate_limit_or_none(raw)
