@@ -3,9 +3,9 @@ every node can take the connections the app fleet's pools will open.
 
 Replica count = replica queries/s / (per-replica capacity x utilization). The replica queries
 are the cache-missing reads times the share replicas served in a run (the rest load the
-master). Per-replica capacity is `replica_rps` (an assumption) unless a run measured the time a
-query holds a replica connection: then Little's law with N = the replica class's vCPUs,
-X = vCPUs / query time, a conservative bound (each query charged a core for its whole time).
+master). Per-replica capacity is `replica_rps` (an assumption) unless a run measured the mean
+time of a replica read: then Little's law with N = the replica class's vCPUs, X = vCPUs / query
+time, a conservative bound (each query charged a core for its whole time, round trip included).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class DatabaseAssumptions:
     master_write_rps: float = 500.0  # writes the master sustains at 100% (assumed)
     query_ms: float = 50.0  # the seed's MySQL response time; for Little's law below
     # Measured in a run (summary `server`): the share of database reads replicas served, and
-    # how long a query held a replica connection (None: use replica_rps).
+    # the mean time of a replica read (None: use replica_rps).
     replica_read_share: float = 1.0
     replica_query_ms: float | None = None
     min_replicas: int = 1

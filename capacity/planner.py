@@ -118,9 +118,8 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         capacity, basis = replica_capacity(request.database, book, o.region)
         notes.append(
             f"replica capacity {capacity:,.0f} queries/s each ({basis} in the run; "
-            "--replica-rps is not used). The time a query holds a replica connection includes "
-            "any queueing on the measuring machine: measured on a busy machine it overstates "
-            "the replicas needed"
+            "--replica-rps is not used). A query time measured on a busy machine includes its "
+            "queueing and overstates the replicas needed"
         )
     return request, notes
 

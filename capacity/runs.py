@@ -27,7 +27,7 @@ class RunFacts:
     mix: TrafficMix | None = None
     cache_hit_ratio: float | None = None
     replica_read_share: float | None = None  # reads served by replicas / all database reads
-    replica_query_ms: float | None = None  # Little's law over the replica pools
+    replica_query_ms: float | None = None  # mean time of a replica read
     notes: list[str] = field(default_factory=list)
 
 

@@ -17,6 +17,7 @@ LATENCY_BUCKET = "loadcap_http_request_duration_seconds_bucket"
 CACHE = "loadcap_cache_requests_total"
 CACHE_ERRORS = "loadcap_cache_errors_total"
 QUERIES = "loadcap_db_queries_total"
+READ_SECONDS = "loadcap_db_read_seconds_total"
 POOL_SIZE = "loadcap_db_pool_size"
 POOL_IN_USE = "loadcap_db_pool_in_use"
 IN_ROTATION = "loadcap_replica_in_rotation"
@@ -111,16 +112,17 @@ def replica_read_share(snapshots: pd.DataFrame) -> float | None:
 
 
 def replica_query_ms(snapshots: pd.DataFrame) -> float | None:
-    """Little's law over the replica pools: mean connections in use / queries per second =
-    how long a query holds a replica connection (round trip included); None without them."""
-    rates_by_pool = rates(snapshots, QUERIES, ["pool"])
-    in_use = series(snapshots, POOL_IN_USE, ["pool"])
-    pools = [p for p in rates_by_pool.columns if str(p).startswith("replica") and p in in_use]
-    if not pools:
-        return None
-    queries_per_s = float(rates_by_pool[pools].sum(axis=1).mean())
-    busy = float(in_use[pools].iloc[1:].fillna(0.0).sum(axis=1).mean())
-    return round(1000.0 * busy / queries_per_s, 3) if queries_per_s > 0 and busy > 0 else None
+    """Mean time of a read on the replicas (statement sent to rows received), in ms: the
+    service's read-seconds counter over its read count; None without replica reads."""
+    seconds = total_increase(snapshots, READ_SECONDS, ["pool"])
+    grown = total_increase(snapshots, QUERIES, ["pool", "kind"])
+    replica_seconds = sum(float(v) for k, v in seconds.items() if str(k).startswith("replica"))
+    reads = sum(
+        float(n)
+        for key, n in grown.items()
+        if str(key).startswith("replica") and str(key).endswith("/read")
+    )
+    return round(1000.0 * replica_seconds / reads, 3) if reads and replica_seconds else None
 
 
 def pool_usage(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:

@@ -78,6 +78,13 @@ class ServiceMetrics:
             ["pool", "kind"],
             registry=r,
         )
+        self.db_read_seconds = Counter(
+            "loadcap_db_read_seconds",
+            "Seconds spent running read queries by pool (statement sent to rows received; not "
+            "pool waits or GTID waits): with the read count, the mean query time.",
+            ["pool"],
+            registry=r,
+        )
         self.db_pool_size = Gauge(
             "loadcap_db_pool_size",
             "Configured connections per pool.",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import asyncmy
@@ -25,6 +26,7 @@ from target_service.storage import StorageUnavailable
 
 # "position": GTID bookkeeping (the master's position, a replica's MASTER_GTID_WAIT).
 QueryKind = Literal["read", "write", "position"]
+T = TypeVar("T")
 
 # Errors that may mean "this server (or our connection to it) is not answering";
 # `unreachable()` tells them apart from the server answering with an error about a statement.
@@ -140,6 +142,7 @@ class NamedPool:
         self._pool: asyncmy.Pool | None = None
         self._in_use = 0
         self._in_use_gauge = metrics.db_pool_in_use.labels(pool=name)
+        self._read_seconds = metrics.db_read_seconds.labels(pool=name)
 
     @property
     def in_use(self) -> int:
@@ -173,6 +176,15 @@ class NamedPool:
 
     def count(self, kind: QueryKind) -> None:
         self._metrics.db_queries.labels(pool=self.name, kind=kind).inc()
+
+    async def timed_read(self, query: Callable[[Connection], Awaitable[T]], conn: Connection) -> T:
+        """Run a read query on `conn`, counting it and the time it took."""
+        self.count("read")
+        started = time.perf_counter()
+        try:
+            return await query(conn)
+        finally:
+            self._read_seconds.inc(time.perf_counter() - started)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

@@ -181,8 +181,11 @@ class ReplicaRouter:
     async def on_master(self, query: Query[T], kind: QueryKind) -> T:
         try:
             async with self.master.connection() as conn:
-                self.master.count(kind)
-                result = await query(conn)
+                if kind == "read":
+                    result = await self.master.timed_read(query, conn)
+                else:
+                    self.master.count(kind)
+                    result = await query(conn)
         except CONNECTION_ERRORS as exc:
             if not unreachable(exc):
                 raise
@@ -218,8 +221,7 @@ class ReplicaRouter:
         try:
             async with asyncio.timeout(REPLICA_READ_TIMEOUT_S):
                 async with replica.pool.connection() as conn:
-                    replica.pool.count("read")
-                    return await query(conn)
+                    return await replica.pool.timed_read(query, conn)
         except CONNECTION_ERRORS as exc:
             if not unreachable(exc):
                 raise
@@ -245,8 +247,7 @@ class ReplicaRouter:
                             replica.position = (
                                 need if replica.position is None else replica.position.merged(need)
                             )
-                            replica.pool.count("read")
-                            return await query(conn)
+                            return await replica.pool.timed_read(query, conn)
             except CONNECTION_ERRORS as exc:
                 if not unreachable(exc):
                     raise

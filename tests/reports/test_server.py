@@ -57,6 +57,21 @@ def test_replica_read_share_counts_reads_only() -> None:
     assert server.replica_read_share(frame) == pytest.approx(0.9)
 
 
+def test_replica_query_ms_is_read_seconds_over_replica_reads() -> None:
+    metrics = ServiceMetrics()
+    first = _take(metrics)
+    metrics.db_queries.labels("replica0", "read").inc(300)
+    metrics.db_queries.labels("replica1", "read").inc(100)
+    metrics.db_queries.labels("replica1", "position").inc(100)  # GTID waits: not timed
+    metrics.db_read_seconds.labels("replica0").inc(0.5)
+    metrics.db_read_seconds.labels("replica1").inc(0.3)
+    metrics.db_read_seconds.labels("master").inc(9.0)
+    frame = _frame([(0.0, first), (5.0, _take(metrics))])
+
+    assert server.replica_query_ms(frame) == pytest.approx(2.0)  # 0.8 s / 400 reads
+    assert server.replica_query_ms(_frame([(0.0, first), (5.0, first)])) is None
+
+
 def test_replica_read_share_is_unknown_without_replicas() -> None:
     metrics = ServiceMetrics()
     first = _take(metrics)

@@ -90,6 +90,9 @@ async def test_reads_spread_over_the_three_replicas(
         served = [reads(metrics, pool) - n for pool, n in zip(REPLICAS, before, strict=True)]
         assert sum(served) == 60 and min(served) >= 10, served
         assert reads(metrics, "master") == 0
+        # Their time is measured too (the plan's per-replica capacity comes from it).
+        for pool in REPLICAS:
+            assert sample(metrics, "loadcap_db_read_seconds_total", pool=pool) > 0
 
 
 async def test_a_stopped_replicas_share_moves_to_the_others_and_it_rejoins(
