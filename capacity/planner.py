@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capacity.cache_tier import CacheAssumptions
-from capacity.database import DatabaseAssumptions
+from capacity.database import DatabaseAssumptions, replica_capacity
 from capacity.errors import CapacityInputError
 from capacity.growth import measure_sqlite_row_bytes
 from capacity.plans import PlanRequest
@@ -57,6 +57,7 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         )
     notes: list[str] = []
     mix, hit_ratio, p95 = SEED_MIX, SEED_CACHE_HIT_RATIO, None
+    replica_share, replica_query_ms = 1.0, None
     per_instance, source = o.per_instance_rps, "given with --per-instance-rps"
     per_core, core_source = o.per_core_rps, "given with --per-core-rps"
     if o.run_dir is not None:
@@ -76,6 +77,9 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         if run.cache_hit_ratio is not None:
             hit_ratio = run.cache_hit_ratio
             notes.append(f"cache hit ratio observed in the run: {hit_ratio:.1%}")
+        if run.replica_read_share is not None:
+            replica_share = run.replica_read_share
+        replica_query_ms = run.replica_query_ms
     if o.cache_hit_ratio is not None:
         hit_ratio = o.cache_hit_ratio
     fit = _fit(o.fit_csv, notes)
@@ -94,17 +98,29 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         instance_type=o.instance_type,
         region=o.region,
         database=DatabaseAssumptions(
-            pool_size=o.pool_size, replica_rps=o.replica_rps, multi_az_master=o.multi_az
+            pool_size=o.pool_size,
+            replica_rps=o.replica_rps,
+            multi_az_master=o.multi_az,
+            replica_read_share=replica_share,
+            replica_query_ms=replica_query_ms,
         ),
         cache=CacheAssumptions(row_bytes=row_bytes, profiles=profiles),
         row_bytes_source=row_source,
         current_profiles=profiles or 0,
         p95_ms=p95,
     )
-    notes.append(
-        f"replica capacity {o.replica_rps:,.0f} cache-missing reads/s each is an assumption: "
-        "measure it with a run against a replica and pass --replica-rps"
-    )
+    if replica_query_ms is None:
+        notes.append(
+            f"replica capacity {o.replica_rps:,.0f} cache-missing reads/s each is an assumption: "
+            "measure it with a run against a replica and pass --replica-rps"
+        )
+    else:
+        capacity, basis = replica_capacity(request.database, book, o.region)
+        notes.append(
+            f"replica capacity {capacity:,.0f} queries/s each ({basis} in the run; "
+            "--replica-rps is not used). A query time measured on a busy machine includes its "
+            "queueing and overstates the replicas needed"
+        )
     return request, notes
 
 

@@ -26,6 +26,8 @@ class RunFacts:
     p95_ms: float | None = None
     mix: TrafficMix | None = None
     cache_hit_ratio: float | None = None
+    replica_read_share: float | None = None  # reads served by replicas / all database reads
+    replica_query_ms: float | None = None  # mean time of a replica read
     notes: list[str] = field(default_factory=list)
 
 
@@ -76,6 +78,8 @@ def read_run(run_dir: Path) -> RunFacts:
         p95_ms=p95 if p95 is not None else _number(totals.get("p95_ms")),
         mix=_mix(summary.get("endpoints")),
         cache_hit_ratio=_cache_hit_ratio(summary.get("server")),
+        replica_read_share=_server_share(summary.get("server"), "replica_read_share"),
+        replica_query_ms=_replica_query_ms(summary.get("server")),
         notes=notes + _replica_note(summary.get("server")),
     )
 
@@ -116,10 +120,19 @@ def _mix(endpoints: Any) -> TrafficMix | None:
 
 
 def _cache_hit_ratio(server: Any) -> float | None:
+    return _server_share(server, "cache_hit_ratio")
+
+
+def _server_share(server: Any, key: str) -> float | None:
     if not isinstance(server, dict):
         return None
-    ratio = _number(server.get("cache_hit_ratio"))
+    ratio = _number(server.get(key))
     return ratio if ratio is not None and 0 <= ratio <= 1 else None
+
+
+def _replica_query_ms(server: Any) -> float | None:
+    value = _number(server.get("replica_query_ms")) if isinstance(server, dict) else None
+    return value if value is not None and value > 0 else None
 
 
 # Below this share of queries on replicas, the measured routing contradicts the plan's
@@ -137,6 +150,10 @@ def _replica_note(server: Any) -> list[str]:
     if on_replicas == 0 and not any(pool.startswith("replica") for pool in queries):
         return []  # no replicas in this run
     share = on_replicas / total if total else 0.0
+    read_share = _server_share(server, "replica_read_share")
+    if read_share is not None:
+        reads = f"replicas served {read_share:.0%} of the run's database reads"
+        return [f"{reads}: the replica tier below carries that share of cache-missing reads"]
     if share >= LOW_REPLICA_SHARE:
         return [f"replicas served {share:.0%} of the run's database queries"]
     fallbacks = server.get("replica_fallbacks")

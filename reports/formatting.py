@@ -216,6 +216,7 @@ def server_rows(facts: dict[str, Any]) -> list[list[str]]:
     return [
         ["cache hit ratio", share(facts["cache_hit_ratio"])],
         ["queries by pool", queries or MISSING],
+        ["reads served by replicas", share(facts.get("replica_read_share"))],
         ["rate-limited (429)", count(facts["rate_limited"])],
         ["replica fallbacks", fallbacks or "none"],
     ]

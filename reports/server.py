@@ -17,6 +17,7 @@ LATENCY_BUCKET = "loadcap_http_request_duration_seconds_bucket"
 CACHE = "loadcap_cache_requests_total"
 CACHE_ERRORS = "loadcap_cache_errors_total"
 QUERIES = "loadcap_db_queries_total"
+READ_SECONDS = "loadcap_db_read_seconds_total"
 POOL_SIZE = "loadcap_db_pool_size"
 POOL_IN_USE = "loadcap_db_pool_in_use"
 IN_ROTATION = "loadcap_replica_in_rotation"
@@ -94,6 +95,34 @@ def queries_by_pool(snapshots: pd.DataFrame) -> dict[str, int]:
     """Queries each pool served during the run (master, replica0, ...)."""
     grown = total_increase(snapshots, QUERIES, ["pool"])
     return {str(pool): round(float(count)) for pool, count in grown.items()}
+
+
+def replica_read_share(snapshots: pd.DataFrame) -> float | None:
+    """Reads served by replicas / all database reads; None without replicas or reads."""
+    grown = total_increase(snapshots, QUERIES, ["pool", "kind"])
+    reads = {
+        str(key).partition("/")[0]: float(n)
+        for key, n in grown.items()
+        if str(key).endswith("/read")
+    }
+    total = sum(reads.values())
+    if not total or not any(pool.startswith("replica") for pool in reads):
+        return None
+    return sum(n for pool, n in reads.items() if pool.startswith("replica")) / total
+
+
+def replica_query_ms(snapshots: pd.DataFrame) -> float | None:
+    """Mean time of a read on the replicas (statement sent to rows received), in ms: the
+    service's read-seconds counter over its read count; None without replica reads."""
+    seconds = total_increase(snapshots, READ_SECONDS, ["pool"])
+    grown = total_increase(snapshots, QUERIES, ["pool", "kind"])
+    replica_seconds = sum(float(v) for k, v in seconds.items() if str(k).startswith("replica"))
+    reads = sum(
+        float(n)
+        for key, n in grown.items()
+        if str(key).startswith("replica") and str(key).endswith("/read")
+    )
+    return round(1000.0 * replica_seconds / reads, 3) if reads and replica_seconds else None
 
 
 def pool_usage(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:

@@ -119,6 +119,8 @@ def _server(snapshots: pd.DataFrame | None) -> dict[str, Any] | None:
     return {
         "cache_hit_ratio": server.cache_hit_ratio(snapshots),
         "queries": server.queries_by_pool(snapshots),
+        "replica_read_share": server.replica_read_share(snapshots),
+        "replica_query_ms": server.replica_query_ms(snapshots),
         "rate_limited": round(float(server.total_increase(snapshots, server.RATE_LIMITED).sum())),
         "replica_fallbacks": {str(k): round(float(v)) for k, v in fallbacks.items()},
     }

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from target_service.cache import ProfileCache
 from target_service.errors import JSON_MEDIA_TYPE, ApiError, api_error_response, error_response
+from target_service.gtid import recording, requiring
 from target_service.middleware.body_limit import RequestBodyTooLarge
 from target_service.payloads import (
     decode_new_profile,
@@ -63,7 +64,11 @@ class ProfilesApi:
         self.cache = cache
         self.default_limit = settings.default_page_limit
         self.max_limit = settings.max_page_limit
-        self.read_your_writes = ReadYourWrites(settings.read_your_writes_s)
+        self.read_your_writes = ReadYourWrites(
+            settings.read_your_writes_s,
+            mode=settings.read_your_writes_mode,
+            secret=settings.read_your_writes_secret,
+        )
 
     def routes(self) -> list[Route]:
         return [
@@ -78,13 +83,15 @@ class ProfilesApi:
             request.query_params, default_limit=self.default_limit, max_limit=self.max_limit
         )
         primary = self.read_your_writes.wrote_recently(request)
-        body = await self.cache.page_json(page, limit, primary=primary)
+        with requiring(self.read_your_writes.position(request)):
+            body = await self.cache.page_json(page, limit, primary=primary)
         return Response(body, media_type=JSON_MEDIA_TYPE)
 
     async def get_profile(self, request: Request) -> Response:
         profile_id = parse_profile_id(request.path_params["id"])
         primary = self.read_your_writes.wrote_recently(request)
-        body = await self.cache.profile_json(profile_id, primary=primary)
+        with requiring(self.read_your_writes.position(request)):
+            body = await self.cache.profile_json(profile_id, primary=primary)
         if body is None:
             raise ApiError(404, "not_found", f"no profile with id {profile_id}")
         return Response(body, media_type=JSON_MEDIA_TYPE)
@@ -92,13 +99,14 @@ class ProfilesApi:
     async def create_profile(self, request: Request) -> Response:
         new_profile = decode_new_profile(await _json_body(request))
         try:
-            profile = await self.store.create_profile(new_profile)
+            with recording() as written:
+                profile = await self.store.create_profile(new_profile)
         except DuplicateEmail:
             raise _email_taken(new_profile["email"]) from None
         await self.cache.invalidate_list_tail()
         headers = {
             "location": f"/api/profile/{profile['id']}",
-            "set-cookie": self.read_your_writes.cookie(),
+            **self.read_your_writes.headers(written.position),
         }
         return Response(
             msgspec.json.encode(profile), 201, headers=headers, media_type=JSON_MEDIA_TYPE
@@ -108,13 +116,14 @@ class ProfilesApi:
         profile_id = parse_profile_id(request.path_params["id"])
         changes = decode_profile_changes(await _json_body(request))
         try:
-            profile = await self.store.update_profile(profile_id, changes)
+            with recording() as written:
+                profile = await self.store.update_profile(profile_id, changes)
         except DuplicateEmail:
             raise _email_taken(changes.get("email", "")) from None
         if profile is None:
             raise ApiError(404, "not_found", f"no profile with id {profile_id}")
         await self.cache.invalidate_profile(profile_id)  # its entry and the pages showing it
-        headers = {"set-cookie": self.read_your_writes.cookie()}
+        headers = self.read_your_writes.headers(written.position)
         return Response(msgspec.json.encode(profile), headers=headers, media_type=JSON_MEDIA_TYPE)
 
 

@@ -74,8 +74,15 @@ class ServiceMetrics:
         )
         self.db_queries = Counter(
             "loadcap_db_queries",
-            "Database queries by pool (master, replica0, ...) and kind (read, write).",
+            "Database queries by pool (master, replica0, ...) and kind (read, write, position).",
             ["pool", "kind"],
+            registry=r,
+        )
+        self.db_read_seconds = Counter(
+            "loadcap_db_read_seconds",
+            "Seconds spent running read queries by pool (statement sent to rows received; not "
+            "pool waits or GTID waits): with the read count, the mean query time.",
+            ["pool"],
             registry=r,
         )
         self.db_pool_size = Gauge(
