@@ -57,6 +57,18 @@ def json_errors(handler: Endpoint) -> Endpoint:
     return endpoint
 
 
+def by_method(path: str, **handlers: Endpoint) -> Route:
+    """A route whose endpoint picks the handler by method (HEAD is answered as GET)."""
+    endpoints = {method: json_errors(handler) for method, handler in handlers.items()}
+    if "GET" in endpoints:
+        endpoints["HEAD"] = endpoints["GET"]
+
+    async def endpoint(request: Request) -> Response:
+        return await endpoints[request.method](request)
+
+    return Route(path, endpoint, methods=list(handlers))
+
+
 class ProfilesApi:
     def __init__(self, settings: Settings, store: ProfileStore, cache: ProfileCache) -> None:
         self.store = store
@@ -66,11 +78,10 @@ class ProfilesApi:
         self.read_your_writes = ReadYourWrites(settings.read_your_writes_s)
 
     def routes(self) -> list[Route]:
+        # One route per path: a 405's Allow header then lists every method the path has.
         return [
-            Route("/api/profiles", json_errors(self.list_profiles), methods=["GET"]),
-            Route("/api/profiles", json_errors(self.create_profile), methods=["POST"]),
-            Route("/api/profile/{id}", json_errors(self.get_profile), methods=["GET"]),
-            Route("/api/profile/{id}", json_errors(self.patch_profile), methods=["PATCH"]),
+            by_method("/api/profiles", GET=self.list_profiles, POST=self.create_profile),
+            by_method("/api/profile/{id}", GET=self.get_profile, PATCH=self.patch_profile),
         ]
 
     async def list_profiles(self, request: Request) -> Response:
