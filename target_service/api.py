@@ -17,7 +17,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from target_service.cache import ProfileCache
-from target_service.errors import JSON_MEDIA_TYPE, ApiError, api_error_response, error_response
+from target_service.errors import (
+    CLIENT_CLOSED_REQUEST,
+    JSON_MEDIA_TYPE,
+    ApiError,
+    api_error_response,
+    error_response,
+)
+from target_service.log_throttle import LogThrottle
 from target_service.middleware.body_limit import RequestBodyTooLarge
 from target_service.payloads import (
     decode_new_profile,
@@ -30,6 +37,7 @@ from target_service.settings import Settings
 from target_service.storage import DuplicateEmail, ProfileStore, StorageUnavailable
 
 log = logging.getLogger("target_service.api")
+log_throttle = LogThrottle(log)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -43,15 +51,16 @@ def json_errors(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except ApiError as exc:
             return api_error_response(exc)
-        except StorageUnavailable:
-            log.warning("database unavailable", exc_info=True)
+        except StorageUnavailable as exc:
+            log_throttle.warning("database unavailable", exc)
             return error_response(503, "database_unavailable", "the database is unavailable")
         except RequestBodyTooLarge:
             raise  # BodyLimitMiddleware answers 413
         except ClientDisconnect:
-            raise
-        except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            # The client hung up before its body arrived: nobody to answer, nothing failed.
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        except Exception as exc:
+            log_throttle.error(f"unhandled error in {request.method} {_route(request)}", exc)
             return error_response(500, "internal_error", "internal server error")
 
     return endpoint
@@ -127,6 +136,12 @@ class ProfilesApi:
         await self.cache.invalidate_profile(profile_id)  # its entry and the pages showing it
         headers = {"set-cookie": self.read_your_writes.cookie()}
         return Response(msgspec.json.encode(profile), headers=headers, media_type=JSON_MEDIA_TYPE)
+
+
+def _route(request: Request) -> str:
+    """The route template: a per-id path would make every request its own error class."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
 
 
 async def _json_body(request: Request) -> bytes:
