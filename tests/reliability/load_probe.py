@@ -45,7 +45,10 @@ class Figures:
 
     def __str__(self) -> str:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(self.by_status.items()))
-        return f"{self.requests} requests, {self.failures} failed, p99 {self.p99_ms:.1f} ms ({statuses})"
+        return (
+            f"{self.requests} requests, {self.failures} failed, "
+            f"p99 {self.p99_ms:.1f} ms ({statuses})"
+        )
 
 
 @dataclass
@@ -124,9 +127,7 @@ class LoadProbe:
             self.acknowledged_patches[target] = bio
 
     def figures(self, window: tuple[float, float] | None = None) -> Figures:
-        answers = [
-            a for a in self.answers if window is None or window[0] <= a.started < window[1]
-        ]
+        answers = [a for a in self.answers if window is None or window[0] <= a.started < window[1]]
         by_status: dict[int, int] = {}
         for a in answers:
             by_status[a.status] = by_status.get(a.status, 0) + 1

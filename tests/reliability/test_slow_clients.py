@@ -138,17 +138,17 @@ async def test_fifty_unfinished_2mb_heads_are_refused_early_and_cost_little_memo
     print(figures)
     assert refused == BIG_HEADS, figures
     assert grown < 25 * 2**20, figures
-    assert (await normal_client(service.base_url, 0.2)), "service still answers"
+    assert await normal_client(service.base_url, 0.2), "service still answers"
 
 
 async def test_a_hang_up_mid_body_is_not_a_500_nor_an_error_traceback(
     service: ServiceProcess,
 ) -> None:
     for _ in range(20):
-        reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
+        _, writer = await asyncio.open_connection("127.0.0.1", service.port)
         writer.write(
             b"POST /api/profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{\"name\": "
+            b'Content-Length: 1000\r\n\r\n{"name": '
         )
         await writer.drain()
         await asyncio.sleep(0.02)
