@@ -62,6 +62,7 @@ class LoadProbe:
     acknowledged_patches: dict[int, str] = field(default_factory=dict)
     acknowledged_creates: dict[str, int] = field(default_factory=dict)
     unanswered_creates: list[str] = field(default_factory=list)
+    unanswered_patches: dict[int, str] = field(default_factory=dict)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sequence: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -125,6 +126,16 @@ class LoadProbe:
                 self.unanswered_creates.append(email)
         elif kind == "patch" and status == 200:
             self.acknowledged_patches[target] = bio
+            self.unanswered_patches.pop(target, None)
+        elif kind == "patch" and response is None:
+            self.unanswered_patches[target] = bio
+
+    @property
+    def acknowledged_writes(self) -> int:
+        """POSTs and PATCHes the service answered with 2xx."""
+        return sum(
+            1 for a in self.answers if a.kind in ("create", "patch") and 200 <= a.status < 300
+        )
 
     def figures(self, window: tuple[float, float] | None = None) -> Figures:
         answers = [a for a in self.answers if window is None or window[0] <= a.started < window[1]]
