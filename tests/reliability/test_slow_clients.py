@@ -10,6 +10,7 @@ connections were held forever and 50 unfinished 2 MB heads cost 108 MB.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ HEAD_TIMEOUT_S = 2.0
 SLOW_CLIENTS = 100
 BIG_HEADS = 50
 BIG_HEAD_BYTES = 2 * 1024 * 1024
+MAX_DRIBBLE_S = HEAD_TIMEOUT_S + 10
 
 
 @pytest.fixture
@@ -37,28 +39,43 @@ def service(tmp_path: Path) -> Iterator[ServiceProcess]:
         yield running
 
 
-async def dribbling_client(port: int, stop: asyncio.Event) -> float:
-    """Sends a request head a header line every 0.5 s; returns when the server drops it."""
+async def dribbling_client(port: int) -> float:
+    """Sends a request head a header line every 0.5 s; seconds until the server drops it
+    (inf if it has not after MAX_DRIBBLE_S)."""
     started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(b"GET /api/profiles HTTP/1.1\r\nHost: slow\r\n")
-        for line in range(10_000):
-            if stop.is_set():
-                return float("inf")
+        line = 0
+        while time.monotonic() - started < MAX_DRIBBLE_S:
             writer.write(b"X-Dribble-%d: x\r\n" % line)
+            line += 1
             await writer.drain()
             try:
-                if not await asyncio.wait_for(reader.read(200), 0.5):
-                    break  # EOF: closed without an answer
-                break  # an answer (408): the server is done with this head
+                await asyncio.wait_for(reader.read(200), 0.5)
+                return time.monotonic() - started  # an answer (408) or EOF: dropped
             except TimeoutError:
                 continue
-        return time.monotonic() - started
+        return float("inf")
     except (ConnectionResetError, BrokenPipeError):
         return time.monotonic() - started
     finally:
         writer.close()
+
+
+def dribble_in_background(port: int, clients: int) -> tuple[threading.Thread, list[float]]:
+    """The slow clients in a thread of their own, so their event loop does not delay the
+    normal client's (which is what is measured)."""
+    dropped_after: list[float] = []
+
+    async def all_clients() -> None:
+        dropped_after.extend(
+            await asyncio.gather(*(dribbling_client(port) for _ in range(clients)))
+        )
+
+    thread = threading.Thread(target=asyncio.run, args=(all_clients(),), daemon=True)
+    thread.start()
+    return thread, dropped_after
 
 
 async def normal_client(base_url: str, seconds: float) -> list[float]:
@@ -75,25 +92,23 @@ async def normal_client(base_url: str, seconds: float) -> list[float]:
 async def test_slow_header_clients_are_dropped_after_the_head_timeout_and_cost_no_latency(
     service: ServiceProcess,
 ) -> None:
-    stop = asyncio.Event()
-    slow = [asyncio.create_task(dribbling_client(service.port, stop)) for _ in range(SLOW_CLIENTS)]
-    try:
-        await asyncio.sleep(0.3)  # all connected and dribbling
-        latencies = await normal_client(service.base_url, HEAD_TIMEOUT_S - 0.6)
-        dropped_after = await asyncio.wait_for(asyncio.gather(*slow), HEAD_TIMEOUT_S + 10)
-    finally:
-        stop.set()
-        for task in slow:
-            task.cancel()
+    alone = p99_ms(await normal_client(service.base_url, 1.0))
+    thread, dropped_after = dribble_in_background(service.port, SLOW_CLIENTS)
+    await asyncio.sleep(0.3)  # all connected and dribbling
+    latencies = await normal_client(service.base_url, HEAD_TIMEOUT_S - 0.6)
+    await asyncio.to_thread(thread.join, MAX_DRIBBLE_S + 5)
     p99 = p99_ms(latencies)
+    dropped = [s for s in dropped_after if s < MAX_DRIBBLE_S]
     figures = (
-        f"{SLOW_CLIENTS} slow header clients: dropped after {min(dropped_after):.2f} to "
-        f"{max(dropped_after):.2f} s (head timeout {HEAD_TIMEOUT_S} s); normal client meanwhile: "
-        f"{len(latencies)} requests, p99 {p99:.1f} ms"
+        f"{SLOW_CLIENTS} slow header clients: {len(dropped)} dropped, after "
+        f"{min(dropped, default=0):.2f} to {max(dropped, default=0):.2f} s (head "
+        f"timeout {HEAD_TIMEOUT_S} s); normal client meanwhile: {len(latencies)} requests, "
+        f"p99 {p99:.1f} ms (alone, just before: p99 {alone:.1f} ms)"
     )
     print(figures)
     assert p99 < 50, figures
-    assert all(HEAD_TIMEOUT_S - 0.1 <= s <= HEAD_TIMEOUT_S + 1.5 for s in dropped_after), figures
+    assert len(dropped) == SLOW_CLIENTS, figures
+    assert all(HEAD_TIMEOUT_S - 0.1 <= s <= HEAD_TIMEOUT_S + 1.5 for s in dropped), figures
 
 
 def rss_bytes(pid: int) -> int:
@@ -117,7 +132,7 @@ async def big_head(port: int) -> bytes:
             pass
         try:
             return await asyncio.wait_for(reader.read(200), HEAD_TIMEOUT_S + 5)
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             return b"reset"
     finally:
         writer.close()
