@@ -37,6 +37,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._head_bytes = 0
         self._message_completed = False
+        self._refused = False
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -48,6 +49,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._reading_head:
             self._start_head_timer()  # no-op while one runs: later bytes never extend it
         self._message_completed = False
@@ -60,12 +63,39 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(431, b"Request Header Fields Too Large")
 
+    # Once refused, the rest of what the parser is fed (this head's body, pipelined requests)
+    # is dropped: the connection is closing and no request cycle may start.
+    def on_message_begin(self) -> None:
+        if not self._refused:
+            super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if not self._refused:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._refused:
+            super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
+        if self._refused:
+            return
         self._reading_head = False
         self._cancel_head_timer()
+        # A head that arrived whole in one read was never counted in data_received.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.max_head_bytes:
+            self._refuse(431, b"Request Header Fields Too Large")
+            return
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         super().on_message_complete()
         self._reading_head = True  # the next request on this connection starts its own clock
         self._head_bytes = 0
@@ -88,6 +118,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, status: int, reason: bytes) -> None:
         self._cancel_head_timer()
         self._reading_head = False
+        self._refused = True
         if self.transport.is_closing():
             return
         self.transport.write(
