@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from target_service.process import ServiceProcess
@@ -24,6 +25,7 @@ PROFILES = 200
 FAULT_S = 3.0
 CLIENTS = 8
 AUDIT_WRITES = 200
+PROBE_IDS = 180  # the probe's ids; the rest are for the read-after-write clients
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -127,23 +129,58 @@ async def test_every_acknowledged_write_is_in_the_master(
     replicated_service: ServiceProcess, mariadb_pair: MariaDBPair
 ) -> None:
     await asyncio.to_thread(mariadb_pair.set_delay, 3)  # replicas lag 3 s behind the master
-    probe = LoadProbe(replicated_service.base_url, ids=range(1, PROFILES + 1))
+    base_url = replicated_service.base_url
+    probe = LoadProbe(base_url, ids=range(1, PROBE_IDS + 1))
+    done = asyncio.Event()
 
     async def enough_writes() -> bool:
         return probe.acknowledged_writes >= AUDIT_WRITES
 
     async with probe.running(16):
+        # Beside the probe: PATCH then GET by the same client, with and without its cookie.
+        readers = [
+            asyncio.create_task(
+                read_after_write(base_url, PROBE_IDS + n, cookies=n % 2 == 1, done=done)
+            )
+            for n in range(1, PROFILES - PROBE_IDS + 1)
+        ]
         await poll_until(enough_writes, timeout_s=40)
+        done.set()
+        pairs = await asyncio.gather(*readers)
     lost, wrong = audit(mariadb_pair.master, probe)
     writes = probe.acknowledged_writes
+    cookie = [sum(x) for x in zip(*pairs[0::2], strict=True)]
+    stateless = [sum(x) for x in zip(*pairs[1::2], strict=True)]
     print(
         f"acknowledged-write audit, replica delayed 3 s: {probe.figures()}; {writes} writes "
         f"acknowledged ({len(probe.acknowledged_creates)} creates, last values of "
-        f"{len(probe.acknowledged_patches)} patched ids): {lost} lost, {wrong} wrong"
+        f"{len(probe.acknowledged_patches)} patched ids): {lost} lost, {wrong} wrong; "
+        f"read after own write: cookie clients {cookie[1]} stale of {cookie[0]}, stateless "
+        f"clients {stateless[1]} stale of {stateless[0]} (bounded by LOADCAP_REPLICA_MAX_LAG_S)"
     )
     assert writes >= AUDIT_WRITES
     assert (lost, wrong) == (0, 0)
     assert probe.figures().failures == 0
+    assert cookie[0] > 0 and cookie[1] == 0
+
+
+async def read_after_write(
+    base_url: str, profile_id: int, *, cookies: bool, done: asyncio.Event
+) -> tuple[int, int]:
+    """(reads, stale reads) of a client that PATCHes its profile and reads it straight back."""
+    reads = stale = 0
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        while not done.is_set() and reads < 500:
+            bio = f"read-back {profile_id}-{reads}"
+            patched = await client.patch(f"/api/profile/{profile_id}", json={"bio": bio})
+            patched.raise_for_status()
+            if not cookies:
+                client.cookies.clear()
+            read = await client.get(f"/api/profile/{profile_id}")
+            read.raise_for_status()
+            reads += 1
+            stale += read.json()["bio"] != bio
+    return reads, stale
 
 
 def audit(master: MariaDBServer, probe: LoadProbe) -> tuple[int, int]:
