@@ -50,7 +50,8 @@ def test_schemathesis_all_checks_find_nothing(service: ServiceProcess, tmp_path:
         "--request-timeout", "10",
         "--report", "json", "--report-json-path", str(report_path),
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=200)
+    # In tmp_path: schemathesis keeps a .schemathesis/ cache in its working directory.
+    done = subprocess.run(command, capture_output=True, text=True, timeout=200, cwd=tmp_path)
     output = done.stdout[-8000:] + done.stderr[-2000:]
     report = json.loads(report_path.read_text())
     cases = report["test_cases"]
