@@ -102,6 +102,13 @@ def serve(
         int | None, typer.Option(min=1, help="Connections per database pool.")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="critical|error|warning|info|debug")] = None,
+    single_instance: Annotated[
+        bool | None,
+        typer.Option(
+            "--single-instance",
+            help="The only instance on a mysql:// database: cache in-process without Redis.",
+        ),
+    ] = None,
 ) -> None:
     """Start the reference profiles service (creates the schema if it is missing)."""
     from target_service.server import prepare_database, run_server
@@ -113,6 +120,7 @@ def serve(
         rate_limit=rate_limit,
         pool_size=pool_size,
         log_level=log_level,
+        single_instance=single_instance,
     )
     prepare_database(settings)
     err_console.print(f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)})")
@@ -638,8 +646,14 @@ def _service_settings(
         return None
     if db is None:
         raise SettingsError("--replica and --redis need --db mysql://... (or none of the three)")
+    # The demo runs one instance: without Redis its in-process cache is the only one.
     return Settings.from_env(
-        {}, db_url=db, replica_urls=tuple(replica or ()), redis_url=redis, rate_limit="off"
+        {},
+        db_url=db,
+        replica_urls=tuple(replica or ()),
+        redis_url=redis,
+        rate_limit="off",
+        single_instance=True,
     )
 
 

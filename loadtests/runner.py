@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -72,15 +73,16 @@ class RunSettings:
             parsed = urlparse(self.host)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise LoadTestError(f"--host must be an http(s) URL, got {self.host!r}")
-        if self.users < 1 or self.spawn_rate <= 0 or self.duration_s <= 0 or self.step_seconds <= 0:
+        timings = (self.spawn_rate, self.duration_s, self.step_seconds)
+        if self.users < 1 or not all(0 < value < math.inf for value in timings):
             raise LoadTestError(
                 "--users, --spawn-rate, --duration and --step-seconds must be positive"
             )
         if self.shape is not None and self.shape not in STAGE_BUILDERS:
             names = ", ".join(STAGE_BUILDERS)
             raise LoadTestError(f"--shape must be one of {names}, got {self.shape!r}")
-        if self.rps is not None and self.rps <= 0:
-            raise LoadTestError(f"--rps must be positive, got {self.rps}")
+        if self.rps is not None and not (0 < self.rps < math.inf):  # also refuses nan
+            raise LoadTestError(f"--rps must be a positive number, got {self.rps}")
         if self.rps is not None and self.shape is not None:
             raise LoadTestError("--rps (open model) and --shape cannot be combined")
         if self.max_in_flight < 1:

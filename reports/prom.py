@@ -42,7 +42,7 @@ def parse_exposition(text: str) -> list[tuple[str, dict[str, str], float]]:
     try:
         for family in text_string_to_metric_families(ours + "\n"):
             samples += [(s.name, dict(s.labels), float(s.value)) for s in family.samples]
-    except ValueError as exc:
+    except (ValueError, IndexError, KeyError, TypeError) as exc:  # the parser's failures
         raise ReportInputError(f"not Prometheus text format ({exc})") from None
     return samples
 
@@ -80,6 +80,8 @@ def load_snapshots(metrics_dir: Path) -> pd.DataFrame | None:
             raise ReportInputError(f"{path}: listed in {INDEX_FILE} but missing")
         try:
             samples = parse_exposition(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ReportInputError(f"{path}: not Prometheus text format (not UTF-8)") from None
         except ReportInputError as exc:
             raise ReportInputError(f"{path}: {exc}") from None
         when = {

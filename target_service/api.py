@@ -17,8 +17,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from target_service.cache import ProfileCache
-from target_service.errors import JSON_MEDIA_TYPE, ApiError, api_error_response, error_response
+from target_service.errors import (
+    CLIENT_CLOSED_REQUEST,
+    JSON_MEDIA_TYPE,
+    ApiError,
+    api_error_response,
+    error_response,
+)
 from target_service.gtid import recording, requiring
+from target_service.log_throttle import LogThrottle
 from target_service.middleware.body_limit import RequestBodyTooLarge
 from target_service.payloads import (
     decode_new_profile,
@@ -31,6 +38,7 @@ from target_service.settings import Settings
 from target_service.storage import DuplicateEmail, ProfileStore, StorageUnavailable
 
 log = logging.getLogger("target_service.api")
+log_throttle = LogThrottle(log)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -44,18 +52,31 @@ def json_errors(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except ApiError as exc:
             return api_error_response(exc)
-        except StorageUnavailable:
-            log.warning("database unavailable", exc_info=True)
+        except StorageUnavailable as exc:
+            log_throttle.warning("database unavailable", exc)
             return error_response(503, "database_unavailable", "the database is unavailable")
         except RequestBodyTooLarge:
             raise  # BodyLimitMiddleware answers 413
         except ClientDisconnect:
-            raise
-        except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            # The client hung up before its body arrived: nobody to answer, nothing failed.
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        except Exception as exc:
+            log_throttle.error(f"unhandled error in {request.method} {_route(request)}", exc)
             return error_response(500, "internal_error", "internal server error")
 
     return endpoint
+
+
+def by_method(path: str, **handlers: Endpoint) -> Route:
+    """A route whose endpoint picks the handler by method (HEAD is answered as GET)."""
+    endpoints = {method: json_errors(handler) for method, handler in handlers.items()}
+    if "GET" in endpoints:
+        endpoints["HEAD"] = endpoints["GET"]
+
+    async def endpoint(request: Request) -> Response:
+        return await endpoints[request.method](request)
+
+    return Route(path, endpoint, methods=list(handlers))
 
 
 class ProfilesApi:
@@ -71,11 +92,10 @@ class ProfilesApi:
         )
 
     def routes(self) -> list[Route]:
+        # One route per path: a 405's Allow header then lists every method the path has.
         return [
-            Route("/api/profiles", json_errors(self.list_profiles), methods=["GET"]),
-            Route("/api/profiles", json_errors(self.create_profile), methods=["POST"]),
-            Route("/api/profile/{id}", json_errors(self.get_profile), methods=["GET"]),
-            Route("/api/profile/{id}", json_errors(self.patch_profile), methods=["PATCH"]),
+            by_method("/api/profiles", GET=self.list_profiles, POST=self.create_profile),
+            by_method("/api/profile/{id}", GET=self.get_profile, PATCH=self.patch_profile),
         ]
 
     async def list_profiles(self, request: Request) -> Response:
@@ -125,6 +145,12 @@ class ProfilesApi:
         await self.cache.invalidate_profile(profile_id)  # its entry and the pages showing it
         headers = self.read_your_writes.headers(written.position)
         return Response(msgspec.json.encode(profile), headers=headers, media_type=JSON_MEDIA_TYPE)
+
+
+def _route(request: Request) -> str:
+    """The route template: a per-id path would make every request its own error class."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
 
 
 async def _json_body(request: Request) -> bytes:

@@ -115,17 +115,28 @@ class ServiceProcess:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    def stop(self) -> None:
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended (by itself or by a signal), else None."""
+        return None if self._process is None else self._process.poll()
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; the exit status (None if never started).
+        A graceful shutdown exits 0."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                # The whole session: with --workers N the workers die with the supervisor.
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        returncode = None
+        if process is not None:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    # The whole session: with --workers N the workers die with the supervisor.
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            returncode = process.returncode
         shutil.rmtree(self.workdir, ignore_errors=True)
+        return returncode
 
     def __enter__(self) -> ServiceProcess:
         return self.start()

@@ -40,6 +40,10 @@ class Settings:
     max_page_limit: int = 100
     default_page_limit: int = 20
     redis_timeout_s: float = 0.05
+    # A mysql:// database without Redis is cached in-process only when this is the only
+    # instance on it (other instances' writes would never reach this cache).
+    single_instance: bool = False
+    head_timeout_s: float = 10.0  # a request head (line + headers) must arrive within this
     log_level: str = "info"
     # Set by `serve --workers N` (never by hand): prometheus_client's multiprocess directory.
     metrics_dir: str | None = None
@@ -140,6 +144,7 @@ class Settings:
             "redis_timeout_s",
             "replica_retry_s",
             "replica_max_stale_s",
+            "head_timeout_s",
         ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"LOADCAP_{name.upper()}: must not be negative")
@@ -181,6 +186,8 @@ def _parse(name: str, raw: str, kind: type) -> Any:
             return raw.strip() or None
         if name == "rate_limit":
             return _rate_limit_or_none(raw)
+        if kind is bool:
+            return _parse_bool(raw)
         if kind is int:
             return int(raw)
         if kind is float:
@@ -188,6 +195,15 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         return raw
     except ValueError:
         raise SettingsError(f"{var}: expected {kind.__name__}, got {raw!r}") from None
+
+
+def _parse_bool(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
 
 
 _DEFAULTS = Settings()
