@@ -238,7 +238,9 @@ class ReplicaRouter:
             return await self._on_replica(replica, query)
         waitable = [r for r in self.replicas if r.in_rotation and r.delay_s == 0]
         if waitable:
-            replica = min(waitable, key=lambda r: (r.lag_s or 0.0, r.pool.in_use))
+            self._turn = (self._turn + 1) % len(waitable)
+            ordered = waitable[self._turn :] + waitable[: self._turn]
+            replica = min(ordered, key=lambda r: (r.lag_s or 0.0, r.pool.in_use))
             try:
                 async with asyncio.timeout(REPLICA_READ_TIMEOUT_S):
                     async with replica.pool.connection() as conn:
