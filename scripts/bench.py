@@ -256,10 +256,10 @@ def measure_service(
     recorder = None
     if py_spy is not None:
         py_spy.mkdir(parents=True, exist_ok=True)
-        out = py_spy / f"{case.split()[0]}.txt"
+        out = py_spy / f"{case[1]}.txt"
         recorder = subprocess.Popen(
             [PY_SPY, "record", "-p", str(pid), "-o", str(out), "--format", "raw",
-             "-d", str(round(args.duration)), "-r", "200"],
+             "-d", str(round(args.duration)), "-r", "200", "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=pinned(cores.generator),
         )  # fmt: skip

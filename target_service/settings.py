@@ -35,6 +35,7 @@ class Settings:
     max_page_limit: int = 100
     default_page_limit: int = 20
     redis_timeout_s: float = 0.05
+    local_cache_entries: int = 20_000  # the in-process L1 in front of the cache; 0 = off
     log_level: str = "info"
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -123,6 +124,7 @@ class Settings:
             "read_your_writes_s",
             "redis_timeout_s",
             "replica_retry_s",
+            "local_cache_entries",
         ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"LOADCAP_{name.upper()}: must not be negative")
