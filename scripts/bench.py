@@ -53,6 +53,7 @@ from tests.fixtures.ports import free_port, wait_for_port  # noqa: E402
 from tests.fixtures.redis_server import RedisServer  # noqa: E402
 
 PAGE_LIMIT = 20
+MIX = os.environ.get("BENCH_MIX", "80,10,5,5")  # list, get, create, patch (diagnosis only)
 LOADCAP = str(Path(sys.executable).with_name("loadcap"))
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 # The service's 50 ms fail-fast Redis timeout trips on mere scheduling delays on a shared
@@ -187,7 +188,7 @@ def run_wrk(url: str, seconds: float, connections: int, profiles: int, cores: Co
     command = [
         "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "2s",
         "-s", str(ROOT / "scripts" / "bench_mix.lua"), url,
-        "--", str(profiles), str(PAGE_LIMIT), uuid.uuid4().hex[:8],
+        "--", str(profiles), str(PAGE_LIMIT), uuid.uuid4().hex[:8], MIX,
     ]  # fmt: skip
     done = subprocess.run(
         command, capture_output=True, text=True, preexec_fn=pinned(cores.generator), check=True
@@ -360,7 +361,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 db_url=pair.master_url, replica_urls=(pair.replica_url,), redis_url=redis.url,
                 rate_limit=None, log_level="warning", redis_timeout_s=REDIS_TIMEOUT_S,
             )  # fmt: skip
-            with service(settings, args.profiles, cores) as svc:
+            with service(settings.with_changes(**args.overrides), args.profiles, cores) as svc:
                 pair.wait_synced(timeout=60)
                 assert svc.pid is not None
                 rows += measure_service(
@@ -371,7 +372,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             settings = Settings(
                 db_url=f"sqlite:///{work}/embedded.db", rate_limit=None, log_level="warning"
             )
-            with service(settings, args.profiles, cores) as svc:
+            with service(settings.with_changes(**args.overrides), args.profiles, cores) as svc:
                 assert svc.pid is not None
                 rows += measure_service(
                     "(c) SQLite + in-process cache", svc.base_url, args, cores, args.py_spy,
@@ -428,10 +429,17 @@ def main() -> None:
     parser.add_argument("--wrk-only", action="store_true", help="skip the Locust rows")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--py-spy", type=Path, help="record a py-spy profile of each service")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a service setting for (b) and (c), e.g. local_cache_entries=0 (before/after runs)",
+    )  # fmt: skip
     args = parser.parse_args()
     args.duration = args.duration or (2.0 if args.quick else 15.0)
     args.profiles = args.profiles or (1_000 if args.quick else 10_000)
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    pairs = dict(item.partition("=")[::2] for item in args.set)
+    parsed = Settings.from_env({f"LOADCAP_{name.upper()}": value for name, value in pairs.items()})
+    args.overrides = {name: getattr(parsed, name) for name in pairs}
     if unknown := set(args.cases) - {"b", "c", "d", "e"}:
         parser.error(f"unknown cases {sorted(unknown)}: choose from b,c,d,e")
     if shutil.which("wrk") is None:

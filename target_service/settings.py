@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 ENV_PREFIX = "LOADCAP_"
+DEFAULT_RATE_LIMIT = "100/minute"
 
 
 class SettingsError(ValueError):
@@ -25,7 +26,7 @@ class Settings:
     pool_size: int = 10
     profile_ttl_s: float = 300.0
     list_ttl_s: float = 60.0
-    rate_limit: str | None = "100/minute"  # None switches rate limiting off
+    rate_limit: str | None = DEFAULT_RATE_LIMIT  # None switches rate limiting off
     body_limit_bytes: int = 100 * 1024
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     replica_max_lag_s: float = 5.0
@@ -99,7 +100,9 @@ class Settings:
             shown = display_url(self.redis_url)
             raise SettingsError(f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {shown!r}")
         if self.rate_limit is not None:
-            _check_rate_limit(self.rate_limit)
+            # The default is valid: commands that never change it skip importing `limits`.
+            if self.rate_limit != DEFAULT_RATE_LIMIT:
+                _check_rate_limit(self.rate_limit)
         if self.log_level.lower() not in LOG_LEVELS:
             expected = ", ".join(LOG_LEVELS)
             raise SettingsError(
