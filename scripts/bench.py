@@ -150,7 +150,11 @@ def service(settings: Settings, profiles: int, cores: Cores) -> Iterator[Service
 def datastores(work: Path) -> Iterator[tuple[MariaDBPair, RedisServer]]:
     """A MariaDB master + GTID replica and a Redis, all throwaway (tests/fixtures)."""
     template = work / "template"
-    initialise_datadir(template)
+    try:
+        initialise_datadir(template)
+    except RuntimeError:  # seen once on a shared /tmp: a clash of temporary table names
+        shutil.rmtree(template, ignore_errors=True)
+        initialise_datadir(template)
     (work / "master").mkdir()
     (work / "replica").mkdir()
     pair = MariaDBPair(
