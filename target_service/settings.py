@@ -99,10 +99,9 @@ class Settings:
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             shown = display_url(self.redis_url)
             raise SettingsError(f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {shown!r}")
-        if self.rate_limit is not None:
-            # The default is valid: commands that never change it skip importing `limits`.
-            if self.rate_limit != DEFAULT_RATE_LIMIT:
-                _check_rate_limit(self.rate_limit)
+        # The default is valid: commands that never change it skip importing `limits`.
+        if self.rate_limit is not None and self.rate_limit != DEFAULT_RATE_LIMIT:
+            _check_rate_limit(self.rate_limit)
         if self.log_level.lower() not in LOG_LEVELS:
             expected = ", ".join(LOG_LEVELS)
             raise SettingsError(
