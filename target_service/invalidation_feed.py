@@ -29,6 +29,7 @@ HEARTBEAT_S = 0.1
 WINDOW_S = 0.5  # the documented bound: L1 serves nothing invalidated longer ago than this
 STALL_S = 1.0
 RETRY_S = 1.0
+CLOSE_TIMEOUT_S = 2.0
 
 
 class InvalidationFeed:
@@ -39,21 +40,25 @@ class InvalidationFeed:
         self.local = local
         local.window_s = WINDOW_S
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="loadcap-invalidation-feed")
 
     async def close(self) -> None:
+        self._closing = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # redis-py may turn the cancellation into a connection error: the flag ends the
+            # loop then, and the wait is bounded either way.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, CLOSE_TIMEOUT_S)
         await self.client.aclose(close_connection_pool=False)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 await self._follow()
             except asyncio.CancelledError:
@@ -61,7 +66,8 @@ class InvalidationFeed:
             except Exception as exc:  # any failure: messages may be lost
                 log.debug("invalidation feed lost (%s)", type(exc).__name__)
             self._lost()
-            await asyncio.sleep(RETRY_S)
+            if not self._closing:
+                await asyncio.sleep(RETRY_S)
 
     def _lost(self) -> None:
         self.local.confirmed_at = float("-inf")
@@ -73,7 +79,7 @@ class InvalidationFeed:
             await pubsub.subscribe(CHANNEL)
             pings: deque[float] = deque()
             next_ping = 0.0
-            while True:
+            while not self._closing:
                 now = time.monotonic()
                 if now >= next_ping:
                     pings.append(now)
