@@ -17,6 +17,13 @@ Correctness rests on versions, not on deleting keys:
 List pages are guarded by the versions `target_service.list_versions` assigns them, so a
 write invalidates only the pages it can change.
 
+In front of the backend sits a small in-process L1 (`local_cache.LocalCache`): the ready
+bodies of recent hits, dropped when a version they were validated under is bumped, by this
+instance at once and by the others through the Redis invalidation feed within
+`invalidation_feed.WINDOW_S`. A hot hit therefore costs no round trip. Reads of a client
+that wrote within `read_your_writes_s` skip the L1, so its own writes are never hidden by
+another instance's not yet invalidated copy.
+
 The cache never takes the service down: on a backend error it counts `cache_errors`, answers
 from the database and stops using the backend for `RETRY_S` (one probe per interval after
 that), so an outage costs a failed connection per second, not one per request.
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
@@ -39,6 +47,7 @@ from target_service.list_versions import (
     guessed_deps,
     page_deps,
 )
+from target_service.local_cache import LocalCache
 from target_service.metrics import ServiceMetrics
 from target_service.settings import Settings
 from target_service.single_flight import SingleFlight
@@ -56,6 +65,21 @@ class CacheUnavailable(Exception):
     """The cache backend failed (connection, timeout, protocol); the caller falls through."""
 
 
+@dataclass(frozen=True, slots=True)
+class PageRead:
+    """One round trip of a list lookup: the epoch, the entry, and the versions it needs."""
+
+    epoch: bytes | None
+    entry: bytes | None
+    seen: dict[str, bytes | None]  # `lc:lt`, then the entry's deps (or, without one, the guess)
+
+
+class InvalidationFeed(Protocol):
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class CacheBackend(Protocol):
     """What ProfileCache needs from a key-value store. Errors raise `CacheUnavailable`."""
 
@@ -63,15 +87,24 @@ class CacheBackend(Protocol):
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]: ...
 
+    async def get_page(self, epoch_key: str, key: str, deps: Sequence[str]) -> PageRead:
+        """Epoch, entry `key`, and the versions of `deps[0]` plus the deps the entry names
+        (without a readable entry: all of `deps`)."""
+        ...
+
     async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
 
-    async def bump(self, key: str, at_least: int, ttl_s: float | None) -> int:
-        """Atomically set `key` to max(current + 1, at_least) and return it."""
+    async def bump(self, keys: Sequence[str], at_least: int, ttl_s: float | None) -> None:
+        """Atomically set each key to max(current + 1, at_least), and tell other instances."""
         ...
 
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    def invalidation_feed(self, local: LocalCache) -> InvalidationFeed | None:
+        """What keeps `local` current with other instances' writes (None: nothing to)."""
+        ...
 
 
 def now_ms() -> int:
@@ -97,6 +130,9 @@ class ProfileCache:
         self.list_ttl_s = settings.list_ttl_s
         self.read_your_writes_ms = int(settings.read_your_writes_s * 1000)
         self.flights = SingleFlight()
+        self.local = LocalCache(settings.local_cache_entries)
+        self.feed = backend.invalidation_feed(self.local)
+        self._feed_started = self.feed is None
         self.healthy = True
         self._retry_at = 0.0
         self._lost_invalidation = False
@@ -106,17 +142,37 @@ class ProfileCache:
             for kind in ("profile", "list")
             for result in ("hit", "miss")
         }
+        self._profile_hits = self._results["profile", "hit"]
+        self._list_hits = self._results["list", "hit"]
+
+    def _local_hit(self, key: str, primary: bool) -> bytes | None:
+        if not self._feed_started:
+            self._feed_started = True
+            assert self.feed is not None
+            self.feed.start()  # here: the first lookup runs inside the serving event loop
+        # A client that wrote recently skips the L1: another instance's copy may predate it.
+        return None if primary else self.local.get(key)
 
     async def profile_json(self, profile_id: int, *, primary: bool) -> bytes | None:
+        key = f"lc:p:{profile_id}"
+        body = self._local_hit(key, primary)
+        if body is not None:
+            self._profile_hits.inc()
+            return body
+
         async def load(use_primary: bool) -> bytes | None:
             profile = await self.store.get_profile(profile_id, primary=use_primary)
             return None if profile is None else msgspec.json.encode(profile)
 
-        key = f"lc:p:{profile_id}"
         return await self._cached_profile(key, f"lc:pv:{profile_id}", primary, load)
 
     async def page_json(self, page: int, limit: int, *, primary: bool) -> bytes:
         offset = (page - 1) * limit
+        key = f"lc:l:{offset}:{limit}"
+        body = self._local_hit(key, primary)
+        if body is not None:
+            self._list_hits.inc()
+            return body
 
         async def load(use_primary: bool) -> LoadedPage:
             # One extra row says whether another page exists, without a COUNT(*).
@@ -130,20 +186,19 @@ class ProfileCache:
         # TTL 0 switches list caching off: no lookup round trip for nothing.
         if self.list_ttl_s <= 0 or not (self.healthy or await self._usable()):
             return (await load(primary)).body
-        return await self._cached_page(offset, limit, primary, load)
+        return await self._cached_page(key, offset, limit, primary, load)
 
     async def invalidate_profile(self, profile_id: int) -> None:
         """After a patch: the profile's entry and every list page that shows it."""
-        await self._bump(f"lc:pv:{profile_id}", VERSION_TTL_S)
-        await self._bump(bucket_key(profile_id), VERSION_TTL_S)
+        await self._bump((f"lc:pv:{profile_id}", bucket_key(profile_id)), VERSION_TTL_S)
 
     async def invalidate_list_tail(self) -> None:
         """After a create: the new row's id is the highest, so only tail pages change."""
-        await self._bump(LIST_TAIL_KEY, None)
+        await self._bump((LIST_TAIL_KEY,), None)
 
     async def invalidate_lists(self) -> None:
         """Retire every cached list page (no routine write needs this)."""
-        await self._bump(LIST_VERSION_KEY, None)
+        await self._bump((LIST_VERSION_KEY,), None)
 
     async def check(self) -> Check:
         usable = await self._usable()
@@ -151,6 +206,8 @@ class ProfileCache:
         return Check("cache", ok=usable, critical=False, detail=detail)
 
     async def close(self) -> None:
+        if self.feed is not None:
+            await self.feed.close()
         await self.backend.close()
 
     async def _cached_profile(
@@ -160,6 +217,7 @@ class ProfileCache:
         # TTL 0 switches profile caching off: no lookup round trip for nothing.
         if ttl_s <= 0 or not (self.healthy or await self._usable()):
             return await load(primary)
+        since = self.local.seq  # before the lookup: see LocalCache.put
         try:
             epoch, version, stored = await self.backend.get_many((EPOCH_KEY, version_key, key))
         except CacheUnavailable:
@@ -167,8 +225,10 @@ class ProfileCache:
             return await load(primary)
         stamp = b"%b:%b:" % (epoch or b"0", version or b"0")
         if stored is not None and stored.startswith(stamp):
-            self._results["profile", "hit"].inc()
-            return stored[len(stamp) :]
+            self._profile_hits.inc()
+            body = stored[len(stamp) :]
+            self.local.put(key, body, (version_key,), ttl_s, since)
+            return body
         self._results["profile", "miss"].inc()
         if version is not None and now_ms() - int(version) < self.read_your_writes_ms:
             primary = True
@@ -180,26 +240,37 @@ class ProfileCache:
                     await self.backend.set(key, stamp + value, ttl_s)
                 except CacheUnavailable:
                     self._failed()
+                else:
+                    self.local.put(key, value, (version_key,), ttl_s, since)
             return value
 
         return await self.flights.run((key, stamp, primary), fill)
 
-    async def _cached_page(self, offset: int, limit: int, primary: bool, load: PageLoader) -> bytes:
-        key = f"lc:l:{offset}:{limit}"
-        found = await self._read((EPOCH_KEY, key))
-        if found is None:
+    async def _cached_page(
+        self, key: str, offset: int, limit: int, primary: bool, load: PageLoader
+    ) -> bytes:
+        since = self.local.seq
+        guessed = guessed_deps(offset, limit)
+        # One round trip: `lc:lt` is read even for a full page (a miss may find the page
+        # became a tail), then the entry's own deps or, with no entry yet, the guess.
+        try:
+            read = await self.backend.get_page(EPOCH_KEY, key, (LIST_TAIL_KEY, *guessed))
+        except CacheUnavailable:
+            self._failed()
             return (await load(primary)).body
-        epoch, stale = found[0] or b"0", PageEntry.parse(found[1])
-        # Only a page with no entry yet needs its deps guessed from the offset.
-        expected = tuple(stale.versions) if stale is not None else guessed_deps(offset, limit)
-        # `lc:lt` is read even for a full page: a miss may find the page became a tail.
-        watched = sorted({LIST_TAIL_KEY, *expected})
-        values = await self._read(watched)
-        if values is None:
-            return (await load(primary)).body
-        seen = {dep: value or b"0" for dep, value in zip(watched, values, strict=True)}
+        epoch, stale = read.epoch or b"0", PageEntry.parse(read.entry)
+        expected = tuple(stale.versions) if stale is not None else guessed
+        found = read.seen
+        missing = [dep for dep in expected if dep not in found]
+        if missing:  # an entry the backend could not read the header of
+            values = await self._read(missing)
+            if values is None:
+                return (await load(primary)).body
+            found = {**found, **dict(zip(missing, values, strict=True))}
+        seen = {dep: value or b"0" for dep, value in found.items()}
         if stale is not None and stale.is_current(epoch, seen):
-            self._results["list", "hit"].inc()
+            self._list_hits.inc()
+            self.local.put(key, stale.body, tuple(stale.versions), self.list_ttl_s, since)
             return stale.body
         self._results["list", "miss"].inc()
         primary = primary or any(self._recent(seen[dep]) for dep in expected)
@@ -214,6 +285,8 @@ class ProfileCache:
                     await self.backend.set(key, entry.encode(), self.list_ttl_s)
                 except CacheUnavailable:
                     self._failed()
+                else:
+                    self.local.put(key, page.body, tuple(versions), self.list_ttl_s, since)
             return page.body
 
         body = await self.flights.run((key, epoch, tuple(seen.items()), primary), fill)
@@ -259,15 +332,20 @@ class ProfileCache:
             self._failed()
             return None
 
-    async def _bump(self, version_key: str, ttl_s: float | None) -> None:
-        if not (self.healthy or await self._usable()):
-            self._lost_invalidation = True
-            return
+    async def _bump(self, version_keys: tuple[str, ...], ttl_s: float | None) -> None:
         try:
-            await self.backend.bump(version_key, now_ms(), ttl_s)
-        except CacheUnavailable:
-            self._failed()
-            self._lost_invalidation = True
+            if not (self.healthy or await self._usable()):
+                self._lost_invalidation = True
+                return
+            try:
+                await self.backend.bump(version_keys, now_ms(), ttl_s)
+            except CacheUnavailable:
+                self._failed()
+                self._lost_invalidation = True
+        finally:
+            # After the bump: a reader that validated the old value before it cannot store
+            # it in the L1 now (its `since` predates this invalidation).
+            self.local.invalidate(version_keys)
 
     async def _usable(self) -> bool:
         """Healthy, or probe the backend at most once per RETRY_S while it is down."""
@@ -279,7 +357,8 @@ class ProfileCache:
         self._retry_at = now + RETRY_S
         try:
             if self._lost_invalidation:
-                await self.backend.bump(EPOCH_KEY, 0, None)
+                await self.backend.bump((EPOCH_KEY,), 0, None)
+                self.local.flush()
             else:
                 await self.backend.ping()
         except CacheUnavailable:

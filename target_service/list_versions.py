@@ -5,15 +5,18 @@ id ascending with offset paging and profiles are never deleted, so:
 - a create appends a row with an id above every existing one: it can only change a *tail*
   page (`has_more` false, including an empty page past the end); a page with `has_more` true
   keeps its rows and its `has_more`. Creates bump `lc:lt`, and only tail pages depend on it;
-- a patch of id X changes only pages that show X. Patches bump the bucket `lc:lb:{X // 100}`,
-  and a page depends on the buckets from its first id to its last, so on every bucket that
-  holds one of its ids. A page spanning more than `MAX_PAGE_BUCKETS` buckets (sparse ids) is
+- a patch of id X changes only pages that show X. Patches bump the bucket
+  `lc:lb:{(X - 1) // 20}`, and a page depends on the buckets from its first id to its last,
+  so on every bucket that holds one of its ids. Buckets are as wide as the default page and
+  aligned with it (ids 1-20, 21-40, ...), so with dense ids a patch misses exactly one
+  default-size page. A page spanning more than `MAX_PAGE_BUCKETS` buckets (sparse ids) is
   simply not cached: rare, and always correct;
 - every page also depends on `lc:lv`, which no routine write bumps (`invalidate_lists` is
   there to retire every page at once).
 A page entry is `<epoch>:<dep>=<version>,...:<body>` (a dep is its key without `lc:` and with
-`.` for `:`, e.g. `lb.3`). A hit costs two round trips: epoch and entry, then its deps. A
-miss reads the deps it predicts before loading: the stale entry's, or, without one, the buckets a
+`.` for `:`, e.g. `lb.3`). A lookup is one round trip (the Redis backend runs it as a script
+that reads the entry's header and then its deps). A miss reads the deps it predicts before
+loading: the stale entry's, or, without one, the buckets a
 dense id range would put at that offset, and `lc:lt` always. Deps the loaded page turns out to
 have that were not read before the load are read after it, and the page is not cached if any
 was bumped since `read_your_writes_s` before the load began (the write might be missing from
@@ -37,18 +40,20 @@ from target_service.storage import Profile
 
 LIST_VERSION_KEY = "lc:lv"  # every page; bumped only by `invalidate_lists`
 LIST_TAIL_KEY = "lc:lt"  # pages without `has_more`; bumped by every create
-LIST_BUCKET = 100  # ids per bucket version `lc:lb:{id // LIST_BUCKET}`, bumped by a patch
+# Ids per bucket version `lc:lb:{(id - 1) // LIST_BUCKET}`, bumped by a patch: the default
+# page size, so a patch under the benchmark's uniform mix misses one page, not five.
+LIST_BUCKET = 20
 # A page over more buckets than this (sparse ids) is not cached: its hit check would read
-# too many keys, and dense ids (the normal case) put a page of <= 100 rows on <= 2 buckets.
+# too many keys, and dense ids (the normal case) put a page of <= 100 rows on <= 6 buckets.
 MAX_PAGE_BUCKETS = 8
 
 
 def bucket_key(profile_id: int) -> str:
-    return f"lc:lb:{profile_id // LIST_BUCKET}"
+    return f"lc:lb:{(profile_id - 1) // LIST_BUCKET}"
 
 
 def _bucket_keys(first_id: int, last_id: int) -> list[str]:
-    first, last = first_id // LIST_BUCKET, last_id // LIST_BUCKET
+    first, last = (first_id - 1) // LIST_BUCKET, (last_id - 1) // LIST_BUCKET
     return [f"lc:lb:{bucket}" for bucket in range(first, last + 1)]
 
 

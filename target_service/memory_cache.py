@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from target_service.cache import PageRead
+from target_service.list_versions import PageEntry
+
 DEFAULT_MAX_ENTRIES = 200_000
 
 
@@ -45,11 +48,22 @@ class MemoryCacheBackend:
         expires_at = float("inf") if ttl_s is None else time.monotonic() + ttl_s
         entries[key] = (expires_at, value)
 
-    async def bump(self, key: str, at_least: int, ttl_s: float | None) -> int:
-        current = self._get(key)
-        version = max(int(current or 0) + 1, at_least)
-        self._put(key, str(version).encode(), ttl_s)
-        return version
+    async def get_page(self, epoch_key: str, key: str, deps: Sequence[str]) -> PageRead:
+        entry = self._get(key)
+        parsed = PageEntry.parse(entry)
+        if parsed is not None:
+            deps = [deps[0], *(dep for dep in parsed.versions if dep != deps[0])]
+        return PageRead(self._get(epoch_key), entry, {dep: self._get(dep) for dep in deps})
+
+    async def bump(self, keys: Sequence[str], at_least: int, ttl_s: float | None) -> None:
+        for key in keys:
+            current = self._get(key)
+            version = max(int(current or 0) + 1, at_least)
+            self._put(key, str(version).encode(), ttl_s)
+
+    def invalidation_feed(self, local: object) -> None:
+        """None: one process holds every instance of this cache, invalidations are local."""
+        return None
 
     async def ping(self) -> None:
         return None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 ENV_PREFIX = "LOADCAP_"
+DEFAULT_RATE_LIMIT = "100/minute"
 
 
 class SettingsError(ValueError):
@@ -26,7 +27,7 @@ class Settings:
     pool_size: int = 10
     profile_ttl_s: float = 300.0
     list_ttl_s: float = 60.0
-    rate_limit: str | None = "100/minute"  # None switches rate limiting off
+    rate_limit: str | None = DEFAULT_RATE_LIMIT  # None switches rate limiting off
     body_limit_bytes: int = 100 * 1024
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     replica_max_lag_s: float = 5.0
@@ -44,6 +45,7 @@ class Settings:
     # instance on it (other instances' writes would never reach this cache).
     single_instance: bool = False
     head_timeout_s: float = 10.0  # a request head (line + headers) must arrive within this
+    local_cache_entries: int = 20_000  # the in-process L1 in front of the cache; 0 = off
     log_level: str = "info"
     # Set by `serve --workers N` (never by hand): prometheus_client's multiprocess directory.
     metrics_dir: str | None = None
@@ -112,7 +114,8 @@ class Settings:
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             shown = display_url(self.redis_url)
             raise SettingsError(f"LOADCAP_REDIS_URL: expected redis://host:port/db, got {shown!r}")
-        if self.rate_limit is not None:
+        # The default is valid: commands that never change it skip importing `limits`.
+        if self.rate_limit is not None and self.rate_limit != DEFAULT_RATE_LIMIT:
             _check_rate_limit(self.rate_limit)
         if self.log_level.lower() not in LOG_LEVELS:
             expected = ", ".join(LOG_LEVELS)
@@ -145,6 +148,7 @@ class Settings:
             "replica_retry_s",
             "replica_max_stale_s",
             "head_timeout_s",
+            "local_cache_entries",
         ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"LOADCAP_{name.upper()}: must not be negative")

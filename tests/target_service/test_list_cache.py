@@ -16,7 +16,14 @@ from typing import Any
 import msgspec
 import pytest
 
-from target_service.cache import CacheBackend, CacheUnavailable, ProfileCache
+from target_service.cache import (
+    CacheBackend,
+    CacheUnavailable,
+    InvalidationFeed,
+    PageRead,
+    ProfileCache,
+)
+from target_service.local_cache import LocalCache
 from target_service.memory_cache import MemoryCacheBackend
 from target_service.metrics import ServiceMetrics
 from target_service.redis_cache import RedisCacheBackend, fail_fast_pool
@@ -37,17 +44,27 @@ class CountingBackend:
         self.reads = 0
         self.failing_read: int | None = None  # this read (1-based) raises CacheUnavailable
 
-    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+    def _count(self) -> None:
         self.reads += 1
         if self.reads == self.failing_read:
             raise CacheUnavailable("injected")
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        self._count()
         return await self.inner.get_many(keys)
+
+    async def get_page(self, epoch_key: str, key: str, deps: Sequence[str]) -> PageRead:
+        self._count()
+        return await self.inner.get_page(epoch_key, key, deps)
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         await self.inner.set(key, value, ttl_s)
 
-    async def bump(self, key: str, at_least: int, ttl_s: float | None) -> int:
-        return await self.inner.bump(key, at_least, ttl_s)
+    async def bump(self, keys: Sequence[str], at_least: int, ttl_s: float | None) -> None:
+        await self.inner.bump(keys, at_least, ttl_s)
+
+    def invalidation_feed(self, local: LocalCache) -> InvalidationFeed | None:
+        return self.inner.invalidation_feed(local)
 
     async def ping(self) -> None:
         await self.inner.ping()
@@ -94,8 +111,8 @@ async def store(tmp_path: Path, metrics: ServiceMetrics) -> AsyncIterator[GatedS
 
 @pytest.fixture
 async def sparse_store(tmp_path: Path, metrics: ServiceMetrics) -> AsyncIterator[GatedStore]:
-    # Ids 201-290 become 1201-1290 (page 5 of 50 lies off the dense-id guess, on one
-    # bucket); 291-300 become 129100-130000 (page 6 spans far more than 8 buckets).
+    # Ids 201-290 become 1201-1290 (page 5 of 50 lies off the dense-id guess, on buckets
+    # 60-62); 291-300 become 129100-130000 (page 6 spans far more than 8 buckets).
     async for gated in open_store(
         tmp_path,
         metrics,
@@ -107,7 +124,9 @@ async def sparse_store(tmp_path: Path, metrics: ServiceMetrics) -> AsyncIterator
 
 def list_cache(backend: CacheBackend, store: GatedStore, metrics: ServiceMetrics) -> ProfileCache:
     # read_your_writes_s=0: fills after a write may use replicas (tested separately below).
-    return ProfileCache(backend, store, Settings(read_your_writes_s=0), metrics)
+    # No L1: these tests watch the shared cache's own lookups (the L1 is tested below).
+    settings = Settings(read_your_writes_s=0, local_cache_entries=0)
+    return ProfileCache(backend, store, settings, metrics)
 
 
 @pytest.fixture
@@ -170,20 +189,39 @@ async def test_a_create_misses_only_the_tail_pages(cache: ProfileCache, store: G
     ]
 
 
-async def test_a_list_hit_costs_two_round_trips(
+async def test_a_list_hit_costs_one_round_trip(
     cache: ProfileCache, backend: CountingBackend
 ) -> None:
     page = await cache.page_json(2, 50, primary=False)
     before = backend.reads
     assert await cache.page_json(2, 50, primary=False) == page
-    assert backend.reads - before == 2
+    assert backend.reads - before == 1
 
 
-async def test_a_cache_failure_between_the_two_hit_reads_answers_from_the_database(
+async def test_a_patch_costs_one_redis_round_trip(
+    redis_clean: RedisServer, store: GatedStore, metrics: ServiceMetrics
+) -> None:
+    # One script bumps the profile's version and its list bucket (and publishes both).
+    pool = fail_fast_pool(redis_clean.url, 0.5)
+    cache = list_cache(RedisCacheBackend(pool), store, metrics)
+    try:
+        await cache.invalidate_profile(41)  # the script is loaded into Redis once
+        with redis_clean.client() as client:
+            client.config_resetstat()
+            await cache.invalidate_profile(42)
+            calls = client.info("commandstats")
+            versions = client.mget(["lc:pv:42", "lc:lb:2"])
+    finally:
+        await pool.aclose()
+    assert calls["cmdstat_evalsha"]["calls"] == 1 and "cmdstat_eval" not in calls
+    assert all(versions)
+
+
+async def test_a_cache_failure_on_the_hit_read_answers_from_the_database(
     cache: ProfileCache, backend: CountingBackend, store: GatedStore, metrics: ServiceMetrics
 ) -> None:
     page = await cache.page_json(2, 50, primary=False)
-    backend.failing_read = backend.reads + 2  # the dep versions of the next hit
+    backend.failing_read = backend.reads + 1  # the lookup of the next hit
     assert await cache.page_json(2, 50, primary=False) == page
     assert len(store.loads) == 2 and not cache.healthy
     assert metrics.registry.get_sample_value("loadcap_cache_errors_total") == 1
@@ -239,8 +277,8 @@ async def test_a_page_off_the_dense_id_guess_is_cached_and_invalidated(
 async def test_a_cold_load_off_the_guess_racing_a_patch_does_not_stay_cached(
     backend: CountingBackend, sparse_store: GatedStore, metrics: ServiceMetrics
 ) -> None:
-    # Bucket 12 is not predicted for offset 200, so it is read only after the load: it must
-    # not be trusted when it moved since the load began.
+    # Bucket 61 (ids 1221-1240) is not predicted for offset 200, so it is read only after
+    # the load: it must not be trusted when it moved since the load began.
     cache = list_cache(backend, sparse_store, metrics)
     sparse_store.release = asyncio.Event()
     reader = asyncio.create_task(cache.page_json(5, 50, primary=False))
@@ -264,7 +302,8 @@ async def test_a_page_over_too_many_buckets_is_not_cached(
 async def test_list_fills_soon_after_a_write_read_from_the_primary(
     backend: CountingBackend, store: GatedStore, metrics: ServiceMetrics
 ) -> None:
-    cache = ProfileCache(backend, store, Settings(read_your_writes_s=30), metrics)
+    settings = Settings(read_your_writes_s=30, local_cache_entries=0)
+    cache = ProfileCache(backend, store, settings, metrics)
     await cache.page_json(1, 50, primary=False)
     await cache.page_json(5, 50, primary=False)
     await cache.page_json(6, 50, primary=False)
@@ -290,8 +329,8 @@ async def test_a_cold_tail_page_loaded_from_a_replica_right_after_a_create_is_no
 async def test_writes_through_the_api_invalidate_only_what_they_change(
     api: ApiUnderTest,
 ) -> None:
-    # SEEDED=30 ids sit in one bucket, so with limit=10 a patch reaches pages 1-3; a create
-    # reaches only the tail, page 3.
+    # Buckets hold ids 1-20 and 21-30, so with limit=10 a patch of id 3 reaches pages 1-2; a
+    # create reaches only the tail, page 3.
     assert SEEDED == 30
     client, metrics = api.client, api.service.metrics
     pages = {n: (await client.get(f"/api/profiles?page={n}&limit=10")).json() for n in (1, 2, 3)}
