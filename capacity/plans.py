@@ -227,22 +227,18 @@ def _app_instances(request: PlanRequest, instance_type: str, book: PriceBook) ->
     if request.per_core_rps is not None:
         vcpu = book.ec2(request.region, instance_type).vcpu
         per_instance = request.per_core_rps * vcpu
-        count = linear_instances(
-            target, per_instance, utilization=request.utilization, redundancy=request.redundancy
-        )
-        return count, (
-            f"ceil({target:,.0f} / ({request.per_core_rps:,.1f} req/s per core x {vcpu} vCPU x "
-            f"{request.utilization:g})) + {request.redundancy} = {count} "
-            f"({request.per_core_source}; one worker per vCPU)"
-        )
-    assert request.per_instance_rps is not None  # PlanRequest guarantees one of them
-    per_instance = request.per_instance_rps * scale
+        rate = f"{request.per_core_rps:,.1f} req/s per core x {vcpu} vCPU"
+        source = f"{request.per_core_source}; one worker per vCPU"
+    else:
+        assert request.per_instance_rps is not None  # PlanRequest guarantees one of them
+        per_instance = request.per_instance_rps * scale
+        rate, source = f"{per_instance:,.1f} req/s", request.per_instance_source
     count = linear_instances(
         target, per_instance, utilization=request.utilization, redundancy=request.redundancy
     )
     return count, (
-        f"ceil({target:,.0f} / ({per_instance:,.1f} req/s x {request.utilization:g})) + "
-        f"{request.redundancy} = {count} ({request.per_instance_source})"
+        f"ceil({target:,.0f} / ({rate} x {request.utilization:g})) + "
+        f"{request.redundancy} = {count} ({source})"
     )
 
 

@@ -105,33 +105,29 @@ def nearest_limit(live: LiveFigures) -> str:
 def estimate(live: LiveFigures, assumptions: Assumptions) -> tuple[PlanEstimate | None, str]:
     """The plan for the target, and what it was computed from."""
     a = assumptions
+    if live.per_core_rps:
+        rate: dict[str, float] = {"per_core_rps": live.per_core_rps}
+        basis = "the service's capacity per core (1 / CPU per request)"
+    elif live.current_rps > 0:
+        rate = {"per_instance_rps": live.current_rps}
+        basis = (
+            "the current throughput, as if it were one instance's capacity: an upper bound "
+            "on instances (export process_cpu_seconds_total for the service's capacity)"
+        )
+    else:
+        return None, "no load yet"
     try:
-        if live.per_core_rps:
-            plan = plan_estimate(
-                a.target_rps,
-                per_core_rps=live.per_core_rps,
-                utilization=a.utilization,
-                redundancy=a.redundancy,
-                instance_type=a.instance_type,
-                region=a.region,
-            )
-            return plan, "the service's capacity per core (1 / CPU per request)"
-        if live.current_rps > 0:
-            plan = plan_estimate(
-                a.target_rps,
-                per_instance_rps=live.current_rps,
-                utilization=a.utilization,
-                redundancy=a.redundancy,
-                instance_type=a.instance_type,
-                region=a.region,
-            )
-            return plan, (
-                "the current throughput, as if it were one instance's capacity: an upper bound "
-                "on instances (export process_cpu_seconds_total for the service's capacity)"
-            )
+        plan = plan_estimate(
+            a.target_rps,
+            **rate,
+            utilization=a.utilization,
+            redundancy=a.redundancy,
+            instance_type=a.instance_type,
+            region=a.region,
+        )
+        return plan, basis
     except CapacityInputError as exc:
         return None, f"cannot plan: {exc}"
-    return None, "no load yet"
 
 
 def capacity_rows(live: LiveFigures, assumptions: Assumptions) -> list[dict[str, str]]:

@@ -20,14 +20,8 @@ import uvicorn
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
-PROFILE = {
-    "id": 1,
-    "name": "Ana García",
-    "email": "ana@example.test",
-    "bio": "backend engineer",
-    "created_at": "2026-01-01T00:00:00Z",
-    "updated_at": "2026-01-01T00:00:00Z",
-}
+from tests.loadtests.profiles_double import PROFILE
+
 PAGE = {"items": [PROFILE], "page": 1, "limit": 20, "has_more": True}
 
 
