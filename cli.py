@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from capacity.errors import CapacityInputError
-from loadtests.durations import parse_duration
+from loadtests.durations import parse_duration, parse_ratio
 from loadtests.errors import LoadTestError
 from reports.errors import ReportInputError
 from reports.thresholds import GateInputError
@@ -229,8 +229,8 @@ def report(
         float, typer.Option(help="SLO: p95 latency objective in ms (for capacity).")
     ] = 100.0,
     slo_error_rate: Annotated[
-        float, typer.Option(help="SLO: highest acceptable error rate, as a fraction.")
-    ] = 0.01,
+        str, typer.Option(help="SLO: highest acceptable error rate (1% or 0.01).")
+    ] = "1%",
     open_report: Annotated[
         bool, typer.Option("--open", help="Open report.html in a browser afterwards.")
     ] = False,
@@ -240,7 +240,10 @@ def report(
     from reports.report import write_report
     from reports.slo import Slo
 
-    slo = Slo(p95_ms=slo_p95_ms, max_error_rate=slo_error_rate)
+    slo = Slo(
+        p95_ms=slo_p95_ms,
+        max_error_rate=parse_ratio(slo_error_rate, flag="--slo-error-rate"),
+    )
     files = write_report(run_dir, baseline_dir=baseline, slo=slo)
     for path in (files.html, files.markdown, files.summary):
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
@@ -401,7 +404,7 @@ def gate(
         Path | None, typer.Option(help="Baseline run directory to compare against.")
     ] = None,
     max_regression: Annotated[
-        str, typer.Option(help="Allowed change vs baseline per metric.")
+        str, typer.Option(help="Allowed change vs baseline per metric (10% or 0.1).")
     ] = "10%",
     noise_floor_ms: Annotated[
         float, typer.Option(help="Latency changes this small never fail a baseline check.")

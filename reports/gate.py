@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from loadtests.durations import format_ratio
 from reports.gate_facts import TOTAL, RunFacts, ScopeFacts
 from reports.thresholds import (
     METRICS,
@@ -249,9 +250,9 @@ def render_markdown(result: GateResult) -> str:
     baseline, opts = result.options.baseline, result.options
     if baseline is not None:
         lines.append(
-            f"Baseline `{baseline.run_dir}`: max regression {opts.max_regression:.0%}, "
+            f"Baseline `{baseline.run_dir}`: max regression {format_ratio(opts.max_regression)}, "
             f"noise floors {opts.noise_floor_ms:g} ms, {opts.noise_floor_rps:g} req/s, "
-            f"{opts.noise_floor_error_rate:.1%} error rate; "
+            f"{format_ratio(opts.noise_floor_error_rate)} error rate; "
             f"scopes under {opts.min_requests} requests skipped."
         )
     lines += ["", "| | check | measured | allowed | note |", "|---|---|---|---|---|"]
