@@ -74,9 +74,13 @@ def user_errors(func: F) -> F:
 DbUrlOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="sqlite:///path.db or mysql://user:pass@host:port/db [env LOADCAP_DB_URL]"
+        "--db",
+        metavar="URL",
+        help="sqlite:///path.db or mysql://user:pass@host:port/db [env LOADCAP_DB_URL; "
+        "default: sqlite:///loadcap.db]",
     ),
 ]
+SERVE_SEED_PROFILES = 10_000
 
 
 @app.command()
@@ -89,19 +93,45 @@ def serve(
     db: DbUrlOption = None,
     replica: Annotated[
         list[str] | None,
-        typer.Option(help="Read replica mysql:// URL (repeatable) [env LOADCAP_REPLICA_URLS]."),
+        typer.Option(
+            metavar="URL", help="Read replica mysql:// URL (repeatable) [env LOADCAP_REPLICA_URLS]."
+        ),
     ] = None,
     redis: Annotated[
         str | None,
-        typer.Option(help="redis://host:port/db; absent: in-process cache [env LOADCAP_REDIS_URL]"),
+        typer.Option(
+            metavar="URL",
+            help="redis://host:port/db; absent: in-process cache [env LOADCAP_REDIS_URL]",
+        ),
     ] = None,
     rate_limit: Annotated[
-        str | None, typer.Option(help='Per client IP, e.g. "100/minute", or "off".')
+        str | None,
+        typer.Option(
+            metavar="RATE",
+            help='Per client IP, e.g. "100/minute", or "off" [env LOADCAP_RATE_LIMIT; '
+            "default: 100/minute].",
+        ),
     ] = None,
     pool_size: Annotated[
-        int | None, typer.Option(min=1, help="Connections per database pool.")
+        int | None,
+        typer.Option(
+            min=1, help="Connections per database pool [env LOADCAP_POOL_SIZE; default: 10]."
+        ),
     ] = None,
-    log_level: Annotated[str | None, typer.Option(help="critical|error|warning|info|debug")] = None,
+    seed_profiles: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="An empty SQLite database is seeded with this many profiles first (0: none).",
+        ),
+    ] = SERVE_SEED_PROFILES,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LEVEL",
+            help="critical|error|warning|info|debug [env LOADCAP_LOG_LEVEL; default: info]",
+        ),
+    ] = None,
 ) -> None:
     """Start the reference profiles service (creates the schema if it is missing)."""
     from target_service.server import prepare_database, run_server
@@ -114,9 +144,41 @@ def serve(
         pool_size=pool_size,
         log_level=log_level,
     )
-    prepare_database(settings)
-    err_console.print(f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)})")
+    _check_port_free(host, port)
+    embedded = settings.db_url.startswith("sqlite:")
+    seeded = prepare_database(
+        settings, profiles=seed_profiles if embedded else 0, only_if_empty=True
+    )
+    if seeded is not None:
+        err_console.print(
+            f"the database was empty: seeded {seeded.profiles:,} profiles "
+            f"(ids 1..{seeded.profiles}) so a load test has something to read; "
+            "--seed-profiles 0 starts empty",
+            highlight=False,
+        )
+    limit = settings.rate_limit or "off"
+    err_console.print(
+        f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)}, "
+        f"rate limit {limit})",
+        highlight=False,
+    )
     run_server(settings, host=host, port=port, workers=workers)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A busy port is a usage mistake (exit 2 with a clear line), not a crash of uvicorn's."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another service "
+                "running there? choose another --port)"
+            ) from None
 
 
 @db_app.command("init")
@@ -159,8 +221,14 @@ def run(
     host: Annotated[
         str | None, typer.Option(help="Target base URL; omitted: start the embedded service.")
     ] = None,
-    users: Annotated[int, typer.Option(help="Concurrent users (closed model).")] = 10,
-    spawn_rate: Annotated[float, typer.Option(help="Users started per second.")] = 10.0,
+    users: Annotated[
+        int | None,
+        typer.Option(help="Concurrent users (closed model) [default: 10]; not with --rps."),
+    ] = None,
+    spawn_rate: Annotated[
+        float | None,
+        typer.Option(help="Users started per second [default: all within the first second]."),
+    ] = None,
     duration: Annotated[str, typer.Option(help="Run length, e.g. 20s, 5m, 1h30m.")] = "20s",
     shape: Annotated[str | None, typer.Option(help="Load shape: step, spike or soak.")] = None,
     step_seconds: Annotated[
@@ -189,6 +257,26 @@ def run(
     ] = None,
     web: Annotated[bool, typer.Option(help="Open Locust's web UI instead of headless.")] = False,
     web_port: Annotated[int, typer.Option(help="Web UI port (with --web).")] = 8089,
+    id_count: Annotated[
+        int | None,
+        typer.Option(
+            help="Profile ids to draw from (1..N) [default: the embedded seed, or learned "
+            "from the target]."
+        ),
+    ] = None,
+    locustfile: Annotated[
+        Path | None,
+        typer.Option(
+            "--locustfile",
+            "-f",
+            help="Your own locustfile (with `import loadtests.plugin`) instead of the profiles "
+            "workload; see docs/own-service.md.",
+        ),
+    ] = None,
+    max_error_rate: Annotated[
+        str,
+        typer.Option(help="Error budget: exit 0 while failures stay within it (1% or 0.01)."),
+    ] = "1%",
 ) -> None:
     """Run a Locust load test into a run directory."""
     from loadtests.cli_run import run_command
@@ -210,8 +298,19 @@ def run(
         out=out,
         web=web,
         web_port=web_port,
+        id_count=id_count,
+        locustfile=locustfile,
+        max_error_rate=max_error_rate,
     )
     raise typer.Exit(exit_code)
+
+
+@app.command("locustfile")
+def locustfile_path() -> None:
+    """Print the path of loadcap's locustfile, for `locust -f "$(loadcap locustfile)"`."""
+    from loadtests.runner import LOCUSTFILE
+
+    typer.echo(str(LOCUSTFILE))
 
 
 # --- reports: report ------------------------------------------------------------------------
