@@ -511,6 +511,14 @@ def gate(
     min_requests: Annotated[
         int, typer.Option(help="Skip baseline checks on scopes with fewer requests.")
     ] = 50,
+    noise_model: Annotated[
+        bool,
+        typer.Option(
+            "--noise-model/--point-comparison",
+            help="Judge baseline changes against the runs' per-second noise (docs/ci.md), or "
+            "compare the whole-run figures only.",
+        ),
+    ] = True,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
 ) -> None:
     """CI benchmark gate: thresholds and baseline regression. Exit 0 pass, 1 fail, 2 bad input."""
@@ -541,8 +549,11 @@ def gate(
         max_regression=parse_percentage(max_regression),
         noise_floor_ms=noise_floor_ms,
         min_requests=min_requests,
+        noise_model=noise_model,
     )
     result = gate_engine.evaluate(load_run(run_dir), options)
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     markdown = gate_engine.render_markdown(result)
     typer.echo(markdown, nl=False)
     try:

@@ -19,7 +19,7 @@ import gevent
 import locust
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests import capacity_tab
+from loadtests import capacity_tab, windows
 from loadtests.arguments import add_arguments, workload_options
 from loadtests.errors import LoadTestError
 from loadtests.hdr import LatencyRecorder, write_hdr_json
@@ -80,6 +80,7 @@ def install(events: Any = None) -> None:
     events.worker_report.add_listener(on_worker_report)
     events.reset_stats.add_listener(STATE.reset)
     events.quitting.add_listener(on_quitting)
+    windows.install(events)  # after on_quitting, which waits for the workers' last reports
 
 
 def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) -> None:

@@ -39,7 +39,8 @@ DEFAULT_MAX_ERROR_RATE = 0.01
 # Files a run writes; a reused --out loses the previous run's, so nothing stale is reported.
 RUN_OUTPUTS = (
     "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
-    "locust_exceptions.csv", "locust_report.html", "locust.log", "hdr.json", "run.json",
+    "locust_exceptions.csv", "locust_report.html", "locust.log", "hdr.json", "windows.json",
+    "run.json",
     "summary.json", "report.md", "report.html", "progress.json",
 )  # fmt: skip
 STARTUP_GRACE_S = 30.0  # Locust's own start (and --processes forks) before the clock runs
@@ -204,6 +205,7 @@ def locust_command(settings: RunSettings, host: str, id_count: int) -> list[str]
         "--csv", str(out / "locust"), "--csv-full-history",
         "--html", str(out / "locust_report.html"),
         "--hdr-out", str(out / "hdr.json"),
+        "--windows-out", str(out / "windows.json"),
         "--progress-out", str(out / PROGRESS_FILE),
         "--run-time", format_duration(settings.duration_s),
         "--exit-code-on-error", "1",
