@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.durations import parse_duration, parse_ratio  # noqa: E402
-from loadtests.runner import RunSettings, run_load_test  # noqa: E402
-from reports.gate import GateOptions, evaluate  # noqa: E402
-from reports.gate_facts import load_run  # noqa: E402
-from reports.summary import write_summary  # noqa: E402
-from target_service.process import ServiceProcess  # noqa: E402
+from loadtests.durations import parse_duration, parse_ratio
+from loadtests.runner import RunSettings, run_load_test
+from reports.gate import GateOptions, evaluate
+from reports.gate_facts import load_run
+from reports.summary import write_summary
+from target_service.process import ServiceProcess
 
 
 def one_run(out: Path, host: str, users: int, duration_s: float) -> Path:

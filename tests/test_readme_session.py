@@ -85,7 +85,7 @@ def test_readme_typical_session_passes_as_written(session_dir: Path) -> None:
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
-                    )  # fmt: skip
+                    )
                 )
                 log.close()
                 port = service_port if command.startswith("loadcap serve") else web_port

@@ -40,6 +40,11 @@ def write_windows(run_dir: Path, p99: np.ndarray, rps: np.ndarray) -> None:
     (run_dir / "windows.json").write_text(json.dumps({"window_s": 1.0, "windows": windows}))
 
 
+def _second(p99: float, rps: float) -> dict[str, float]:
+    return {"requests": int(rps), "failures": 0, "p50_ms": p99 / 4, "p95_ms": p99 / 1.5,
+            "p99_ms": float(p99)}  # fmt: skip
+
+
 def noisy_run(directory: Path, *, p99: float, rps: float, seed: int, scale: float = 1.0) -> Path:
     rng = np.random.default_rng(seed)
     seconds_p99 = 60 * scale * rng.lognormal(0.0, 0.35, SECONDS)
@@ -94,7 +99,7 @@ def test_a_constant_run_against_a_step_baseline_is_warned_about(tmp_path: Path) 
     record = {"shape": None, "users": 20, "open_model": None}
     (current / "run.json").write_text(json.dumps(record))
     (baseline / "run.json").write_text(json.dumps({**record, "shape": "step", "users": 10}))
-    code, out, err = gate(current, baseline)
+    _, out, err = gate(current, baseline)
     assert "⚠️ warning: this run is constant load with 20 users but the baseline is step " in out
     assert "warning: this run is constant load" in err
 
