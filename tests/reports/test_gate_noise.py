@@ -34,7 +34,7 @@ def write_windows(run_dir: Path, p99: np.ndarray, rps: np.ndarray) -> None:
                     "p99_ms": float(p),
                 }
             },
-        }  # fmt: skip
+        }
         for i, (p, r) in enumerate(zip(p99, rps, strict=True))
     ]
     (run_dir / "windows.json").write_text(json.dumps({"window_s": 1.0, "windows": windows}))
