@@ -26,9 +26,9 @@ WINDOWS_FILE = "windows.json"
 TOTAL_KEYS = ("Aggregated", "Total")
 MIN_WINDOWS = 4  # per run, after dropping the first (ramp-up) and last (partial) second
 MIN_WINDOW_REQUESTS = 5  # a window's percentile needs a few samples to mean anything
-CONFIDENCE = 0.95
+CONFIDENCE = 0.99  # about 20 noise-modelled checks a gate: each must rarely misfire
 RESAMPLES = 2000
-BLOCK = 2  # seconds per bootstrap block
+BLOCK = 3  # seconds per bootstrap block: a busy machine slows neighbouring seconds together
 LATENCIES = {"p50": "p50_ms", "p95": "p95_ms", "p99": "p99_ms"}
 
 Samples = npt.NDArray[np.float64]
