@@ -52,11 +52,22 @@ def highest_profile_id(host: str) -> int:
     return low
 
 
+PROFILES_USERS = frozenset({"ProfilesUser", "OpenModelUser"})
+
+
+def _runs_the_profiles_workload(environment: Any) -> bool:
+    classes = getattr(environment, "user_classes", None) or []
+    return any(getattr(cls, "__name__", "") in PROFILES_USERS for cls in classes)
+
+
 def learn_id_range(environment: Any, **_: Any) -> None:
     """`test_start` listener: with `--id-count 0` (the default), ask the target. The master
     learns it before it tells its workers the options, so they draw from the same range."""
     options = environment.parsed_options
     if options is None or int(getattr(options, "id_count", 1)) > 0:
+        return
+    if not _runs_the_profiles_workload(environment):
+        options.id_count = FALLBACK_ID_COUNT  # a user's own locustfile: not ours to probe
         return
     host = environment.host or ""
     try:

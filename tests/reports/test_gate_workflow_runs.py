@@ -5,6 +5,7 @@ first and then refreshes the baseline."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -112,10 +113,8 @@ class Runner:
     def stop_leftovers(self) -> None:
         pid_file = self.workspace / "serve.pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
 
 
 def run_workflow(runner: Runner) -> Runner:
