@@ -34,6 +34,27 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create the schema and load data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        typer.echo(f"loadcap {metadata.version('loadcap')} (locust {metadata.version('locust')})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -76,8 +97,8 @@ DbUrlOption = Annotated[
     typer.Option(
         "--db",
         metavar="URL",
-        help="sqlite:///path.db or mysql://user:pass@host:port/db [env LOADCAP_DB_URL; "
-        "default: sqlite:///loadcap.db]",
+        help="sqlite:///path.db or mysql://user:pass@host:port/db (env LOADCAP_DB_URL).",
+        show_default="sqlite:///loadcap.db",
     ),
 ]
 SERVE_SEED_PROFILES = 10_000
@@ -94,7 +115,7 @@ def serve(
     replica: Annotated[
         list[str] | None,
         typer.Option(
-            metavar="URL", help="Read replica mysql:// URL (repeatable) [env LOADCAP_REPLICA_URLS]."
+            metavar="URL", help="Read replica mysql:// URL (repeatable; env LOADCAP_REPLICA_URLS)."
         ),
     ] = None,
     redis: Annotated[
@@ -108,14 +129,14 @@ def serve(
         str | None,
         typer.Option(
             metavar="RATE",
-            help='Per client IP, e.g. "100/minute", or "off" [env LOADCAP_RATE_LIMIT; '
-            "default: 100/minute].",
+            help='Per client IP, e.g. "100/minute", or "off" (env LOADCAP_RATE_LIMIT).',
+            show_default="100/minute",
         ),
     ] = None,
     pool_size: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Connections per database pool [env LOADCAP_POOL_SIZE; default: 10]."
+            min=1, help="Connections per database pool (env LOADCAP_POOL_SIZE).", show_default="10"
         ),
     ] = None,
     seed_profiles: Annotated[
@@ -129,7 +150,8 @@ def serve(
         str | None,
         typer.Option(
             metavar="LEVEL",
-            help="critical|error|warning|info|debug [env LOADCAP_LOG_LEVEL; default: info]",
+            help="critical|error|warning|info|debug (env LOADCAP_LOG_LEVEL).",
+            show_default="info",
         ),
     ] = None,
 ) -> None:
@@ -223,11 +245,11 @@ def run(
     ] = None,
     users: Annotated[
         int | None,
-        typer.Option(help="Concurrent users (closed model) [default: 10]; not with --rps."),
+        typer.Option(help="Concurrent users (closed model); not with --rps.", show_default="10"),
     ] = None,
     spawn_rate: Annotated[
         float | None,
-        typer.Option(help="Users started per second [default: all within the first second]."),
+        typer.Option(help="Users started per second.", show_default="all in the first second"),
     ] = None,
     duration: Annotated[str, typer.Option(help="Run length, e.g. 20s, 5m, 1h30m.")] = "20s",
     shape: Annotated[str | None, typer.Option(help="Load shape: step, spike or soak.")] = None,
@@ -260,8 +282,8 @@ def run(
     id_count: Annotated[
         int | None,
         typer.Option(
-            help="Profile ids to draw from (1..N) [default: the embedded seed, or learned "
-            "from the target]."
+            help="Profile ids to draw from (1..N).",
+            show_default="the embedded seed, or learned from the target",
         ),
     ] = None,
     locustfile: Annotated[
@@ -703,11 +725,37 @@ def _service_settings(
     )
 
 
+_METAVARS = {"<int>": "N", "<float>": "NUMBER", "<str>": "TEXT", "<path>": "PATH"}
+
+
+def _command() -> Any:
+    """The click command tree, with plain metavars: none on flags (typer shows `<bool>`),
+    `N`/`NUMBER`/`TEXT`/`PATH` instead of `<int>`/`<float>`/`<str>`/`<path>`."""
+    root: Any = typer.main.get_command(app)
+    pending = [root]
+    while pending:
+        command = pending.pop()
+        pending += list(getattr(command, "commands", {}).values())
+        ctx = typer.Context(command)
+        for param in command.params:
+            if param.param_type_name != "option" or param.metavar is not None:
+                continue
+            if param.is_flag or param.count:
+                param.metavar = ""
+                continue
+            shown = str(param.display_type_rich(ctx))
+            if shown in _METAVARS:
+                param.metavar = _METAVARS[shown]
+            elif shown.startswith("<int range>"):
+                param.metavar = "N"
+    return root
+
+
 def main() -> None:
     """Console entry point. Usage mistakes (unknown flag, bad value) are one line on stderr and
     exit 2, like the engines' input errors, instead of click's multi-line usage box."""
     try:
-        result = app(standalone_mode=False)
+        result = _command().main(standalone_mode=False)
     except Exception as exc:
         # Matched by name: typer >= 0.2x raises its vendored click's classes, older typer
         # raises click's own; both keep click's names and attributes.

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from capacity.errors import CapacityInputError
-from capacity.usl import UslFit
+
+if TYPE_CHECKING:  # scipy (behind capacity.usl) is slow to import and a plain plan needs none
+    from capacity.usl import UslFit
 
 # Float quotients such as 700 / (10 x 0.7) land a hair above the integer; don't round that up.
 _CEIL_TOLERANCE = 1e-9

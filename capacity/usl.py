@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import least_squares
 
 from capacity.errors import CapacityInputError
 
@@ -149,6 +148,8 @@ def fit_usl(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
     Two starting points (the textbook defaults and Gunther's linearisation when N = 1 was
     measured) guard against the flat valleys this model is known for; the lower SSE wins.
     """
+    from scipy.optimize import least_squares  # slow to import; `plan` without a fit needs none
+
     ns, xs = validate_measurements(n, throughput)
     best = None
     for start in _starting_points(ns, xs):
