@@ -159,7 +159,8 @@ def _noise_interval(scope: str, metric: Metric, windows: Windows) -> gate_noise.
     after = after_series.samples(scope, metric.name)
     if before is None or after is None:
         return None
-    return gate_noise.change_interval(before, after, metric=metric.name)
+    interval = gate_noise.change_interval(before, after, metric=metric.name)
+    return gate_noise.with_machine_drift(interval, before_series, after_series, metric.name)
 
 
 def _compare(
