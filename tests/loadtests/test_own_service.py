@@ -128,7 +128,7 @@ def test_report_plan_and_gate_work_on_it(shop_run: Path, tmp_path: Path) -> None
     report = loadcap("report", shop_run)
     assert report.returncode == 0, report.stderr
     summary = json.loads((shop_run / "summary.json").read_text(encoding="utf-8"))
-    assert {e["name"] for e in summary["endpoints"]} >= {"/v1/orders", "/v1/orders/{n}"}
+    assert {e["name"] for e in summary["endpoints"]} >= {"GET /v1/orders", "GET /v1/orders/{n}"}
     plan = loadcap("plan", "--from", shop_run, "--md")
     assert plan.returncode == 0, plan.stderr
     assert "instances" in plan.stdout.lower()
