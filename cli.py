@@ -150,7 +150,7 @@ def serve(
         str | None,
         typer.Option(
             metavar="LEVEL",
-            help="critical|error|warning|info|debug (env LOADCAP_LOG_LEVEL).",
+            help="One of critical, error, warning, info, debug (env LOADCAP_LOG_LEVEL).",
             show_default="info",
         ),
     ] = None,
