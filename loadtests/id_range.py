@@ -16,7 +16,9 @@ from loadtests.errors import LoadTestError
 
 logger = logging.getLogger("loadcap")
 FALLBACK_ID_COUNT = 1000
-_MAX_ID = 2**31 - 1
+# A target that answers every id (a test double, a catch-all route) is taken to hold this
+# many, after about 24 probes, rather than probed up to 2**31.
+MAX_ID_COUNT = 10_000_000
 
 
 class IdRangeError(LoadTestError):
@@ -41,8 +43,10 @@ def highest_profile_id(host: str) -> int:
     if not profile_exists(host, 1):
         return 0
     low, high = 1, 2
-    while high < _MAX_ID and profile_exists(host, high):
-        low, high = high, min(high * 2, _MAX_ID)
+    while profile_exists(host, high):
+        if high >= MAX_ID_COUNT:
+            return MAX_ID_COUNT
+        low, high = high, min(high * 2, MAX_ID_COUNT)
     while high - low > 1:  # low exists, high does not
         middle = (low + high) // 2
         if profile_exists(host, middle):
@@ -58,6 +62,17 @@ PROFILES_USERS = frozenset({"ProfilesUser", "OpenModelUser"})
 def _runs_the_profiles_workload(environment: Any) -> bool:
     classes = getattr(environment, "user_classes", None) or []
     return any(getattr(cls, "__name__", "") in PROFILES_USERS for cls in classes)
+
+
+def id_count_of(host: str) -> int | None:
+    """For `loadcap run`, before Locust starts (so probing takes none of the run's time):
+    the target's id range, or None to leave it to the locustfile's fallback."""
+    try:
+        count = highest_profile_id(host)
+    except IdRangeError as exc:
+        logger.warning("cannot learn the profile id range: %s", exc)
+        return None
+    return count or None
 
 
 def learn_id_range(environment: Any, **_: Any) -> None:

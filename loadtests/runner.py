@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from loadtests.durations import format_duration, format_ratio
 from loadtests.embedded import EmbeddedService, embedded_service
 from loadtests.errors import LoadTestError
+from loadtests.id_range import id_count_of
 from loadtests.metrics_snapshots import MetricsSnapshots
 from loadtests.mix import Mix
 from loadtests.progress import Progress, latest_progress
@@ -157,14 +158,16 @@ def run_load_test(
     )
     with service as embedded:
         host = embedded.base_url if embedded else str(settings.host)
-        # 0 tells the locustfile to learn the id range from the target itself.
         id_count = settings.id_count or (embedded.profiles if embedded else 0)
+        if not id_count and settings.locustfile is None:
+            # Learned here, outside the run's time; 0 leaves it to the locustfile.
+            id_count = id_count_of(host) or 0
         started_at = datetime.now(UTC)
         with _snapshots(host, settings) as _:
             exit_code = _run_locust(locust_command(settings, host, id_count), settings, on_progress)
         ended_at = datetime.now(UTC)
     record = run_record(
-        settings,
+        replace(settings, id_count=id_count or None),
         host=host,
         embedded=embedded is not None,
         exit_code=exit_code,
