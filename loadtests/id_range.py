@@ -69,9 +69,8 @@ def id_count_of(host: str) -> int | None:
     the target's id range, or None to leave it to the locustfile's fallback."""
     try:
         count = highest_profile_id(host)
-    except IdRangeError as exc:
-        logger.warning("cannot learn the profile id range: %s", exc)
-        return None
+    except IdRangeError:
+        return None  # the locustfile tries again and says why in locust.log
     return count or None
 
 
