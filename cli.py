@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from capacity.errors import CapacityInputError
-from loadtests.durations import parse_duration
+from loadtests.durations import parse_duration, parse_ratio
 from loadtests.errors import LoadTestError
 from reports.errors import ReportInputError
 from reports.thresholds import GateInputError
@@ -33,6 +33,27 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create the schema and load data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        typer.echo(f"loadcap {metadata.version('loadcap')} (locust {metadata.version('locust')})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -74,9 +95,13 @@ def user_errors(func: F) -> F:
 DbUrlOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="sqlite:///path.db or mysql://user:pass@host:port/db [env LOADCAP_DB_URL]"
+        "--db",
+        metavar="URL",
+        help="sqlite:///path.db or mysql://user:pass@host:port/db (env LOADCAP_DB_URL).",
+        show_default="sqlite:///loadcap.db",
     ),
 ]
+SERVE_SEED_PROFILES = 10_000
 
 
 @app.command()
@@ -89,19 +114,46 @@ def serve(
     db: DbUrlOption = None,
     replica: Annotated[
         list[str] | None,
-        typer.Option(help="Read replica mysql:// URL (repeatable) [env LOADCAP_REPLICA_URLS]."),
+        typer.Option(
+            metavar="URL", help="Read replica mysql:// URL (repeatable; env LOADCAP_REPLICA_URLS)."
+        ),
     ] = None,
     redis: Annotated[
         str | None,
-        typer.Option(help="redis://host:port/db; absent: in-process cache [env LOADCAP_REDIS_URL]"),
+        typer.Option(
+            metavar="URL",
+            help="redis://host:port/db; absent: in-process cache [env LOADCAP_REDIS_URL]",
+        ),
     ] = None,
     rate_limit: Annotated[
-        str | None, typer.Option(help='Per client IP, e.g. "100/minute", or "off".')
+        str | None,
+        typer.Option(
+            metavar="RATE",
+            help='Per client IP, e.g. "100/minute", or "off" (env LOADCAP_RATE_LIMIT).',
+            show_default="100/minute",
+        ),
     ] = None,
     pool_size: Annotated[
-        int | None, typer.Option(min=1, help="Connections per database pool.")
+        int | None,
+        typer.Option(
+            min=1, help="Connections per database pool (env LOADCAP_POOL_SIZE).", show_default="10"
+        ),
     ] = None,
-    log_level: Annotated[str | None, typer.Option(help="critical|error|warning|info|debug")] = None,
+    seed_profiles: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="An empty SQLite database is seeded with this many profiles first (0: none).",
+        ),
+    ] = SERVE_SEED_PROFILES,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LEVEL",
+            help="One of critical, error, warning, info, debug (env LOADCAP_LOG_LEVEL).",
+            show_default="info",
+        ),
+    ] = None,
     single_instance: Annotated[
         bool | None,
         typer.Option(
@@ -122,9 +174,41 @@ def serve(
         log_level=log_level,
         single_instance=single_instance,
     )
-    prepare_database(settings)
-    err_console.print(f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)})")
+    _check_port_free(host, port)
+    embedded = settings.db_url.startswith("sqlite:")
+    seeded = prepare_database(
+        settings, profiles=seed_profiles if embedded else 0, only_if_empty=True
+    )
+    if seeded is not None:
+        err_console.print(
+            f"the database was empty: seeded {seeded.profiles:,} profiles "
+            f"(ids 1..{seeded.profiles}) so a load test has something to read; "
+            "--seed-profiles 0 starts empty",
+            highlight=False,
+        )
+    limit = settings.rate_limit or "off"
+    err_console.print(
+        f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)}, "
+        f"rate limit {limit})",
+        highlight=False,
+    )
     run_server(settings, host=host, port=port, workers=workers)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A busy port is a usage mistake (exit 2 with a clear line), not a crash of uvicorn's."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another service "
+                "running there? choose another --port)"
+            ) from None
 
 
 @db_app.command("init")
@@ -167,8 +251,14 @@ def run(
     host: Annotated[
         str | None, typer.Option(help="Target base URL; omitted: start the embedded service.")
     ] = None,
-    users: Annotated[int, typer.Option(help="Concurrent users (closed model).")] = 10,
-    spawn_rate: Annotated[float, typer.Option(help="Users started per second.")] = 10.0,
+    users: Annotated[
+        int | None,
+        typer.Option(help="Concurrent users (closed model); not with --rps.", show_default="10"),
+    ] = None,
+    spawn_rate: Annotated[
+        float | None,
+        typer.Option(help="Users started per second.", show_default="all in the first second"),
+    ] = None,
     duration: Annotated[str, typer.Option(help="Run length, e.g. 20s, 5m, 1h30m.")] = "20s",
     shape: Annotated[str | None, typer.Option(help="Load shape: step, spike or soak.")] = None,
     step_seconds: Annotated[
@@ -216,6 +306,26 @@ def run(
     ] = None,
     web: Annotated[bool, typer.Option(help="Open Locust's web UI instead of headless.")] = False,
     web_port: Annotated[int, typer.Option(help="Web UI port (with --web).")] = 8089,
+    id_count: Annotated[
+        int | None,
+        typer.Option(
+            help="Profile ids to draw from (1..N).",
+            show_default="the embedded seed, or learned from the target",
+        ),
+    ] = None,
+    locustfile: Annotated[
+        Path | None,
+        typer.Option(
+            "--locustfile",
+            "-f",
+            help="Your own locustfile (with `import loadtests.plugin`) instead of the profiles "
+            "workload; see docs/own-service.md.",
+        ),
+    ] = None,
+    max_error_rate: Annotated[
+        str,
+        typer.Option(help="Error budget: exit 0 while failures stay within it (1% or 0.01)."),
+    ] = "1%",
 ) -> None:
     """Run a Locust load test into a run directory."""
     from loadtests.cli_run import run_command
@@ -239,8 +349,19 @@ def run(
         out=out,
         web=web,
         web_port=web_port,
+        id_count=id_count,
+        locustfile=locustfile,
+        max_error_rate=max_error_rate,
     )
     raise typer.Exit(exit_code)
+
+
+@app.command("locustfile")
+def locustfile_path() -> None:
+    """Print the path of loadcap's locustfile, for `locust -f "$(loadcap locustfile)"`."""
+    from loadtests.runner import LOCUSTFILE
+
+    typer.echo(str(LOCUSTFILE))
 
 
 # --- reports: report ------------------------------------------------------------------------
@@ -258,8 +379,8 @@ def report(
         float, typer.Option(help="SLO: p95 latency objective in ms (for capacity).")
     ] = 100.0,
     slo_error_rate: Annotated[
-        float, typer.Option(help="SLO: highest acceptable error rate, as a fraction.")
-    ] = 0.01,
+        str, typer.Option(help="SLO: highest acceptable error rate (1% or 0.01).")
+    ] = "1%",
     open_report: Annotated[
         bool, typer.Option("--open", help="Open report.html in a browser afterwards.")
     ] = False,
@@ -269,7 +390,10 @@ def report(
     from reports.report import write_report
     from reports.slo import Slo
 
-    slo = Slo(p95_ms=slo_p95_ms, max_error_rate=slo_error_rate)
+    slo = Slo(
+        p95_ms=slo_p95_ms,
+        max_error_rate=parse_ratio(slo_error_rate, flag="--slo-error-rate"),
+    )
     files = write_report(run_dir, baseline_dir=baseline, slo=slo)
     for path in (files.html, files.markdown, files.summary):
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)
@@ -438,7 +562,7 @@ def gate(
         Path | None, typer.Option(help="Baseline run directory to compare against.")
     ] = None,
     max_regression: Annotated[
-        str, typer.Option(help="Allowed change vs baseline per metric.")
+        str, typer.Option(help="Allowed change vs baseline per metric (10% or 0.1).")
     ] = "10%",
     noise_floor_ms: Annotated[
         float, typer.Option(help="Latency changes this small never fail a baseline check.")
@@ -453,6 +577,14 @@ def gate(
             "throughput is then the generator's, not the service's)."
         ),
     ] = False,
+    noise_model: Annotated[
+        bool,
+        typer.Option(
+            "--noise-model/--point-comparison",
+            help="Judge baseline changes against the runs' per-second noise (docs/ci.md), or "
+            "compare the whole-run figures only.",
+        ),
+    ] = True,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
 ) -> None:
     """CI benchmark gate: thresholds and baseline regression. Exit 0 pass, 1 fail, 2 bad input."""
@@ -484,8 +616,11 @@ def gate(
         noise_floor_ms=noise_floor_ms,
         min_requests=min_requests,
         allow_saturated_generator=allow_saturated_generator,
+        noise_model=noise_model,
     )
     result = gate_engine.evaluate(load_run(run_dir), options)
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     markdown = gate_engine.render_markdown(result)
     typer.echo(markdown, nl=False)
     try:
@@ -657,11 +792,37 @@ def _service_settings(
     )
 
 
+_METAVARS = {"<int>": "N", "<float>": "NUMBER", "<str>": "TEXT", "<path>": "PATH"}
+
+
+def _command() -> Any:
+    """The click command tree, with plain metavars: none on flags (typer shows `<bool>`),
+    `N`/`NUMBER`/`TEXT`/`PATH` instead of `<int>`/`<float>`/`<str>`/`<path>`."""
+    root: Any = typer.main.get_command(app)
+    pending = [root]
+    while pending:
+        command = pending.pop()
+        pending += list(getattr(command, "commands", {}).values())
+        ctx = typer.Context(command)
+        for param in command.params:
+            if param.param_type_name != "option" or param.metavar is not None:
+                continue
+            if param.is_flag or param.count:
+                param.metavar = ""
+                continue
+            shown = str(param.display_type_rich(ctx))
+            if shown in _METAVARS:
+                param.metavar = _METAVARS[shown]
+            elif shown.startswith("<int range>"):
+                param.metavar = "N"
+    return root
+
+
 def main() -> None:
     """Console entry point. Usage mistakes (unknown flag, bad value) are one line on stderr and
     exit 2, like the engines' input errors, instead of click's multi-line usage box."""
     try:
-        result = app(standalone_mode=False)
+        result = _command().main(standalone_mode=False)
     except Exception as exc:
         # Matched by name: typer >= 0.2x raises its vendored click's classes, older typer
         # raises click's own; both keep click's names and attributes.

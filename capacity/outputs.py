@@ -19,15 +19,6 @@ from capacity.autoscale import (
     read_profile,
     simulate_day,
 )
-from capacity.charts import (
-    LinearSeries,
-    new_figure,
-    plot_autoscale_day,
-    plot_cost_vs_load,
-    plot_instances_vs_load,
-    save_figure,
-    sweep_loads,
-)
 from capacity.errors import CapacityInputError
 from capacity.planner import PlanOptions, make_plan_report
 from capacity.pricing import PriceBook, load_price_book
@@ -122,6 +113,17 @@ def autoscale_summary(
 def write_plan_chart(
     report: PlanReport, book: PriceBook, path: Path, autoscale: AutoscaleSummary | None
 ) -> Path:
+    # matplotlib is imported only when a chart is asked for: a plain plan needs none of it.
+    from capacity.charts import (
+        LinearSeries,
+        new_figure,
+        plot_autoscale_day,
+        plot_cost_vs_load,
+        plot_instances_vs_load,
+        save_figure,
+        sweep_loads,
+    )
+
     request = report.request
     linear = {
         f"seed: {SEED_PER_INSTANCE_RPS:g} req/s per instance": LinearSeries(

@@ -72,7 +72,8 @@ def _summary_lines(report: PlanReport) -> list[str]:
         f"Right-sized: {right.instances} x {right.instance_type}; {right.sizing}.",
     ]
     if req.p95_ms is not None:
-        lines.append(f"Measured p95 at that throughput: {req.p95_ms:,.1f} ms.")
+        # runs.py takes the run's totals: the p95 over the whole run, every load level in it.
+        lines.append(f"Measured p95 over the whole run: {req.p95_ms:,.1f} ms.")
     cheapest = report.cheapest
     lines.append(
         f"Cheapest instance type for the target: {cheapest.instances} x "

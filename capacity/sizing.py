@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from capacity.errors import CapacityInputError
 
-if TYPE_CHECKING:  # scipy is slow to import; sizing without a fit never needs it
+if TYPE_CHECKING:  # scipy (behind capacity.usl) is slow to import and a plain plan needs none
     from capacity.usl import UslFit
 
 # Float quotients such as 700 / (10 x 0.7) land a hair above the integer; don't round that up.

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import least_squares
 
 from capacity.errors import CapacityInputError
 
@@ -166,6 +165,8 @@ def fit_usl(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
 
 
 def _best_fit(ns: FloatArray, xs: FloatArray) -> UslFit:
+    from scipy.optimize import least_squares  # slow to import; `plan` without a fit needs none
+
     best = None
     for start in _starting_points(ns, xs):
         result = least_squares(

@@ -22,7 +22,12 @@ def add_arguments(parser: Any) -> None:
         help="Task weights list,get,create,patch (or list=80,get=10,...)",
         include_in_web_ui=True,
     )
-    group.add_argument("--id-count", type=int, default=1000, help="Seeded profile ids (1..N)")
+    group.add_argument(
+        "--id-count",
+        type=int,
+        default=0,
+        help="Seeded profile ids (1..N); 0 = learn the range from the target",
+    )
     group.add_argument("--hot-fraction", type=float, default=0.2, help="Share of ids that are hot")
     group.add_argument("--hot-share", type=float, default=0.8, help="Share of draws on hot ids")
     group.add_argument("--page-limit", type=int, default=20, help="Profiles per list page")

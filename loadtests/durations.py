@@ -58,3 +58,39 @@ def format_duration(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     parts = ((hours, "h"), (minutes, "m"), (secs, "s"))
     return "".join(f"{value}{unit}" for value, unit in parts if value)
+
+
+class RatioError(LoadTestError):
+    """A ratio flag (error rate, regression allowance, utilization) could not be read."""
+
+
+def parse_ratio(text: str, *, flag: str, maximum: float = 1.0) -> float:
+    """One convention for every ratio flag: `1%` or `0.01`. A bare number of 1 or more is
+    refused, because `--max-error-rate 1` could mean 1% or 100%.
+
+    >>> parse_ratio("1%", flag="--max-error-rate"), parse_ratio("0.01", flag="--max-error-rate")
+    (0.01, 0.01)
+    """
+    raw = text.strip()
+    percent = raw.endswith("%")
+    number = raw.removesuffix("%").strip()
+    try:
+        value = float(number)
+    except ValueError:
+        raise RatioError(f"{flag}: expected a ratio like 1% or 0.01, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise RatioError(f"{flag}: expected a ratio like 1% or 0.01, got {text!r}")
+    if not percent and value >= 1:
+        raise RatioError(
+            f"{flag} {text}: a bare number must be a fraction below 1; "
+            f"write {number}% for {number} percent (or {value / 100:g} as a fraction)"
+        )
+    ratio = value / 100 if percent else value
+    if not 0 <= ratio <= maximum:
+        raise RatioError(f"{flag}: must be between 0% and {maximum:.0%}, got {text!r}")
+    return ratio
+
+
+def format_ratio(ratio: float) -> str:
+    """A ratio as a percentage that never rounds a small one away: 0.001 -> '0.1%'."""
+    return f"{ratio * 100:.3g}%"

@@ -1,5 +1,6 @@
 """loadcap's Locust extension: wires the workload, shapes, open model, HDR recording and the
-Capacity tab into Locust's events. `install(events)` is called once by the locustfile.
+Capacity tab into Locust's events. Importing it installs it (once), so a user's own locustfile
+needs one line, `import loadtests.plugin` (docs/own-service.md).
 
 Only the master (or a local runner) writes outputs; workers send their HDR histograms and
 open-model counters to it with every stats report.
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import locust
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from loadtests import capacity_tab
+from loadtests import capacity_tab, windows
 from loadtests.arguments import add_arguments, workload_options
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import (
@@ -32,6 +34,7 @@ from loadtests.generator_cpu import (
     decode_samples,
 )
 from loadtests.hdr import LatencyRecorder, write_hdr_json
+from loadtests.id_range import learn_id_range
 from loadtests.live_capacity import (
     SCRAPE_INTERVAL_S,
     GeneratorCpuWatch,
@@ -82,15 +85,25 @@ class RunState:
 STATE = RunState()
 
 
-def install(events: Any) -> None:
+_INSTALLED: set[int] = set()
+
+
+def install(events: Any = None) -> None:
+    """Add loadcap's listeners to Locust's events (by default `locust.events`), once."""
+    events = locust.events if events is None else events
+    if id(events) in _INSTALLED:
+        return
+    _INSTALLED.add(id(events))
     events.init_command_line_parser.add_listener(add_arguments)
     events.init.add_listener(on_init)
+    events.test_start.add_listener(learn_id_range)  # before on_test_start reads --id-count
     events.test_start.add_listener(on_test_start)
     events.request.add_listener(on_request)
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
     events.reset_stats.add_listener(STATE.reset)
     events.quitting.add_listener(on_quitting)
+    windows.install(events)  # after on_quitting, which waits for the workers' last reports
 
 
 def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) -> None:
@@ -117,6 +130,7 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
         live = LiveCapacity(environment, metrics_url(options, environment))
         gevent.spawn(live.scrape_forever)
         capacity_tab.install(environment, web_ui, live.figures)
+        _keep_common_options_for_shapes(web_ui)
     # gevent's loop caches "now" until it next runs; after a slow start (imports on a busy
     # machine) Locust's --run-time timer, set right after this, would fire seconds early.
     gevent.get_hub().loop.update_now()
@@ -177,6 +191,20 @@ class LiveCapacity:
             per_core_rps=demand.per_core_rps if demand else None,
         )
         return self.last
+
+
+def _keep_common_options_for_shapes(web_ui: Any) -> None:
+    """Our shapes read the user count and spawn rate typed in the start form. Locust's form
+    hides those fields when a shape is picked unless the *initial* shape uses them, so say so
+    after every refresh of its template arguments."""
+    refresh = web_ui.update_template_args
+
+    def update_template_args() -> None:
+        refresh()
+        web_ui.template_args["shape_use_common_options"] = True
+
+    web_ui.update_template_args = update_template_args
+    update_template_args()
 
 
 def _install_shapes(environment: Any, runner: Any, options: Any) -> None:
@@ -323,3 +351,6 @@ def on_quitting(environment: Any, **_: Any) -> None:
         intended=STATE.intended if open_model is not None else None,
         open_model=open_model,
     )
+
+
+install()

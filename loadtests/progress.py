@@ -19,7 +19,7 @@ class Progress:
     def line(self) -> str:
         p95 = "-" if self.p95_ms is None else f"{self.p95_ms:.0f} ms"
         return (
-            f"{self.elapsed_s:5.0f}s  {self.rps:8.1f} req/s  p95 {p95:>8}  "
+            f"{self.elapsed_s:5.0f}s  now {self.rps:8.1f} req/s  p95 {p95:>8}  "
             f"failures {self.failures}/{self.requests}"
         )
 

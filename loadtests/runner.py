@@ -7,27 +7,30 @@ target's `/metrics`, shows a progress line, and writes `run.json` (docs/run-dire
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from loadtests.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_cpus
-from loadtests.durations import format_duration
+from loadtests.durations import format_duration, format_ratio
 from loadtests.embedded import EmbeddedService, embedded_service
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import GENERATOR_FILE
+from loadtests.id_range import id_count_of
 from loadtests.metrics_snapshots import MetricsSnapshots
 from loadtests.mix import Mix
 from loadtests.progress import Progress, latest_progress
@@ -35,6 +38,16 @@ from loadtests.run_record import run_record
 from loadtests.stages import STAGE_BUILDERS
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+PLUGIN_MODULES = frozenset({"loadtests.plugin", "loadtests.locustfile"})
+DEFAULT_MAX_ERROR_RATE = 0.01
+# Files a run writes; a reused --out loses the previous run's, so nothing stale is reported.
+RUN_OUTPUTS = (
+    "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
+    "locust_exceptions.csv", "locust_report.html", "locust.log", "hdr.json", "windows.json",
+    GENERATOR_FILE,
+    "run.json",
+    "summary.json", "report.md", "report.html", "progress.json",
+)  # fmt: skip
 STARTUP_GRACE_S = 30.0  # Locust's own start (and --processes forks) before the clock runs
 SHUTDOWN_GRACE_S = 20.0
 PROGRESS_FILE = "progress.json"
@@ -47,7 +60,7 @@ class RunSettings:
     out_dir: Path
     host: str | None = None
     users: int = 10
-    spawn_rate: float = 10.0
+    spawn_rate: float | None = None  # None: every user starts within the first second
     duration_s: float = 20.0
     shape: str | None = None
     step_seconds: float = 10.0  # step shape: length of each step (users grow by `users`)
@@ -58,7 +71,9 @@ class RunSettings:
     max_in_flight: int = 200
     mix: Mix = field(default_factory=Mix)
     cookies: bool = True  # False: stateless API clients (Locust's --no-cookies)
-    id_count: int | None = None
+    id_count: int | None = None  # None: the embedded seed, or learned from the target
+    locustfile: Path | None = None  # None: loadcap's profiles workload
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE  # failures within this still exit 0
     metrics_url: str | None = None  # the target's Prometheus text; None: HOST/metrics
     metrics_interval_s: float = 2.0
     # Where the service and Locust run: given by an orchestrator that started and pinned the
@@ -73,11 +88,24 @@ class RunSettings:
             parsed = urlparse(self.host)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise LoadTestError(f"--host must be an http(s) URL, got {self.host!r}")
-        timings = (self.spawn_rate, self.duration_s, self.step_seconds)
+        timings: tuple[float, ...] = (self.duration_s, self.step_seconds)
+        if self.spawn_rate is not None:
+            timings += (self.spawn_rate,)
         if self.users < 1 or not all(0 < value < math.inf for value in timings):
             raise LoadTestError(
                 "--users, --spawn-rate, --duration and --step-seconds must be positive"
             )
+        if self.id_count is not None and self.id_count < 1:
+            raise LoadTestError(f"--id-count must be positive, got {self.id_count}")
+        if not 0 <= self.max_error_rate <= 1:
+            raise LoadTestError(f"--max-error-rate must be in [0, 1], got {self.max_error_rate}")
+        if self.locustfile is not None:
+            _check_locustfile(self.locustfile)
+            if self.rps is not None:
+                raise LoadTestError(
+                    "--rps drives loadcap's profiles workload; with --locustfile, pace your "
+                    "users with Locust's constant_throughput wait time instead"
+                )
         if self.shape is not None and self.shape not in STAGE_BUILDERS:
             names = ", ".join(STAGE_BUILDERS)
             raise LoadTestError(f"--shape must be one of {names}, got {self.shape!r}")
@@ -100,6 +128,34 @@ class RunSettings:
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise LoadTestError(f"--out {self.out_dir} exists and is not a directory")
 
+    def spawn_rate_for(self, processes: int) -> float:
+        """What Locust is given (and run.json records): the flag, or all users in a second
+        (`processes` users for the open model: one per Locust process)."""
+        users = processes if self.rps else self.users
+        return self.spawn_rate if self.spawn_rate is not None else float(users)
+
+
+def _check_locustfile(path: Path) -> None:
+    """A user's locustfile must exist and load loadcap's plugin, whose arguments we pass."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except OSError as exc:
+        raise LoadTestError(f"--locustfile {path}: {exc.strerror or exc}") from None
+    except SyntaxError as exc:
+        raise LoadTestError(f"--locustfile {path}: line {exc.lineno}: {exc.msg}") from None
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        if any(name in PLUGIN_MODULES for name in names):
+            return
+    raise LoadTestError(
+        f"--locustfile {path} does not load loadcap's plugin: add the line "
+        "`import loadtests.plugin` to it (see docs/own-service.md)"
+    )
+
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -117,6 +173,7 @@ def run_load_test(
 ) -> RunOutcome:
     """Runs Locust to completion (bounded by the duration plus grace) and records the run."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
+    clear_run_outputs(settings.out_dir)
     # Only a service loadcap starts itself is put on CPUs of its own.
     split = settings.cpu_split or (
         split_cpus() if settings.host is None else CpuSplit(service=None, generator=None)
@@ -129,7 +186,10 @@ def run_load_test(
     )
     with service as embedded:
         host = embedded.base_url if embedded else str(settings.host)
-        id_count = settings.id_count or (embedded.profiles if embedded else 1000)
+        id_count = settings.id_count or (embedded.profiles if embedded else 0)
+        if not id_count and settings.locustfile is None:
+            # Learned here, outside the run's time; 0 leaves it to the locustfile.
+            id_count = id_count_of(host) or 0
         metrics_url = settings.metrics_url or host.rstrip("/") + "/metrics"
         launched_at = datetime.now(UTC)
         with _snapshots(metrics_url, settings) as _:
@@ -144,7 +204,7 @@ def run_load_test(
     # there), not when its process was launched: on a busy machine that takes seconds.
     started_at = datetime.fromtimestamp(load_started, UTC) if load_started else launched_at
     record = run_record(
-        settings,
+        replace(settings, id_count=id_count or None),
         host=host,
         embedded=embedded is not None,
         exit_code=exit_code,
@@ -154,10 +214,20 @@ def run_load_test(
         metrics_url=metrics_url,
         cpu_split=split,
     )
+    exit_code, message = judge_outcome(settings.out_dir, exit_code, settings.max_error_rate)
+    record["exit_code"] = exit_code
     (settings.out_dir / "run.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
-    return RunOutcome(
-        exit_code, settings.out_dir, record, outcome_message(settings.out_dir, exit_code)
-    )
+    return RunOutcome(exit_code, settings.out_dir, record, message)
+
+
+def clear_run_outputs(out_dir: Path) -> None:
+    """Remove what an earlier run left in a reused --out (only loadcap's own file names)."""
+    for name in RUN_OUTPUTS:
+        (out_dir / name).unlink(missing_ok=True)
+    metrics = out_dir / "metrics"
+    if metrics.is_dir():
+        for path in (*metrics.glob("*.prom"), metrics / "index.csv"):
+            path.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -181,22 +251,25 @@ def locust_command(
     metrics_url: str | None = None,
 ) -> list[str]:
     out = settings.out_dir
+    locustfile = settings.locustfile.resolve() if settings.locustfile else LOCUSTFILE
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host,
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
         "--csv", str(out / "locust"), "--csv-full-history",
         "--html", str(out / "locust_report.html"),
         "--hdr-out", str(out / "hdr.json"),
         "--generator-out", str(out / GENERATOR_FILE),
         "--metrics-url", metrics_url or host.rstrip("/") + "/metrics",
+        "--windows-out", str(out / "windows.json"),
         "--progress-out", str(out / PROGRESS_FILE),
-        "--mix", ",".join(str(w) for w in settings.mix.as_dict().values()),
-        "--id-count", str(id_count),
         "--run-time", format_duration(settings.duration_s),
         "--exit-code-on-error", "1",
         "--stop-timeout", "0",
     ]  # fmt: skip
+    if settings.locustfile is None:
+        command += ["--mix", ",".join(str(w) for w in settings.mix.as_dict().values())]
+        command += ["--id-count", str(id_count)]
     users = processes if settings.rps else settings.users
-    command += ["--users", str(users), "--spawn-rate", str(max(settings.spawn_rate, users))]
+    command += ["--users", str(users), "--spawn-rate", f"{settings.spawn_rate_for(processes):g}"]
     if settings.rps:
         command += ["--rps", str(settings.rps), "--max-in-flight", str(settings.max_in_flight)]
     if settings.shape:
@@ -265,21 +338,66 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def outcome_message(out_dir: Path, exit_code: int) -> str:
-    """One line for the terminal: totals, or what went wrong and where to look."""
+def judge_outcome(out_dir: Path, locust_exit: int, max_error_rate: float) -> tuple[int, str]:
+    """The run's exit code and one line for the terminal. Locust exits 1 on any failed
+    request; a run whose failures stay within the error budget (and that raised no exception
+    in the locustfile) exits 0, saying how many failed."""
     totals = _aggregated_totals(out_dir / "locust_stats.csv")
     if totals is None:
         log = out_dir / "locust.log"
-        return f"Locust exited with code {exit_code} before any statistics; see {log}"
+        return 1, f"Locust exited with code {locust_exit} before any statistics; see {log}"
     requests, failures = totals
-    if exit_code == 0:
-        return f"{requests} requests, 0 failures; results in {out_dir}"
-    if failures:
-        return (
-            f"{failures} of {requests} requests failed ({_first_failure(out_dir)}); "
-            f"see {out_dir / 'locust_failures.csv'}"
+    if requests == 0:
+        return 1, f"no request was made; see {out_dir / 'locust.log'}"
+    if locust_exit == 0:
+        return 0, f"{requests} requests, {failures} failures; results in {out_dir}"
+    if failures == 0 or _has_exceptions(out_dir):
+        return locust_exit, f"Locust exited with code {locust_exit}; see {out_dir / 'locust.log'}"
+    rate = failures / requests
+    detail = f"{failures} of {requests} requests failed ({format_ratio(rate)}"
+    if rate <= max_error_rate:
+        return 0, (
+            f"{detail}, within the {format_ratio(max_error_rate)} error budget); "
+            f"results in {out_dir}"
         )
-    return f"Locust exited with code {exit_code}; see {out_dir / 'locust.log'}"
+    hint = rate_limit_hint(out_dir, failures)
+    return 1, (
+        f"{detail}, over the {format_ratio(max_error_rate)} error budget; "
+        f"{_first_failure(out_dir)}); see {out_dir / 'locust_failures.csv'}" + hint
+    )
+
+
+_HTTP_429 = re.compile(r"\b429\b|too many requests", re.IGNORECASE)
+
+
+def rate_limit_hint(out_dir: Path, failures: int) -> str:
+    """When most failures are 429 Too Many Requests, the target's rate limiter is what was
+    measured, not the service."""
+    limited = sum(
+        occurrences for error, occurrences in _failure_rows(out_dir) if _HTTP_429.search(error)
+    )
+    if failures and limited * 2 > failures:
+        return " - the target is rate limiting; start it with `--rate-limit off`"
+    return ""
+
+
+def _failure_rows(out_dir: Path) -> list[tuple[str, int]]:
+    try:
+        with (out_dir / "locust_failures.csv").open(newline="", encoding="utf-8") as handle:
+            return [
+                (row.get("Error") or "", int(row.get("Occurrences") or 0))
+                for row in csv.DictReader(handle)
+            ]
+    except (OSError, ValueError):
+        return []
+
+
+def _has_exceptions(out_dir: Path) -> bool:
+    try:
+        with (out_dir / "locust_exceptions.csv").open(newline="", encoding="utf-8") as handle:
+            return any(True for _ in csv.DictReader(handle))
+    except OSError:
+        return False
 
 
 def _aggregated_totals(stats_csv: Path) -> tuple[int, int] | None:
@@ -301,4 +419,4 @@ def _first_failure(out_dir: Path) -> str:
         return "no detail"
     if not rows:
         return "no detail"
-    return f"most often: {rows[0].get('Method')} {rows[0].get('Name')}: {rows[0].get('Error')}"
+    return f"most often {rows[0].get('Method')} {rows[0].get('Name')}: {rows[0].get('Error')}"

@@ -96,15 +96,39 @@ def run_line(run: dict[str, Any] | None) -> str:
         parts.append(f"open model at {rate(open_model.get('target_rps'))} req/s")
     else:
         parts.append(f"shape {run.get('shape') or 'constant'}")
-        if run.get("users") is not None:
-            parts.append(f"{run['users']} users")
+        peak = peak_users(run)
+        if peak is not None:
+            parts.append(f"peak {peak} users" if run.get("shape") else f"{peak} users")
     if isinstance(run.get("duration_s"), int | float):
         parts.append(f"{run['duration_s']:.0f} s")
     if (run.get("processes") or 1) > 1:
         parts.append(f"{run['processes']} processes")
     if run.get("started_at"):
-        parts.append(f"started {run['started_at']}")
+        parts.append(f"started {timestamp(run['started_at'])}")
     return ", ".join(parts) + "."
+
+
+def peak_users(run: dict[str, Any]) -> int | None:
+    """The most users the run had: a shape's highest stage, else the flag (run.json)."""
+    stages = run.get("stages")
+    levels = [s["users"] for s in stages or [] if isinstance(s, dict) and "users" in s]
+    if levels:
+        return int(max(levels))
+    users = run.get("users")
+    return int(users) if isinstance(users, int | float) else None
+
+
+def timestamp(value: Any) -> str:
+    """An ISO timestamp as a reader wants it: '2026-12-01 08:38:47 UTC'."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
 def _plain(metric: str, value: float | None) -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from loadtests.durations import format_ratio
+from reports import gate_noise
 from reports.gate_facts import TOTAL, RunFacts, ScopeFacts
 from reports.thresholds import (
     METRICS,
@@ -61,6 +63,7 @@ class GateOptions:
     # A run whose load generator saturated measured the generator's throughput: throughput
     # checks on it fail unless this says the user knows.
     allow_saturated_generator: bool = False
+    noise_model: bool = True  # judge baseline changes against the runs' own wobble
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class GateResult:
     run: RunFacts
     options: GateOptions
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[Check, ...]:
@@ -89,9 +93,11 @@ def evaluate(run: RunFacts, options: GateOptions) -> GateResult:
     checks = [_made_requests(run.totals)]
     checks += measurement_validity(run, thresholds, options)
     checks += [check_threshold(run, threshold) for threshold in thresholds]
+    warnings: list[str] = []
     if options.baseline is not None:
         checks += check_baseline(run, options.baseline, options)
-    return GateResult(run, options, tuple(checks))
+        warnings += gate_noise.load_warnings(run.run_dir, options.baseline.run_dir)
+    return GateResult(run, options, tuple(checks), tuple(warnings))
 
 
 def measurement_validity(
@@ -160,8 +166,14 @@ def check_threshold(run: RunFacts, threshold: Threshold) -> Check:
     )
 
 
+Windows = tuple[gate_noise.WindowSeries | None, gate_noise.WindowSeries | None]
+
+
 def check_baseline(run: RunFacts, baseline: RunFacts, options: GateOptions) -> list[Check]:
     checks: list[Check] = []
+    windows: Windows = (None, None)
+    if options.noise_model:
+        windows = (gate_noise.load_windows(baseline.run_dir), gate_noise.load_windows(run.run_dir))
     for name in [TOTAL, *baseline.endpoints]:
         before = baseline.totals if name == TOTAL else baseline.endpoints[name]
         after = run.totals if name == TOTAL else run.endpoints.get(name)
@@ -169,11 +181,30 @@ def check_baseline(run: RunFacts, baseline: RunFacts, options: GateOptions) -> l
             checks.append(_missing_endpoint(name))
             continue
         for metric_name in BASELINE_METRICS:
-            checks.append(_compare(after, before, METRICS[metric_name], options))
+            checks.append(_compare(after, before, METRICS[metric_name], options, windows))
     return checks
 
 
-def _compare(after: ScopeFacts, before: ScopeFacts, metric: Metric, opts: GateOptions) -> Check:
+def _noise_interval(scope: str, metric: Metric, windows: Windows) -> gate_noise.Interval | None:
+    """The bootstrap interval of the change when both runs have enough one-second windows."""
+    before_series, after_series = windows
+    if before_series is None or after_series is None:
+        return None
+    before = before_series.samples(scope, metric.name)
+    after = after_series.samples(scope, metric.name)
+    if before is None or after is None:
+        return None
+    interval = gate_noise.change_interval(before, after, metric=metric.name)
+    return gate_noise.with_machine_drift(interval, before_series, after_series, metric.name)
+
+
+def _compare(
+    after: ScopeFacts,
+    before: ScopeFacts,
+    metric: Metric,
+    opts: GateOptions,
+    windows: Windows = (None, None),
+) -> Check:
     # Compare like with like: exact percentiles only when both runs have them.
     exact = after.exact_has(metric.name) and before.exact_has(metric.name)
     exact = exact and after.hdr_clock == before.hdr_clock
@@ -205,6 +236,16 @@ def _compare(after: ScopeFacts, before: ScopeFacts, metric: Metric, opts: GateOp
     else:
         limit, ok, op = previous + allowance, current <= previous + allowance, "<="
     change = f"{(current - previous) / previous:+.1%}" if previous else "from 0"
+    note = _source(after, metric, exact=exact)
+    interval = _noise_interval(after.name, metric, windows) if metric.unit != "" else None
+    if interval is not None and not ok:
+        # Past the allowance on the whole-run figures: a regression only when the runs'
+        # one-second windows say it is more than noise (reports/gate_noise.py).
+        ok = not gate_noise.regressed_beyond_noise(
+            interval, opts.max_regression, higher_is_better=metric.higher_is_better
+        )
+    if interval is not None:
+        note = "; ".join(part for part in (note, interval.describe()) if part)
     return Check(
         kind="baseline",
         scope=after.name,
@@ -212,7 +253,7 @@ def _compare(after: ScopeFacts, before: ScopeFacts, metric: Metric, opts: GateOp
         measured=f"{metric.format(current)} ({change})",
         allowed=f"{op} {metric.format(max(limit, 0.0))} (baseline {metric.format(previous)})",
         status="pass" if ok else "fail",
-        note=_source(after, metric, exact=exact),
+        note=note,
     )
 
 
@@ -281,13 +322,20 @@ def render_markdown(result: GateResult) -> str:
         "",
         f"Run `{result.run.run_dir}`; percentiles: {percentile_provenance(result.run)}.",
     ]
+    lines += [f"> ⚠️ warning: {warning}" for warning in result.warnings]
     baseline, opts = result.options.baseline, result.options
     if baseline is not None:
         lines.append(
-            f"Baseline `{baseline.run_dir}`: max regression {opts.max_regression:.0%}, "
+            f"Baseline `{baseline.run_dir}`: max regression {format_ratio(opts.max_regression)}, "
             f"noise floors {opts.noise_floor_ms:g} ms, {opts.noise_floor_rps:g} req/s, "
-            f"{opts.noise_floor_error_rate:.1%} error rate; "
-            f"scopes under {opts.min_requests} requests skipped."
+            f"{format_ratio(opts.noise_floor_error_rate)} error rate; "
+            f"scopes under {opts.min_requests} requests skipped"
+            + (
+                "; a change fails only when its bootstrap confidence interval lies past the "
+                "allowance (noise model, docs/ci.md)."
+                if opts.noise_model
+                else "."
+            )
         )
     lines += ["", "| | check | measured | allowed | note |", "|---|---|---|---|---|"]
     for check in checks:

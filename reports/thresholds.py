@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loadtests.durations import RatioError, format_ratio, parse_ratio
+
 
 class GateInputError(ValueError):
     """The gate was given something it cannot judge: a bad flag, run directory or summary."""
@@ -39,7 +41,7 @@ class Metric:
             return f"{value:.4g} ms"
         if self.unit == "req/s":
             return f"{value:.4g} req/s"
-        return f"{value * 100:.3g}%"
+        return format_ratio(value)
 
 
 PERCENTILES = ("p50", "p90", "p95", "p99", "p999")
@@ -118,28 +120,21 @@ def totals_threshold(metric: str, op: str, limit: float) -> Threshold:
     return Threshold(endpoint=None, metric=METRICS[metric], op=op, limit=limit)
 
 
-def parse_error_rate(text: str) -> float:
-    """'0.01' or '1%' -> 0.01, as `--max-error-rate` takes it."""
-    raw = text.strip()
-    try:
-        value = float(raw.removesuffix("%")) / (100 if raw.endswith("%") else 1)
-    except ValueError:
-        raise GateInputError(f"expected an error rate like 0.01 or 1%, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise GateInputError(f"an error rate is between 0 and 1 (or 0% and 100%), got {text!r}")
-    return value
+def parse_error_rate(text: str, *, flag: str = "--max-error-rate") -> float:
+    """'0.01' or '1%' -> 0.01; a bare '1' (1% or 100%?) is refused with a hint."""
+    return _ratio(text, flag=flag, maximum=1.0)
 
 
-def parse_percentage(text: str) -> float:
-    """'10%' or '10' -> 0.10. A bare number is a percentage, as `--max-regression 10` reads."""
-    raw = text.strip().removesuffix("%").strip()
+def parse_percentage(text: str, *, flag: str = "--max-regression") -> float:
+    """'10%' or '0.1' -> 0.10, the same convention as every other ratio flag."""
+    return _ratio(text, flag=flag, maximum=10.0)
+
+
+def _ratio(text: str, *, flag: str, maximum: float) -> float:
     try:
-        value = float(raw)
-    except ValueError:
-        raise GateInputError(f"expected a percentage like '10%', got {text!r}") from None
-    if not 0 <= value <= 1000:
-        raise GateInputError(f"percentage out of range (0-1000%): {text!r}")
-    return value / 100
+        return parse_ratio(text, flag=flag, maximum=maximum)
+    except RatioError as exc:
+        raise GateInputError(str(exc)) from None
 
 
 def _metric(raw: str, text: str) -> Metric:
@@ -158,9 +153,10 @@ def _limit(number: float, unit: str, metric: Metric, text: str) -> float:
         return number * 1000 if unit == "s" else number
     if metric.unit == "" and unit in {"", "%"}:
         value = number / 100 if unit == "%" else number
-        if value > 1:
+        if value > 1 or (unit == "" and number >= 1):
             raise ThresholdSyntaxError(
-                f"threshold {text!r}: an error rate is a fraction (0.01) or a percentage (1%)"
+                f"threshold {text!r}: an error rate is a fraction below 1 (0.01) or a "
+                f"percentage (1%)"
             )
         return value
     if metric.unit == "req/s" and unit in {"", "req/s", "rps"}:

@@ -89,4 +89,4 @@ def test_an_impossible_slo_is_bad_input(run_dir: Path) -> None:
     result = runner.invoke(app, ["report", str(run_dir), "--slo-error-rate", "5"])
 
     assert result.exit_code == 2
-    assert "error rate must be a fraction" in result.output
+    assert "write 5% for" in result.output

@@ -67,7 +67,7 @@ def test_regression_within_allowance_passes(tmp_path: Path) -> None:
 def test_wider_allowance_accepts_what_the_default_refuses(tmp_path: Path) -> None:
     baseline, current = runs(tmp_path, {"p95": 40.0}, {"p95": 50.0})
     assert gate(current, "--baseline", baseline)[0] == EXIT_CHECK_FAILED
-    assert gate(current, "--baseline", baseline, "--max-regression", "30")[0] == EXIT_OK
+    assert gate(current, "--baseline", baseline, "--max-regression", "30%")[0] == EXIT_OK
 
 
 def test_improvements_never_fail(tmp_path: Path) -> None:

@@ -81,8 +81,8 @@ def test_unknown_endpoint_lists_the_known_ones(tmp_path: Path) -> None:
 
 def test_bad_error_rate_and_regression_flags(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run")
-    assert "error rate" in bad_input(run, "--max-error-rate", "5")
-    assert "percentage" in bad_input(run, "--baseline", run, "--max-regression", "lots")
+    assert "--max-error-rate 5: a bare number" in bad_input(run, "--max-error-rate", "5")
+    assert "like 1% or 0.01" in bad_input(run, "--baseline", run, "--max-regression", "lots")
 
 
 def test_missing_baseline_directory(tmp_path: Path) -> None:

@@ -80,12 +80,12 @@ def test_syntax_error_is_a_gate_input_error_with_an_example() -> None:
         parse_threshold("p95 is small")
 
 
-@pytest.mark.parametrize(("text", "value"), [("10%", 0.10), ("10", 0.10), (" 2.5 % ", 0.025)])
+@pytest.mark.parametrize(("text", "value"), [("10%", 0.10), ("0.1", 0.10), (" 2.5 % ", 0.025)])
 def test_regression_allowance_is_a_percentage(text: str, value: float) -> None:
     assert parse_percentage(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["ten", "-5%", ""])
+@pytest.mark.parametrize("text", ["ten", "-5%", "", "10"])
 def test_bad_regression_allowance_is_refused(text: str) -> None:
     with pytest.raises(GateInputError):
         parse_percentage(text)
@@ -96,7 +96,7 @@ def test_error_rate_flag_takes_fraction_or_percentage(text: str, value: float) -
     assert parse_error_rate(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["2", "101%", "lots"])
+@pytest.mark.parametrize("text", ["1", "2", "5", "101%", "lots"])
 def test_error_rate_flag_refuses_impossible_rates(text: str) -> None:
     with pytest.raises(GateInputError):
         parse_error_rate(text)

@@ -1,0 +1,77 @@
+"""The web UI's shapes honour the user count typed in the start form (real headless Chromium)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from loadtests.embedded import embedded_service
+from loadtests.runner import LOCUSTFILE
+from tests.fixtures.ports import free_port, wait_for_port
+from tests.fixtures.servers_required import require_binary
+from tests.loadtests.test_web_ui import CHROMIUM_ARGS
+
+
+@pytest.fixture
+def picker_web(tmp_path: Path) -> Iterator[str]:
+    """Locust's web UI with --class-picker (shapes selectable), not started."""
+    port = free_port()
+    with embedded_service() as service:
+        command = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service.base_url,
+            "--web-host", "127.0.0.1", "--web-port", str(port), "--class-picker",
+            "--run-time", "40s",
+        ]  # fmt: skip
+        with (tmp_path / "locust.log").open("w") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            wait_for_port(port, timeout=30)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _wait_for_users(url: str, users: int, timeout: float) -> int:
+    deadline, seen = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        seen = int(httpx.get(url + "/stats/requests", timeout=5).json()["user_count"])
+        if seen == users:
+            return seen
+        time.sleep(0.25)
+    return seen
+
+
+@pytest.mark.parametrize("shape", ["SoakShape", "SpikeShape"])
+def test_a_shape_picked_in_the_form_runs_the_user_count_typed(picker_web: str, shape: str) -> None:
+    chromium = require_binary("chromium", "/usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(picker_web + "/")
+            page.select_option("select[name=shapeClass]", shape)
+            users = page.locator("input[name=userCount]")
+            assert users.is_enabled(timeout=5_000)  # Locust disables it unless told otherwise
+            users.fill("3")
+            page.fill("input[name=spawnRate]", "3")
+            page.click("button[type=submit]")
+            assert _wait_for_users(picker_web, 3, timeout=20) == 3
+        finally:
+            browser.close()
