@@ -137,8 +137,16 @@ class LoadProbe:
             1 for a in self.answers if a.kind in ("create", "patch") and 200 <= a.status < 300
         )
 
-    def figures(self, window: tuple[float, float] | None = None) -> Figures:
-        answers = [a for a in self.answers if window is None or window[0] <= a.started < window[1]]
+    def figures(
+        self, window: tuple[float, float] | None = None, *, by_end: bool = False
+    ) -> Figures:
+        """Answers whose request started within `window` (or, `by_end`, that came back in it:
+        a request in flight when a fault begins belongs to the fault, not to before it)."""
+
+        def when(a: Answer) -> float:
+            return a.started + a.seconds if by_end else a.started
+
+        answers = [a for a in self.answers if window is None or window[0] <= when(a) < window[1]]
         by_status: dict[int, int] = {}
         for a in answers:
             by_status[a.status] = by_status.get(a.status, 0) + 1

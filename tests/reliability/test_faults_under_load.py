@@ -226,7 +226,7 @@ async def test_sigterm_under_load_exits_0_and_loses_nothing_acknowledged(
     lost, wrong = audit(mariadb_db, probe)
     existing = {email for (email,) in db_rows(mariadb_db, "SELECT email FROM profiles")}
     committed_unanswered = sum(email in existing for email in probe.unanswered_creates)
-    before = probe.figures((0.0, signalled))
+    before = probe.figures((0.0, signalled), by_end=True)
     print(
         f"SIGTERM under load: exit {returncode} after {shutdown_s:.2f} s; before the signal "
         f"{before}; {len(probe.acknowledged_creates)} creates acknowledged: {lost} lost, "
