@@ -102,6 +102,13 @@ def serve(
         int | None, typer.Option(min=1, help="Connections per database pool.")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="critical|error|warning|info|debug")] = None,
+    single_instance: Annotated[
+        bool | None,
+        typer.Option(
+            "--single-instance",
+            help="The only instance on a mysql:// database: cache in-process without Redis.",
+        ),
+    ] = None,
 ) -> None:
     """Start the reference profiles service (creates the schema if it is missing)."""
     from target_service.server import prepare_database, run_server
@@ -113,6 +120,7 @@ def serve(
         rate_limit=rate_limit,
         pool_size=pool_size,
         log_level=log_level,
+        single_instance=single_instance,
     )
     prepare_database(settings)
     err_console.print(f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)})")
@@ -172,7 +180,26 @@ def run(
     max_in_flight: Annotated[
         int, typer.Option(help="Open model: concurrent requests per process.")
     ] = 200,
-    processes: Annotated[int, typer.Option(help="Locust worker processes on this machine.")] = 1,
+    processes: Annotated[
+        str,
+        typer.Option(
+            help="Locust processes on this machine, or 'auto' (one per CPU the generator may use)."
+        ),
+    ] = "1",
+    metrics_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The target's Prometheus metrics (default HOST/metrics): its "
+            "process_cpu_seconds_total gives the service demand per request."
+        ),
+    ] = None,
+    service_cores: Annotated[
+        float | None,
+        typer.Option(
+            help="Cores the target may use, when it does not say so itself (a foreign "
+            "service): makes its CPU seconds a utilization in the verdict."
+        ),
+    ] = None,
     mix: Annotated[
         str, typer.Option(help="Weights list,get,create,patch (e.g. 80,10,5,5).")
     ] = "80,10,5,5",
@@ -205,6 +232,8 @@ def run(
         rps=rps,
         max_in_flight=max_in_flight,
         processes=processes,
+        metrics_url=metrics_url,
+        service_cores=service_cores,
         mix=mix,
         cookies=cookies,
         out=out,
@@ -293,6 +322,13 @@ def plan(
     per_instance_rps: Annotated[
         float | None, typer.Option(help="Measured req/s one instance carries within the SLO.")
     ] = None,
+    per_core_rps: Annotated[
+        float | None,
+        typer.Option(
+            help="Req/s one core of the service carries (1 / CPU seconds per request); "
+            "instances = target / (this x vCPUs x utilization)."
+        ),
+    ] = None,
     from_run: Annotated[
         Path | None,
         typer.Option("--from", metavar="RUN_DIR", help="Take throughput, p95, mix from a run."),
@@ -346,6 +382,7 @@ def plan(
         raise CapacityInputError("choose one of --json, --md, --csv")
     options = PlanOptions(
         per_instance_rps=per_instance_rps,
+        per_core_rps=per_core_rps,
         run_dir=from_run,
         fit_csv=fit_csv,
         target_rps=target_rps,
@@ -409,6 +446,13 @@ def gate(
     min_requests: Annotated[
         int, typer.Option(help="Skip baseline checks on scopes with fewer requests.")
     ] = 50,
+    allow_saturated_generator: Annotated[
+        bool,
+        typer.Option(
+            help="Let throughput checks pass on a run whose load generator saturated (its "
+            "throughput is then the generator's, not the service's)."
+        ),
+    ] = False,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
 ) -> None:
     """CI benchmark gate: thresholds and baseline regression. Exit 0 pass, 1 fail, 2 bad input."""
@@ -439,6 +483,7 @@ def gate(
         max_regression=parse_percentage(max_regression),
         noise_floor_ms=noise_floor_ms,
         min_requests=min_requests,
+        allow_saturated_generator=allow_saturated_generator,
     )
     result = gate_engine.evaluate(load_run(run_dir), options)
     markdown = gate_engine.render_markdown(result)
@@ -542,7 +587,7 @@ def sweep(
         p95 = "-" if point.p95_ms is None else f"{point.p95_ms:.0f} ms"
         console.print(
             f"{kind}: N={point.n:<4} {point.throughput:8.1f} req/s  p95 {p95:>7}  "
-            f"errors {point.error_rate:.2%}",
+            f"errors {point.error_rate:.2%}  first limit: {point.first_limit.replace('_', ' ')}",
             highlight=False,
         )
 
@@ -551,6 +596,22 @@ def sweep(
         path = settings.out_dir / name
         console.print(f"wrote {path}", highlight=False)
         _fit_and_show(path, plot if name == "sweep.csv" else None, len(points))
+        console.print(sweep_verdict(points), highlight=False, soft_wrap=True)
+
+
+def sweep_verdict(points: list[Any]) -> str:
+    """What gave out first across the levels; a fit over generator-capped levels fits Locust."""
+    first = next((p for p in points if p.first_limit != "none"), None)
+    if first is None:
+        return "verdict: nothing hit its limit at any level; the fit describes a lower bound"
+    line = f"verdict: the {first.first_limit.replace('_', ' ')} hit its limit first, at N={first.n}"
+    capped = [p.n for p in points if p.first_limit == "load_generator"]
+    if capped:
+        line += (
+            f"; the load generator was saturated at N={', '.join(map(str, capped))}, so those "
+            "levels measured Locust, not the service (see each level's report)"
+        )
+    return line
 
 
 def _fit_and_show(path: Path, plot: Path | None, points: int) -> None:
@@ -585,8 +646,14 @@ def _service_settings(
         return None
     if db is None:
         raise SettingsError("--replica and --redis need --db mysql://... (or none of the three)")
+    # The demo runs one instance: without Redis its in-process cache is the only one.
     return Settings.from_env(
-        {}, db_url=db, replica_urls=tuple(replica or ()), redis_url=redis, rate_limit="off"
+        {},
+        db_url=db,
+        replica_urls=tuple(replica or ()),
+        redis_url=redis,
+        rate_limit="off",
+        single_instance=True,
     )
 
 

@@ -1,5 +1,11 @@
 """Database tier: replicas for the reads the cache misses, the master for writes, and whether
 every node can take the connections the app fleet's pools will open.
+
+Replica count = replica queries/s / (per-replica capacity x utilization). The replica queries
+are the cache-missing reads times the share replicas served in a run (the rest load the
+master). Per-replica capacity is `replica_rps` (an assumption) unless a run measured the mean
+time of a replica read: then Little's law with N = the replica class's vCPUs, X = vCPUs / query
+time, a conservative bound (each query charged a core for its whole time, round trip included).
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ class DatabaseAssumptions:
     replica_rps: float = 500.0  # cache-missing reads one replica serves at 100% (assumed)
     master_write_rps: float = 500.0  # writes the master sustains at 100% (assumed)
     query_ms: float = 50.0  # the seed's MySQL response time; for Little's law below
+    # Measured in a run (summary `server`): the share of database reads replicas served, and
+    # the mean time of a replica read (None: use replica_rps).
+    replica_read_share: float = 1.0
+    replica_query_ms: float | None = None
     min_replicas: int = 1
     master_class: str = "db.r5.large"
     replica_class: str = "db.r5.large"
@@ -44,6 +54,12 @@ class DatabaseAssumptions:
         check_positive("replica_rps", self.replica_rps)
         check_positive("master_write_rps", self.master_write_rps)
         check_positive("query_ms", self.query_ms)
+        if not 0 <= self.replica_read_share <= 1:
+            raise CapacityInputError(
+                f"replica read share must be in [0, 1], got {self.replica_read_share}"
+            )
+        if self.replica_query_ms is not None:
+            check_positive("replica_query_ms", self.replica_query_ms)
         check_utilization(self.connection_headroom)
 
 
@@ -70,6 +86,10 @@ class DatabaseTier:
     db_read_rps: float
     write_rps: float
     connections: list[NodeConnections]
+    replica_read_rps: float = 0.0  # the share of db_read_rps the replicas take
+    replica_capacity_rps: float = 0.0  # one replica at 100%
+    replica_capacity_basis: str = ""
+    replicas_needed: int = 0  # for the measured reads, whatever count was given
     warnings: list[str] = field(default_factory=list)
 
 
@@ -85,20 +105,33 @@ def size_database(
 ) -> DatabaseTier:
     """Replica count from cache-missing reads (unless given) and a connection check per node."""
     a = assumptions
-    needed = ceil_count(workload.db_read_rps / (a.replica_rps * utilization))
-    replica_count = max(a.min_replicas, needed) if replicas is None else replicas
+    capacity, basis = replica_capacity(a, book, region)
+    replica_reads = workload.db_read_rps * a.replica_read_share
+    master_reads = workload.db_read_rps - replica_reads
+    needed = max(a.min_replicas, ceil_count(replica_reads / (capacity * utilization)))
+    replica_count = needed if replicas is None else replicas
     warnings: list[str] = []
+    if replica_count > needed:
+        warnings.append(
+            f"{replica_count} replicas are more than the reads need: {replica_reads:,.0f} "
+            f"replica queries/s at {capacity:,.0f}/s each ({basis}) and {utilization:.0%} "
+            f"utilization take {needed}"
+        )
+    if a.replica_read_share < 0.8:
+        warnings.append(
+            f"{1 - a.replica_read_share:.0%} of database reads ({master_reads:,.0f}/s) go to "
+            "the master, as measured: it is sized for them too"
+        )
     if workload.write_rps > a.master_write_rps * utilization:
         warnings.append(
             f"writes ({workload.write_rps:,.0f}/s) exceed what one master is assumed to take at "
             f"{utilization:.0%} ({a.master_write_rps * utilization:,.0f}/s): "
             "writes do not scale with replicas; consider sharding"
         )
-    per_replica_reads = workload.db_read_rps / replica_count if replica_count else 0.0
+    per_replica_reads = replica_reads / replica_count if replica_count else 0.0
+    master_queries = workload.write_rps + master_reads
     nodes = [
-        _node_connections(
-            "master", a.master_class, app_instances, workload.write_rps, book, region, a
-        )
+        _node_connections("master", a.master_class, app_instances, master_queries, book, region, a)
     ]
     if replica_count:
         nodes.append(
@@ -115,8 +148,21 @@ def size_database(
         db_read_rps=workload.db_read_rps,
         write_rps=workload.write_rps,
         connections=nodes,
+        replica_read_rps=replica_reads,
+        replica_capacity_rps=capacity,
+        replica_capacity_basis=basis,
+        replicas_needed=needed,
         warnings=warnings,
     )
+
+
+def replica_capacity(a: DatabaseAssumptions, book: PriceBook, region: str) -> tuple[float, str]:
+    """Queries/s one replica serves at 100%, and where the figure comes from."""
+    if a.replica_query_ms is None:
+        return a.replica_rps, "assumed"
+    vcpu = book.rds(region, a.replica_class).vcpu
+    rps = vcpu * 1000.0 / a.replica_query_ms
+    return rps, f"Little's law: {vcpu} vCPUs / {a.replica_query_ms:g} ms measured per query"
 
 
 def _node_connections(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capacity.cache_tier import CacheAssumptions
-from capacity.database import DatabaseAssumptions
+from capacity.database import DatabaseAssumptions, replica_capacity
 from capacity.errors import CapacityInputError
 from capacity.growth import measure_sqlite_row_bytes
 from capacity.plans import PlanRequest
@@ -25,6 +25,7 @@ class PlanOptions:
     """The `loadcap plan` flags, unvalidated."""
 
     per_instance_rps: float | None = None
+    per_core_rps: float | None = None
     run_dir: Path | None = None
     fit_csv: Path | None = None
     target_rps: float = 1000.0
@@ -49,21 +50,36 @@ def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
 def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanRequest, list[str]]:
     o = options
     book.ec2(o.region, o.instance_type)  # unknown type or region: fail before any work
-    if o.per_instance_rps is not None and o.run_dir is not None:
-        raise CapacityInputError("give --per-instance-rps or --from RUN_DIR, not both")
+    given = [o.per_instance_rps is not None, o.per_core_rps is not None, o.run_dir is not None]
+    if sum(given) > 1:
+        raise CapacityInputError(
+            "give one of --per-instance-rps, --per-core-rps and --from RUN_DIR"
+        )
     notes: list[str] = []
     mix, hit_ratio, p95 = SEED_MIX, SEED_CACHE_HIT_RATIO, None
+    replica_share, replica_query_ms = 1.0, None
     per_instance, source = o.per_instance_rps, "given with --per-instance-rps"
+    per_core, core_source = o.per_core_rps, "given with --per-core-rps"
     if o.run_dir is not None:
         run = read_run(o.run_dir)
         per_instance, source, p95 = run.per_instance_rps, run.source, run.p95_ms
+        per_core, core_source = run.per_core_rps, run.demand_source
         notes += run.notes
+        if per_core is not None:
+            notes.append(
+                "instances sized from service demand (Utilization Law), not from the "
+                f"throughput observed: {core_source}; D holds for that CPU, so measure again "
+                "on the instance family you buy (Graviton and x86 differ)"
+            )
         if run.mix is not None:
             mix = run.mix
             notes.append(f"mix observed in the run: {mix.label()}")
         if run.cache_hit_ratio is not None:
             hit_ratio = run.cache_hit_ratio
             notes.append(f"cache hit ratio observed in the run: {hit_ratio:.1%}")
+        if run.replica_read_share is not None:
+            replica_share = run.replica_read_share
+        replica_query_ms = run.replica_query_ms
     if o.cache_hit_ratio is not None:
         hit_ratio = o.cache_hit_ratio
     fit = _fit(o.fit_csv, notes)
@@ -74,23 +90,37 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         workload=Workload(target_rps=o.target_rps, mix=mix, cache_hit_ratio=hit_ratio),
         per_instance_rps=per_instance,
         per_instance_source=source,
+        per_core_rps=per_core,
+        per_core_source=core_source,
         fit=fit,
         utilization=o.utilization,
         redundancy=o.redundancy,
         instance_type=o.instance_type,
         region=o.region,
         database=DatabaseAssumptions(
-            pool_size=o.pool_size, replica_rps=o.replica_rps, multi_az_master=o.multi_az
+            pool_size=o.pool_size,
+            replica_rps=o.replica_rps,
+            multi_az_master=o.multi_az,
+            replica_read_share=replica_share,
+            replica_query_ms=replica_query_ms,
         ),
         cache=CacheAssumptions(row_bytes=row_bytes, profiles=profiles),
         row_bytes_source=row_source,
         current_profiles=profiles or 0,
         p95_ms=p95,
     )
-    notes.append(
-        f"replica capacity {o.replica_rps:,.0f} cache-missing reads/s each is an assumption: "
-        "measure it with a run against a replica and pass --replica-rps"
-    )
+    if replica_query_ms is None:
+        notes.append(
+            f"replica capacity {o.replica_rps:,.0f} cache-missing reads/s each is an assumption: "
+            "measure it with a run against a replica and pass --replica-rps"
+        )
+    else:
+        capacity, basis = replica_capacity(request.database, book, o.region)
+        notes.append(
+            f"replica capacity {capacity:,.0f} queries/s each ({basis} in the run; "
+            "--replica-rps is not used). A query time measured on a busy machine includes its "
+            "queueing and overstates the replicas needed"
+        )
     return request, notes
 
 

@@ -23,6 +23,7 @@ from capacity.seed import (
     SEED_REPLICAS,
 )
 from capacity.sizing import (
+    check_positive,
     check_redundancy,
     check_utilization,
     linear_instances,
@@ -39,6 +40,10 @@ class PlanRequest:
     workload: Workload
     per_instance_rps: float | None = None
     per_instance_source: str = "given"
+    # 1 / D from a run (Utilization Law): an instance with v vCPUs, one worker per vCPU,
+    # carries per_core_rps x v at 100 % CPU. Preferred over per_instance_rps when given.
+    per_core_rps: float | None = None
+    per_core_source: str = "given"
     fit: UslFit | None = None
     utilization: float = 0.7
     redundancy: int = 1
@@ -54,8 +59,12 @@ class PlanRequest:
     def __post_init__(self) -> None:
         check_utilization(self.utilization)
         check_redundancy(self.redundancy)
-        if self.per_instance_rps is None and self.fit is None:
-            raise CapacityInputError("give --per-instance-rps, --from RUN_DIR or --fit CSV")
+        if self.per_instance_rps is None and self.fit is None and self.per_core_rps is None:
+            raise CapacityInputError(
+                "give --per-instance-rps, --per-core-rps, --from RUN_DIR or --fit CSV"
+            )
+        if self.per_core_rps is not None:
+            check_positive("--per-core-rps", self.per_core_rps)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,11 +84,18 @@ class Plan:
 def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
     """Instances from measured per-instance throughput (or the USL fit), tiers sized to match."""
     instances, sizing = _app_instances(request, request.instance_type, book)
-    notes = [
-        f"per-instance throughput: {sizing}",
-        f"CPU credits assume the measured throughput is 100% CPU, so instances run at "
-        f"{request.utilization:.0%}",
-    ]
+    cpu_share = implied_cpu_share(request, request.instance_type, instances, book)
+    notes = [f"per-instance throughput: {sizing}"]
+    if cpu_share is not None:
+        notes.append(
+            f"CPU credits from service demand: {request.workload.target_rps:,.0f} req/s over "
+            f"{instances} instances keeps each at {cpu_share:.0%} CPU"
+        )
+    else:
+        notes.append(
+            f"CPU credits assume the measured throughput is 100% CPU, so instances run at "
+            f"{request.utilization:.0%} (no service demand measured)"
+        )
     return _assemble(
         "right-sized",
         request,
@@ -88,7 +104,7 @@ def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
         instance_type=request.instance_type,
         database=request.database,
         replicas=None,
-        cpu_utilization=request.utilization,
+        cpu_utilization=cpu_share if cpu_share is not None else request.utilization,
         sizing=sizing,
         notes=notes,
     )
@@ -208,14 +224,21 @@ def _app_instances(request: PlanRequest, instance_type: str, book: PriceBook) ->
             f"USL X(N): {serving} instances deliver {usl.modelled_rps:,.0f} req/s "
             f"(x {request.utilization:.0%} >= {target:,.0f}) + {request.redundancy} redundancy"
         )
-    assert request.per_instance_rps is not None  # PlanRequest guarantees one of the two
-    per_instance = request.per_instance_rps * scale
+    if request.per_core_rps is not None:
+        vcpu = book.ec2(request.region, instance_type).vcpu
+        per_instance = request.per_core_rps * vcpu
+        rate = f"{request.per_core_rps:,.1f} req/s per core x {vcpu} vCPU"
+        source = f"{request.per_core_source}; one worker per vCPU"
+    else:
+        assert request.per_instance_rps is not None  # PlanRequest guarantees one of them
+        per_instance = request.per_instance_rps * scale
+        rate, source = f"{per_instance:,.1f} req/s", request.per_instance_source
     count = linear_instances(
         target, per_instance, utilization=request.utilization, redundancy=request.redundancy
     )
     return count, (
-        f"ceil({target:,.0f} / ({per_instance:,.1f} req/s x {request.utilization:g})) + "
-        f"{request.redundancy} = {count} ({request.per_instance_source})"
+        f"ceil({target:,.0f} / ({rate} x {request.utilization:g})) + "
+        f"{request.redundancy} = {count} ({source})"
     )
 
 
@@ -234,10 +257,11 @@ def instance_options(request: PlanRequest, book: PriceBook) -> list[InstanceOpti
         instances, _ = _app_instances(request, instance_type, book)
         monthly = instances * book.monthly(price.hourly_usd)
         note = f"{price.vcpu} vCPU, {price.memory_gib:g} GiB, {price.arch}"
+        share = implied_cpu_share(request, instance_type, instances, book)
         credits = cpu_credit_item(
             instances=instances,
             instance_type=instance_type,
-            cpu_utilization=request.utilization,
+            cpu_utilization=share if share is not None else request.utilization,
             book=book,
             region=request.region,
         )
@@ -250,3 +274,14 @@ def instance_options(request: PlanRequest, book: PriceBook) -> list[InstanceOpti
             )
         )
     return sorted(options, key=lambda o: o.monthly_usd)
+
+
+def implied_cpu_share(
+    request: PlanRequest, instance_type: str, instances: int, book: PriceBook
+) -> float | None:
+    """The CPU share each instance runs at when the target load spreads over all of them,
+    from the service demand (None without one: then only the target utilization is known)."""
+    if request.per_core_rps is None or request.fit is not None or instances <= 0:
+        return None
+    vcpu = book.ec2(request.region, instance_type).vcpu
+    return min(1.0, request.workload.target_rps / (instances * request.per_core_rps * vcpu))

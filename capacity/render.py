@@ -97,7 +97,9 @@ def _tier_lines(report: PlanReport) -> list[str]:
         lines.append(
             f"{plan.name}: master {db.master_class} ({_deployment(db.multi_az_master)}) "
             f"takes {db.write_rps:,.0f} writes/s; {db.replicas} x {db.replica_class} replicas take "
-            f"{db.db_read_rps:,.0f} cache-missing reads/s. Connections: {conns}."
+            f"{db.replica_read_rps:,.0f} of {db.db_read_rps:,.0f} cache-missing reads/s "
+            f"({db.replica_capacity_rps:,.0f}/s each, {db.replica_capacity_basis}; "
+            f"{db.replicas_needed} needed). Connections: {conns}."
         )
     cache = report.right_sized.cache
     lines.append(

@@ -70,6 +70,10 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
             "replica_class": db.replica_class,
             "replicas": db.replicas,
             "db_read_rps": round(db.db_read_rps, 2),
+            "replica_read_rps": round(db.replica_read_rps, 2),
+            "replica_capacity_rps": round(db.replica_capacity_rps, 2),
+            "replica_capacity_basis": db.replica_capacity_basis,
+            "replicas_needed": db.replicas_needed,
             "write_rps": round(db.write_rps, 2),
             "connections": [
                 {

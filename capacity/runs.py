@@ -11,14 +11,23 @@ from typing import Any
 from capacity.errors import CapacityInputError
 from capacity.workload import TrafficMix
 
+# A per-core figure from service demand stands for the whole instance only when the run's
+# limit was CPU (or nothing, or the generator): a pool, errors or latency limit does not
+# scale with vCPUs.
+CPU_BOUND_LIMITS = ("load_generator", "service_cpu", "none")
+
 
 @dataclass(frozen=True, kw_only=True)
 class RunFacts:
     per_instance_rps: float
     source: str
+    per_core_rps: float | None = None  # 1 / D (Utilization Law), when the run measured D
+    demand_source: str = ""
     p95_ms: float | None = None
     mix: TrafficMix | None = None
     cache_hit_ratio: float | None = None
+    replica_read_share: float | None = None  # reads served by replicas / all database reads
+    replica_query_ms: float | None = None  # mean time of a replica read
     notes: list[str] = field(default_factory=list)
 
 
@@ -34,9 +43,16 @@ def read_run(run_dir: Path) -> RunFacts:
         raise CapacityInputError(f"{path}: expected an object with 'totals'")
     totals: dict[str, Any] = summary["totals"]
     notes: list[str] = []
+    raw_facts = summary.get("capacity")
+    facts: dict[str, Any] = raw_facts if isinstance(raw_facts, dict) else {}
+    limit = str(facts.get("first_limit") or "")
+    capped = facts.get("generator_saturated") is True
     capacity = _number(summary.get("capacity_rps"))
     if capacity is not None and capacity > 0:
         rps, source = capacity, f"capacity_rps {capacity:,.1f} from {run_dir.name} (met the SLO)"
+        if capped or limit == "none":
+            why = "capped by the load generator" if capped else "nothing saturated"
+            source += f", a lower bound: {why}"
     else:
         total_rps = _number(totals.get("rps"))
         if total_rps is None or total_rps <= 0:
@@ -46,15 +62,39 @@ def read_run(run_dir: Path) -> RunFacts:
             "no SLO-meeting capacity was found in this run (no capacity_rps): using its "
             "average throughput, which may be below what one instance can carry"
         )
+    per_core, demand_source = _per_core(facts, run_dir, limit)
+    if per_core is None and (capped or limit == "none"):
+        notes.append(
+            f"{run_dir.name} measured no service demand (process_cpu_seconds_total): its "
+            f"{rps:,.1f} req/s is a lower bound of what one instance carries"
+        )
     hdr = totals.get("hdr") if isinstance(totals.get("hdr"), dict) else {}
     p95 = _number(hdr.get("p95_ms")) if hdr else None
     return RunFacts(
         per_instance_rps=rps,
         source=source,
+        per_core_rps=per_core,
+        demand_source=demand_source,
         p95_ms=p95 if p95 is not None else _number(totals.get("p95_ms")),
         mix=_mix(summary.get("endpoints")),
         cache_hit_ratio=_cache_hit_ratio(summary.get("server")),
+        replica_read_share=_server_share(summary.get("server"), "replica_read_share"),
+        replica_query_ms=_replica_query_ms(summary.get("server")),
         notes=notes + _replica_note(summary.get("server")),
+    )
+
+
+def _per_core(facts: dict[str, Any], run_dir: Path, limit: str) -> tuple[float | None, str]:
+    """The run's per-core capacity (1 / D) and where it came from, when it may be scaled."""
+    per_core = _number(facts.get("per_core_rps"))
+    demand = _number(facts.get("service_cpu_s_per_request"))
+    if per_core is None or per_core <= 0 or demand is None or limit not in CPU_BOUND_LIMITS:
+        return None, ""
+    where = facts.get("cpu_model")
+    on = f" on {where}" if isinstance(where, str) and where else ""
+    return per_core, (
+        f"{per_core:,.1f} req/s per core = 1 / D, D = {demand * 1000:.3f} ms of service CPU "
+        f"per request measured in {run_dir.name}{on} (first limit: {limit})"
     )
 
 
@@ -80,10 +120,19 @@ def _mix(endpoints: Any) -> TrafficMix | None:
 
 
 def _cache_hit_ratio(server: Any) -> float | None:
+    return _server_share(server, "cache_hit_ratio")
+
+
+def _server_share(server: Any, key: str) -> float | None:
     if not isinstance(server, dict):
         return None
-    ratio = _number(server.get("cache_hit_ratio"))
+    ratio = _number(server.get(key))
     return ratio if ratio is not None and 0 <= ratio <= 1 else None
+
+
+def _replica_query_ms(server: Any) -> float | None:
+    value = _number(server.get("replica_query_ms")) if isinstance(server, dict) else None
+    return value if value is not None and value > 0 else None
 
 
 # Below this share of queries on replicas, the measured routing contradicts the plan's
@@ -101,6 +150,10 @@ def _replica_note(server: Any) -> list[str]:
     if on_replicas == 0 and not any(pool.startswith("replica") for pool in queries):
         return []  # no replicas in this run
     share = on_replicas / total if total else 0.0
+    read_share = _server_share(server, "replica_read_share")
+    if read_share is not None:
+        reads = f"replicas served {read_share:.0%} of the run's database reads"
+        return [f"{reads}: the replica tier below carries that share of cache-missing reads"]
     if share >= LOW_REPLICA_SHARE:
         return [f"replicas served {share:.0%} of the run's database queries"]
     fallbacks = server.get("replica_fallbacks")

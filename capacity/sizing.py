@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from capacity.errors import CapacityInputError
-from capacity.usl import UslFit
+
+if TYPE_CHECKING:  # scipy is slow to import; sizing without a fit never needs it
+    from capacity.usl import UslFit
 
 # Float quotients such as 700 / (10 x 0.7) land a hair above the integer; don't round that up.
 _CEIL_TOLERANCE = 1e-9
@@ -22,9 +25,19 @@ DEFAULT_REDUNDANCY = 1
 MAX_USL_INSTANCES = 100_000
 
 
+# Rates and times a plan takes lie in this range: outside it the arithmetic overflows to inf
+# (1e308 req/s, or 5e-324 req/s per instance) long before it means anything.
+MIN_QUANTITY = 1e-3
+MAX_QUANTITY = 1e9
+
+
 def check_positive(name: str, value: float) -> float:
     if not math.isfinite(value) or value <= 0:
         raise CapacityInputError(f"{name} must be a positive number, got {value}")
+    if not MIN_QUANTITY <= value <= MAX_QUANTITY:
+        raise CapacityInputError(
+            f"{name} must be between {MIN_QUANTITY:g} and {MAX_QUANTITY:g}, got {value:g}"
+        )
     return value
 
 

@@ -19,6 +19,10 @@ from scipy.optimize import least_squares
 from capacity.errors import CapacityInputError
 
 MIN_POINTS = 4  # three parameters need at least one degree of freedom left for their errors
+# Past these the model's N*(N-1) term and its least squares overflow: no fleet, no load test
+# measures a million instances or a trillion req/s.
+MAX_N = 1e6
+MAX_THROUGHPUT = 1e12
 SIGMA0, KAPPA0 = 0.01, 1e-4
 NEGLIGIBLE = 1e-12
 POOR_R_SQUARED = 0.9
@@ -137,6 +141,11 @@ def validate_measurements(
         raise CapacityInputError(f"N must be positive, got {float(ns[ns <= 0][0]):g}")
     if np.any(xs <= 0):
         raise CapacityInputError(f"throughput must be positive, got {float(xs[xs <= 0][0]):g}")
+    if np.any(ns > MAX_N):
+        raise CapacityInputError(f"N must be at most {MAX_N:g}, got {float(ns[ns > MAX_N][0]):g}")
+    if np.any(xs > MAX_THROUGHPUT):
+        too_high = float(xs[xs > MAX_THROUGHPUT][0])
+        raise CapacityInputError(f"throughput must be at most {MAX_THROUGHPUT:g}, got {too_high:g}")
     unique, counts = np.unique(ns, return_counts=True)
     if np.any(counts > 1):
         raise CapacityInputError(f"duplicate N: {float(unique[counts > 1][0]):g}")
@@ -150,6 +159,13 @@ def fit_usl(n: Sequence[float], throughput: Sequence[float]) -> UslFit:
     measured) guard against the flat valleys this model is known for; the lower SSE wins.
     """
     ns, xs = validate_measurements(n, throughput)
+    try:
+        return _best_fit(ns, xs)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise CapacityInputError(f"the USL fit failed on these measurements: {exc}") from None
+
+
+def _best_fit(ns: FloatArray, xs: FloatArray) -> UslFit:
     best = None
     for start in _starting_points(ns, xs):
         result = least_squares(

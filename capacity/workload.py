@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from capacity.errors import CapacityInputError
+from capacity.sizing import check_positive
 
 SECONDS_PER_DAY = 86_400
 
@@ -73,8 +74,7 @@ class Workload:
     cache_hit_ratio: float = SEED_CACHE_HIT_RATIO
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.target_rps) or self.target_rps <= 0:
-            raise CapacityInputError(f"target_rps must be positive, got {self.target_rps}")
+        check_positive("target_rps", self.target_rps)
         if not math.isfinite(self.cache_hit_ratio) or not 0 <= self.cache_hit_ratio <= 1:
             raise CapacityInputError(
                 f"cache hit ratio must be in [0, 1], got {self.cache_hit_ratio}"

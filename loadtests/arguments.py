@@ -39,12 +39,33 @@ def add_arguments(parser: Any) -> None:
         default=1000.0,
         help="Target load for the Capacity tab (req/s)",
     )
+    group.add_argument(
+        "--capacity-instance-type", default="t3.medium", help="Capacity tab: EC2 instance type"
+    )
+    group.add_argument(
+        "--capacity-utilization", type=float, default=0.7, help="Capacity tab: target CPU share"
+    )
+    group.add_argument(
+        "--capacity-redundancy", type=int, default=1, help="Capacity tab: spare instances"
+    )
     _add_shape_arguments(group)
     _add_open_model_arguments(group)
     group.add_argument(
         "--progress-out",
         default="",
         help="Write live totals (JSON) here every second",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--generator-out",
+        default="",
+        help="Write each Locust process's CPU (generator.csv) here, about once a second",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--metrics-url",
+        default="",
+        help="The target's Prometheus metrics for the Capacity tab (default: HOST/metrics)",
         include_in_web_ui=False,
     )
     group.add_argument(

@@ -5,6 +5,7 @@ Kept out of cli.py so the CLI stays thin; the engine itself is `loadtests.runner
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +31,9 @@ def run_command(
     rps: float | None,
     step_seconds: float = 10.0,
     max_in_flight: int,
-    processes: int,
+    processes: str | int,
+    metrics_url: str | None = None,
+    service_cores: float | None = None,
     mix: str,
     cookies: bool = True,
     out: Path | None,
@@ -49,6 +52,8 @@ def run_command(
         rps=rps,
         max_in_flight=max_in_flight,
         processes=processes,
+        metrics_url=metrics_url,
+        service_cores=service_cores,
         web=web,
         web_port=web_port,
         mix=Mix.parse(mix),
@@ -59,7 +64,9 @@ def run_command(
     if web:
         console.print(f"Locust web UI: http://127.0.0.1:{web_port} (Ctrl+C to finish)")
     outcome = _run_with_progress(console, settings)
-    _write_summary(outcome, err_console)
+    sentence = _write_summary(outcome, err_console)
+    if sentence:
+        console.print(f"verdict: {sentence}", highlight=False, soft_wrap=True)
     if outcome.exit_code == 0:
         console.print(outcome.message, highlight=False, soft_wrap=True)
         return 0
@@ -83,14 +90,19 @@ def _run_with_progress(console: Console, settings: RunSettings) -> RunOutcome:
     return outcome
 
 
-def _write_summary(outcome: RunOutcome, err_console: Console) -> None:
-    """summary.json is the reports package's derivation of the run directory."""
+def _write_summary(outcome: RunOutcome, err_console: Console) -> str | None:
+    """summary.json is the reports package's derivation of the run directory; returns its
+    sentence on what hit its limit first."""
     if not (outcome.out_dir / "locust_stats.csv").exists():
-        return
+        return None
     from reports.errors import ReportInputError
     from reports.summary import write_summary
 
     try:
-        write_summary(outcome.out_dir)
+        path = write_summary(outcome.out_dir)
     except ReportInputError as exc:
         err_console.print(f"[yellow]warning:[/] no summary.json: {exc}", highlight=False)
+        return None
+    capacity = json.loads(path.read_text(encoding="utf-8")).get("capacity") or {}
+    sentence = capacity.get("sentence")
+    return sentence if isinstance(sentence, str) else None

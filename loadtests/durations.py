@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from loadtests.errors import LoadTestError
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+# Longer than a year is a typo, and `inf`/`nan` are not durations (float() reads both).
+MAX_DURATION_S = 366 * 86400.0
 
 
 class DurationError(LoadTestError):
@@ -27,8 +30,10 @@ def parse_duration(text: str) -> float:
         seconds = float(raw)
     except ValueError:
         seconds = _parse_units(raw, text)
-    if seconds <= 0:
-        raise DurationError(f"duration must be positive, got {text!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise DurationError(f"duration must be a positive number of seconds, got {text!r}")
+    if seconds > MAX_DURATION_S:
+        raise DurationError(f"duration must be at most 366 days, got {text!r}")
     return seconds
 
 

@@ -3,7 +3,7 @@ rate limiting off (a load test is not an abusive client), stopped after the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,11 +19,13 @@ class EmbeddedService:
 
 
 @contextmanager
-def embedded_service(*, profiles: int = DEFAULT_PROFILES) -> Iterator[EmbeddedService]:
+def embedded_service(
+    *, profiles: int = DEFAULT_PROFILES, command_prefix: Sequence[str] = ()
+) -> Iterator[EmbeddedService]:
     from target_service.process import ServiceProcess, ServiceStartError
 
     try:
-        service = ServiceProcess(profiles=profiles).start()
+        service = ServiceProcess(profiles=profiles, command_prefix=command_prefix).start()
     except ServiceStartError as exc:
         # The message carries the service log's tail; its last line says why.
         lines = [line for line in str(exc).splitlines() if line.strip()]

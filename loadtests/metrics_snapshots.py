@@ -17,10 +17,11 @@ INDEX_COLUMNS = ("timestamp", "elapsed_s", "phase", "file")
 
 
 class MetricsSnapshots:
-    """Scrapes `<host>/metrics` into `<out>/metrics/`; a background thread does the `during`."""
+    """Scrapes the target's metrics URL (`<host>/metrics` by default) into `<out>/metrics/`;
+    a background thread does the `during`."""
 
-    def __init__(self, host: str, out_dir: Path, *, interval_s: float = 5.0) -> None:
-        self.url = host.rstrip("/") + "/metrics"
+    def __init__(self, url: str, out_dir: Path, *, interval_s: float = 5.0) -> None:
+        self.url = url
         self.directory = out_dir / "metrics"
         self.interval_s = interval_s
         self._client = httpx.Client(timeout=2.0)

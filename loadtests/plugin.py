@@ -10,17 +10,34 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gevent
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadtests import capacity_tab
 from loadtests.arguments import add_arguments, workload_options
 from loadtests.errors import LoadTestError
+from loadtests.generator_cpu import (
+    MACHINE,
+    SAMPLE_INTERVAL_S,
+    CpuSampler,
+    GeneratorLog,
+    MachineSampler,
+    decode_samples,
+)
 from loadtests.hdr import LatencyRecorder, write_hdr_json
+from loadtests.live_capacity import (
+    SCRAPE_INTERVAL_S,
+    GeneratorCpuWatch,
+    ServiceCpuWatch,
+    parse_service_sample,
+)
 from loadtests.mix import action_cycle
 from loadtests.open_model import (
     ArrivalCounters,
@@ -35,6 +52,7 @@ from loadtests.shapes import SHAPES
 logger = logging.getLogger("loadcap")
 FINAL_WRITE_PAUSE_S = 1.5
 HDR_KEY, INTENDED_KEY, ARRIVALS_KEY = "loadcap_hdr", "loadcap_intended", "loadcap_arrivals"
+CPU_KEY = "loadcap_cpu"
 
 
 @dataclass
@@ -45,6 +63,11 @@ class RunState:
     intended: LatencyRecorder = field(default_factory=LatencyRecorder)
     arrivals: ArrivalCounters = field(default_factory=ArrivalCounters)
     worker_arrivals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cpu: CpuSampler = field(default_factory=CpuSampler)
+    machine: MachineSampler = field(default_factory=MachineSampler)
+    generator_log: GeneratorLog | None = None
+    generator_live: GeneratorCpuWatch = field(default_factory=GeneratorCpuWatch)
+    test_started_at: float | None = None  # unix time of the last test_start
 
     def reset(self) -> None:
         self.service.reset()
@@ -79,6 +102,7 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
     except LoadTestError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
+    gevent.spawn(sample_cpu_every_second, environment, options, runner)
     if isinstance(runner, WorkerRunner):
         # The master decides which class runs; a worker must know both by name.
         if OpenModelUser not in environment.user_classes:
@@ -90,7 +114,69 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
     if options.progress_out:
         gevent.spawn(write_progress_every_second, environment, Path(options.progress_out))
     if web_ui is not None:
-        capacity_tab.install(environment, web_ui)
+        live = LiveCapacity(environment, metrics_url(options, environment))
+        gevent.spawn(live.scrape_forever)
+        capacity_tab.install(environment, web_ui, live.figures)
+    # gevent's loop caches "now" until it next runs; after a slow start (imports on a busy
+    # machine) Locust's --run-time timer, set right after this, would fire seconds early.
+    gevent.get_hub().loop.update_now()
+
+
+def metrics_url(options: Any, environment: Any) -> str:
+    given = str(getattr(options, "metrics_url", "") or "")
+    return given or str(environment.host or "").rstrip("/") + "/metrics"
+
+
+class LiveCapacity:
+    """The Capacity tab's live figures: the target's CPU per request (scraped every couple
+    of seconds while a swarm runs) and the generator's CPU."""
+
+    def __init__(self, environment: Any, url: str) -> None:
+        self.environment = environment
+        self.url = url
+        self.service = ServiceCpuWatch()
+        self.exports_cpu = False
+        self.last = capacity_tab.LiveFigures()
+
+    def running(self) -> bool:
+        return self.environment.runner.state in (STATE_RUNNING, STATE_SPAWNING)
+
+    def scrape_forever(self) -> None:
+        while True:
+            gevent.sleep(SCRAPE_INTERVAL_S)
+            if self.running() and self.url.startswith(("http://", "https://")):
+                self.scrape()
+
+    def scrape(self) -> None:
+        try:
+            with urllib.request.urlopen(self.url, timeout=2.0) as response:  # noqa: S310
+                text = response.read(4_000_000).decode("utf-8", errors="replace")
+        except (urllib.error.URLError, OSError, ValueError):
+            return
+        sample = parse_service_sample(text)
+        self.exports_cpu = sample is not None
+        if sample is not None:
+            completed = float(self.environment.runner.stats.total.num_requests)
+            self.service.add(time.time(), sample, completed)
+
+    def figures(self) -> capacity_tab.LiveFigures:
+        if not self.running():
+            return capacity_tab.frozen(self.last, running=False)
+        total = self.environment.runner.stats.total
+        p95 = total.get_current_response_time_percentile(0.95) if total.num_requests else None
+        demand = self.service.demand()
+        self.last = capacity_tab.LiveFigures(
+            running=True,
+            current_rps=float(total.current_rps or 0.0),
+            p95_ms=None if p95 is None else float(p95),
+            generator_cpu=STATE.generator_live.busiest(),
+            service_exports_cpu=self.exports_cpu,
+            service_cores_used=demand.cores_used if demand else None,
+            service_cores_available=demand.cores_available if demand else None,
+            cpu_s_per_request=demand.cpu_s_per_request if demand else None,
+            per_core_rps=demand.per_core_rps if demand else None,
+        )
+        return self.last
 
 
 def _install_shapes(environment: Any, runner: Any, options: Any) -> None:
@@ -100,6 +186,24 @@ def _install_shapes(environment: Any, runner: Any, options: Any) -> None:
     environment.available_shape_classes = pickable
     if options.shape:
         environment.shape_class = pickable[SHAPES[options.shape].__name__]
+
+
+def sample_cpu_every_second(environment: Any, options: Any, runner: Any) -> None:
+    """This process's CPU, for `generator.csv`: written here on the master (or a local
+    runner), sent along with the stats reports on a worker."""
+    if not isinstance(runner, WorkerRunner) and options.generator_out:
+        STATE.generator_log = GeneratorLog(Path(options.generator_out))
+    own_name = "master" if isinstance(runner, MasterRunner) else "local"
+    while True:
+        STATE.cpu.sample()
+        if not isinstance(runner, WorkerRunner):  # a worker's samples go with its reports
+            samples = STATE.cpu.take()
+            STATE.generator_live.add(own_name, samples)
+            if STATE.generator_log is not None:
+                STATE.machine.sample()
+                STATE.generator_log.write(own_name, samples)
+                STATE.generator_log.write(MACHINE, STATE.machine.take())
+        gevent.sleep(SAMPLE_INTERVAL_S)
 
 
 def write_progress_every_second(environment: Any, path: Path) -> None:
@@ -114,6 +218,7 @@ def write_progress_every_second(environment: Any, path: Path) -> None:
             "rps": round(float(total.current_rps or 0.0), 2),
             "p95_ms": p95,
             "users": environment.runner.user_count,
+            "load_started_at": STATE.test_started_at,
         }
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(live), encoding="utf-8")
@@ -129,6 +234,7 @@ def on_test_start(environment: Any, **_: Any) -> None:
     # Locust clears its statistics when a new test starts (e.g. a second swarm from the web
     # UI); the exact percentiles and open-model tallies must start over with them.
     STATE.start_over()
+    STATE.test_started_at = time.time()
     settings = workload_options(options)
     weights = settings.mix.reduced()
     ProfilesUser.tasks = tasks_for(weights)
@@ -171,6 +277,7 @@ def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data[HDR_KEY] = STATE.service.encode()
     data[INTENDED_KEY] = STATE.intended.encode()
     data[ARRIVALS_KEY] = STATE.arrivals.as_dict()
+    data[CPU_KEY] = STATE.cpu.take()
     STATE.reset()  # histograms travel as increments; counters as running totals
 
 
@@ -179,6 +286,11 @@ def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
     STATE.intended.merge_encoded(data.get(INTENDED_KEY, {}))
     if ARRIVALS_KEY in data:
         STATE.worker_arrivals[client_id] = data[ARRIVALS_KEY]
+    samples = decode_samples(data.get(CPU_KEY))
+    STATE.generator_live.add(client_id, samples)
+    if STATE.generator_log is not None:
+        log = STATE.generator_log
+        log.write(log.name_for(client_id), samples)
 
 
 def on_quitting(environment: Any, **_: Any) -> None:
@@ -189,6 +301,12 @@ def on_quitting(environment: Any, **_: Any) -> None:
         # Locust's CSV writer runs once a second and gets no final call: without this pause
         # the last second of a run (and the workers' last reports) would miss the files.
         gevent.sleep(FINAL_WRITE_PAUSE_S)
+    if STATE.generator_log is not None:
+        STATE.cpu.sample()
+        STATE.generator_log.write(
+            "master" if isinstance(environment.runner, MasterRunner) else "local",
+            STATE.cpu.take(),
+        )
     if not options.hdr_out:
         return
     open_model = None

@@ -14,6 +14,7 @@ class Progress:
     failures: int
     rps: float
     p95_ms: float | None
+    load_started_at: float | None = None  # unix time Locust's test started (its clock's zero)
 
     def line(self) -> str:
         p95 = "-" if self.p95_ms is None else f"{self.p95_ms:.0f} ms"
@@ -33,6 +34,9 @@ def latest_progress(progress_json: Path, elapsed_s: float) -> Progress | None:
             failures=int(live["failures"]),
             rps=float(live["rps"]),
             p95_ms=None if live.get("p95_ms") is None else float(live["p95_ms"]),
+            load_started_at=None
+            if live.get("load_started_at") is None
+            else float(live["load_started_at"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

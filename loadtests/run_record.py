@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import platform
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loadtests.cpu_split import CpuSplit, available_cpus
 from loadtests.stages import STAGE_BUILDERS, ShapeSettings
 
 if TYPE_CHECKING:
@@ -22,7 +24,11 @@ def run_record(
     exit_code: int,
     started_at: datetime,
     ended_at: datetime,
+    processes: int = 1,
+    metrics_url: str | None = None,
+    cpu_split: CpuSplit | None = None,
 ) -> dict[str, Any]:
+    split = cpu_split or CpuSplit(service=None, generator=None)
     return {
         "loadcap_version": _version("loadcap"),
         "locust_version": _version("locust"),
@@ -31,21 +37,41 @@ def run_record(
         "ended_at": ended_at.isoformat(),
         "duration_s": settings.duration_s,
         "elapsed_s": round((ended_at - started_at).total_seconds(), 3),
-        "users": settings.processes if settings.rps else settings.users,
+        "users": processes if settings.rps else settings.users,
         "spawn_rate": settings.spawn_rate,
-        "processes": settings.processes,
+        "processes": processes,
         "shape": settings.shape,
-        "stages": planned_stages(settings),
+        "stages": planned_stages(settings, processes),
         "mix": settings.mix.as_dict(),
         "cookies": settings.cookies,
         "open_model": open_model_facts(settings.out_dir / "hdr.json") if settings.rps else None,
         "embedded_service": embedded,
         "web": settings.web,
         "exit_code": exit_code,
+        "metrics_url": metrics_url,
+        "service_cores": settings.service_cores,
+        # Where it ran: service demand (CPU s per request) holds for this CPU, not another.
+        "machine": machine_facts(),
+        **split.as_dict(),
     }
 
 
-def planned_stages(settings: RunSettings) -> list[dict[str, Any]]:
+def machine_facts() -> dict[str, Any]:
+    return {"cpus": len(available_cpus()), "cpu_model": cpu_model(), "arch": platform.machine()}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what the platform module says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith(("model name", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def planned_stages(settings: RunSettings, processes: int = 1) -> list[dict[str, Any]]:
     if settings.shape:
         shape = ShapeSettings(
             total_s=settings.duration_s,
@@ -55,7 +81,7 @@ def planned_stages(settings: RunSettings) -> list[dict[str, Any]]:
             step_seconds=settings.step_seconds,
         )
         return [stage.as_dict() for stage in STAGE_BUILDERS[settings.shape](shape)]
-    users = settings.processes if settings.rps else settings.users
+    users = processes if settings.rps else settings.users
     return [{"start_s": 0.0, "end_s": settings.duration_s, "users": users, "rps": settings.rps}]
 
 

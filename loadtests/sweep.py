@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from loadtests.cpu_split import AUTO, CpuSplit, pinned, split_cpus
 from loadtests.errors import LoadTestError
 from loadtests.mix import Mix
 from loadtests.runner import RunSettings, run_load_test
@@ -58,6 +58,8 @@ class SweepPoint:
     p95_ms: float | None
     error_rate: float
     run_dir: Path
+    first_limit: str = "none"  # what hit its limit first at this level (summary `capacity`)
+    per_core_rps: float | None = None
 
 
 PointCallback = Callable[[str, SweepPoint], None]
@@ -80,11 +82,12 @@ def run_sweep(
     """Runs every level (then every worker count); returns the points by CSV name."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[SweepPoint]] = {}
-    with _service(settings.host, settings.profiles, workers=1) as host:
+    with _service(settings.host, settings.profiles, workers=1) as (host, split):
         results[SWEEP_CSV] = [
             _measure(
                 settings,
                 host,
+                split=split,
                 users=level,
                 n=level,
                 name=f"users-{level:04d}",
@@ -98,11 +101,12 @@ def run_sweep(
         top = max(settings.levels)
         points = []
         for count in sorted(settings.workers):
-            with _service(None, settings.profiles, workers=count, cache=False) as host:
+            with _service(None, settings.profiles, workers=count, cache=False) as (host, split):
                 points.append(
                     _measure(
                         settings,
                         host,
+                        split=split,
                         users=top,
                         n=count,
                         name=f"workers-{count:02d}",
@@ -119,6 +123,7 @@ def _measure(
     settings: SweepSettings,
     host: str,
     *,
+    split: CpuSplit,
     users: int,
     n: int,
     name: str,
@@ -133,47 +138,58 @@ def _measure(
         duration_s=settings.level_duration_s,
         mix=settings.mix,
         id_count=settings.profiles,
+        processes=AUTO,
+        cpu_split=split,
     )
     outcome = run_load_test(run)
     if not (outcome.out_dir / "locust_stats.csv").exists():
         raise LoadTestError(f"sweep level {name}: {outcome.message}")
-    totals = _totals(write_summary(outcome.out_dir))
+    summary = json.loads(write_summary(outcome.out_dir).read_text(encoding="utf-8"))
+    totals, capacity = summary["totals"], summary.get("capacity") or {}
     point = SweepPoint(
         n=n,
         throughput=float(totals.get("rps") or 0.0),
         p95_ms=None if totals.get("p95_ms") is None else float(totals["p95_ms"]),
         error_rate=float(totals.get("error_rate") or 0.0),
         run_dir=outcome.out_dir,
+        first_limit=str(capacity.get("first_limit") or "none"),
+        per_core_rps=capacity.get("per_core_rps"),
     )
     if on_point is not None:
         on_point(kind, point)
     return point
 
 
-def _totals(summary_path: Path) -> dict[str, Any]:
-    totals: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))["totals"]
-    return totals
-
-
 def write_points(points: list[SweepPoint], path: Path, *, n_column: str) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([n_column, "throughput", "p95_ms", "error_rate", "run_dir"])
+        writer.writerow([n_column, "throughput", "p95_ms", "error_rate", "first_limit", "run_dir"])
         for p in points:
             p95 = "" if p.p95_ms is None else f"{p.p95_ms:.3f}"
             writer.writerow(
-                [p.n, f"{p.throughput:.3f}", p95, f"{p.error_rate:.5f}", p.run_dir.name]
+                [
+                    p.n,
+                    f"{p.throughput:.3f}",
+                    p95,
+                    f"{p.error_rate:.5f}",
+                    p.first_limit,
+                    p.run_dir.name,
+                ]
             )
     return path
 
 
 @contextmanager
-def _service(host: str | None, profiles: int, *, workers: int, cache: bool = True) -> Iterator[str]:
-    """The given host, or an embedded service for the duration of the block. `cache=False`
-    for worker sweeps: several workers without Redis cannot cache, so no count may."""
+def _service(
+    host: str | None, profiles: int, *, workers: int, cache: bool = True
+) -> Iterator[tuple[str, CpuSplit]]:
+    """The given host, or an embedded service for the duration of the block, on CPUs of its
+    own. `cache=False` for worker sweeps: several workers without Redis cannot cache, so no
+    count may."""
     if host is not None:
-        yield host
+        yield host, CpuSplit(service=None, generator=None)
         return
+    split = split_cpus(workers)
     from target_service.process import ServiceProcess, ServiceStartError
     from target_service.settings import Settings
 
@@ -185,11 +201,16 @@ def _service(host: str | None, profiles: int, *, workers: int, cache: bool = Tru
             list_ttl_s=60.0 if cache else 0.0,
         )
         try:
-            service = ServiceProcess(settings, profiles=profiles, workers=workers).start()
+            service = ServiceProcess(
+                settings,
+                profiles=profiles,
+                workers=workers,
+                command_prefix=pinned([], split.service),
+            ).start()
         except ServiceStartError as exc:
             lines = [line for line in str(exc).splitlines() if line.strip()]
             raise LoadTestError(f"the embedded service did not start: {lines[-1]}") from None
         try:
-            yield service.base_url
+            yield service.base_url, split
         finally:
             service.stop()

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from reports import charts, metrics, server
+from reports.generator import cpu_over_time
 from reports.load import RunData
 from reports.locust_csv import AGGREGATED
 from reports.saturation import Saturation
@@ -113,6 +114,30 @@ def server_charts(snapshots: pd.DataFrame | None) -> list[Chart]:
                 ylabel="responses/s",
             ),
         ),
+    ]
+
+
+def cpu_charts(data: RunData) -> list[Chart]:
+    """Both sides' CPU on one time axis: each Locust process and the service, in cores."""
+    table = pd.DataFrame()
+    if data.generator is not None and not data.generator.empty:
+        table = cpu_over_time(data.generator).add_prefix("Locust ")
+    if data.snapshots is not None and not data.snapshots.empty:
+        service = server.rates(data.snapshots, server.PROCESS_CPU)
+        if not service.empty:
+            table = table.join(service.rename(columns={"total": "service"}), how="outer")
+    if table.empty:
+        return []
+    return [
+        render(
+            "CPU",
+            lambda ax: charts.plot_lines(
+                ax,
+                table.sort_index().interpolate(limit_area="inside"),
+                title="CPU: each Locust process and the service (1.0 = one core)",
+                ylabel="cores",
+            ),
+        )
     ]
 
 

@@ -189,12 +189,24 @@ def stage_rows(saturation: dict[str, Any]) -> list[list[str]]:
     ]
 
 
-def capacity_headline(saturation: dict[str, Any], *, strong: Callable[[str], str]) -> str:
-    """`strong` marks the figure up (bold in Markdown, <strong> in HTML)."""
-    capacity = saturation.get("capacity_rps")
-    if capacity is None:
+def capacity_headline(
+    saturation: dict[str, Any],
+    *,
+    strong: Callable[[str], str],
+    capacity: dict[str, Any] | None = None,
+) -> str:
+    """`strong` marks the figure up (bold in Markdown, <strong> in HTML). A figure the load
+    generator capped is called what it is: an observation, not the service's capacity."""
+    observed = saturation.get("capacity_rps")
+    if observed is None:
         return strong("No step met the SLO.")
-    figure = strong(f"Capacity: {rate(capacity)} req/s")
+    if capacity and capacity.get("generator_saturated"):
+        figure = strong(f"Observed: {rate(observed)} req/s")
+        return (
+            f"{figure} — the highest step throughput that met the SLO, capped by the load "
+            "generator: a lower bound, not the service's capacity (see Capacity below)."
+        )
+    figure = strong(f"Capacity: {rate(observed)} req/s")
     return f"{figure} — the highest step throughput that met the SLO."
 
 
@@ -204,6 +216,94 @@ def server_rows(facts: dict[str, Any]) -> list[list[str]]:
     return [
         ["cache hit ratio", share(facts["cache_hit_ratio"])],
         ["queries by pool", queries or MISSING],
+        ["reads served by replicas", share(facts.get("replica_read_share"))],
         ["rate-limited (429)", count(facts["rate_limited"])],
         ["replica fallbacks", fallbacks or "none"],
     ]
+
+
+# The capacity section: what the run measured, of what, and the USE table behind it.
+
+LIMIT_NAMES = {
+    "load_generator": "load generator",
+    "service_cpu": "service CPU",
+    "db_pool": "database pool",
+    "errors": "errors",
+    "slo_latency": "SLO latency",
+    "none": "none",
+}
+BASIS_NAMES = {
+    "observed": "observed (the highest throughput that met the SLO)",
+    "utilization_law": "Utilization Law (1 / service demand)",
+}
+USE_HEADER = [
+    "users", "req/s", "p95", "errors", "generator CPU", "service CPU", "CPU / request",
+    "X·R (in flight)", "DB pool", "cache errors", "other CPU", "limit",
+]  # fmt: skip
+
+
+def _cores(used: Any, available: Any) -> str:
+    if not isinstance(used, int | float):
+        return MISSING
+    if isinstance(available, int | float) and available:
+        return f"{used:.2f} of {available:g} ({used / available:.0%})"
+    return f"{used:.2f} cores"
+
+
+def _demand_ms(seconds: Any) -> str:
+    return f"{seconds * 1000:.3f} ms" if isinstance(seconds, int | float) else MISSING
+
+
+def use_rows(summary: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for r in summary.get("use") or []:
+        pool = MISSING
+        if isinstance(r.get("pool_size"), int | float) and r["pool_size"]:
+            pool = f"{count(r.get('pool_in_use'))} / {count(r['pool_size'])}"
+        generator = r.get("generator_cpu")
+        rows.append(
+            [
+                str(r["users"]),
+                rate(r["rps"]),
+                ms(r.get("p95_ms")),
+                share(r["error_rate"]),
+                f"{generator:.0%}" if isinstance(generator, int | float) else MISSING,
+                _cores(r.get("service_cores_used"), r.get("service_cores_available")),
+                _demand_ms(r.get("service_cpu_s_per_request")),
+                f"{rate(r.get('in_flight'))} of {r['users']}",
+                pool,
+                count(r.get("cache_errors")),
+                f"{r['other_cores']:.2f} cores"
+                if isinstance(r.get("other_cores"), int | float)
+                else MISSING,
+                LIMIT_NAMES.get(str(r["limit"]), str(r["limit"])),
+            ]
+        )
+    return rows
+
+
+def capacity_rows(capacity: dict[str, Any]) -> list[list[str]]:
+    """The capacity object's facts, each saying what it is the capacity of."""
+    per_core = capacity.get("per_core_rps")
+    figure = capacity.get("service_capacity_rps")
+    bound = " (lower bound)" if capacity.get("lower_bound") else ""
+    rows = [
+        ["first limit", LIMIT_NAMES.get(str(capacity.get("first_limit")), MISSING)],
+        [
+            "generator saturated",
+            "yes: the observed figure is the generator's ceiling"
+            if capacity.get("generator_saturated")
+            else "no",
+        ],
+        ["observed at the SLO (clients)", f"{rate(capacity.get('observed_rps'))} req/s"],
+        ["service CPU per request (D)", _demand_ms(capacity.get("service_cpu_s_per_request"))],
+        ["per core (1 / D)", f"{rate(per_core)} req/s" if per_core else MISSING],
+        [
+            "service capacity at this configuration",
+            f"{rate(figure)} req/s{bound}" if figure else MISSING,
+        ],
+        ["basis", BASIS_NAMES.get(str(capacity.get("basis")), MISSING)],
+    ]
+    if capacity.get("cpu_model"):
+        rows.append(["measured on", str(capacity["cpu_model"])])
+    return rows

@@ -58,6 +58,9 @@ class GateOptions:
     noise_floor_rps: float = 1.0
     noise_floor_error_rate: float = 0.005
     min_requests: int = 50
+    # A run whose load generator saturated measured the generator's throughput: throughput
+    # checks on it fail unless this says the user knows.
+    allow_saturated_generator: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,42 @@ def evaluate(run: RunFacts, options: GateOptions) -> GateResult:
             f"(and {run.run_dir / 'summary.json'} has no slo to fall back on)"
         )
     checks = [_made_requests(run.totals)]
+    checks += measurement_validity(run, thresholds, options)
     checks += [check_threshold(run, threshold) for threshold in thresholds]
     if options.baseline is not None:
         checks += check_baseline(run, options.baseline, options)
     return GateResult(run, options, tuple(checks))
+
+
+def measurement_validity(
+    run: RunFacts, thresholds: tuple[Threshold, ...], options: GateOptions
+) -> list[Check]:
+    """A throughput check is only meaningful on a run the service, not Locust, limited."""
+    checks_throughput = options.baseline is not None or any(
+        t.metric.name == "rps" for t in thresholds
+    )
+    if not checks_throughput:
+        return []
+    capped = [r for r in (run, options.baseline) if r is not None and r.generator_saturated]
+    if not capped:
+        return []
+    which = " and ".join(
+        "this run" if r is run else f"the baseline ({r.run_dir.name})" for r in capped
+    )
+    allowed = options.allow_saturated_generator
+    return [
+        Check(
+            kind="sanity",
+            scope=TOTAL,
+            description="throughput measures the service",
+            measured=f"load generator saturated in {which}",
+            allowed="a run the service limited"
+            + (" (waived by --allow-saturated-generator)" if allowed else ""),
+            status="pass" if allowed else "fail",
+            note="the throughput compared is Locust's ceiling, not the service's: give Locust "
+            "more CPU (--processes, another machine) or pass --allow-saturated-generator",
+        )
+    ]
 
 
 def slo_thresholds(run: RunFacts) -> tuple[Threshold, ...]:

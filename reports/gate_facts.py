@@ -53,11 +53,17 @@ class _OpenModel(msgspec.Struct):
     intended: dict[str, _Percentiles] | None = None
 
 
+class _Capacity(msgspec.Struct):
+    generator_saturated: bool = False
+    first_limit: str | None = None
+
+
 class _Summary(msgspec.Struct):
     totals: _Totals
     endpoints: list[_Endpoint]
     slo: _Slo | None = None
     open_model: _OpenModel | None = None
+    capacity: _Capacity | None = None
 
 
 class _HdrFile(msgspec.Struct):
@@ -100,6 +106,8 @@ class RunFacts:
     endpoints: dict[str, ScopeFacts]
     slo_p95_ms: float | None
     slo_max_error_rate: float | None
+    # The load generator hit its limit first: the run's throughput is the generator's.
+    generator_saturated: bool = False
 
     def scope(self, name: str | None) -> ScopeFacts:
         """The totals (None or an alias like 'Aggregated') or one endpoint, by name."""
@@ -144,7 +152,10 @@ def load_run(run_dir: Path) -> RunFacts:
     exact_totals = summary.totals.hdr or hdr_by_name.get("Aggregated")
     totals = _scope(TOTAL, summary.totals, exact_totals, intended.get("Aggregated"))
     slo = summary.slo or _Slo()
-    return RunFacts(run_dir, totals, endpoints, slo.p95_ms, slo.max_error_rate)
+    capped = summary.capacity is not None and summary.capacity.generator_saturated
+    return RunFacts(
+        run_dir, totals, endpoints, slo.p95_ms, slo.max_error_rate, generator_saturated=capped
+    )
 
 
 def _decode(path: Path, kind: type[_T]) -> _T:

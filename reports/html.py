@@ -76,10 +76,30 @@ def _saturation(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
         for row in fmt.stage_rows(saturation)
     )
     header = "".join(f"<th>{h}</th>" for h in fmt.STAGE_HEADER)
+    headline = fmt.capacity_headline(saturation, strong=_strong, capacity=summary.get("capacity"))
     return (
-        f"<h2>Saturation</h2><p>{fmt.capacity_headline(saturation, strong=_strong)}</p>"
+        f"<h2>Saturation</h2><p>{headline}</p>"
         f'<p class="note">{escape(saturation["limit"])}</p>'
         f"<table><tr>{header}</tr>{rows}</table>{_charts(charts)}"
+    )
+
+
+def _capacity(summary: dict[str, Any]) -> str:
+    capacity = summary.get("capacity")
+    if not capacity:
+        return ""
+    # A step run's sentence already stands under Saturation.
+    sentence = (
+        ""
+        if summary.get("saturation")
+        else f'<p class="note">{escape(str(capacity.get("sentence", "")))}</p>'
+    )
+    return (
+        "<h2>Capacity: what hit its limit first</h2>"
+        + sentence
+        + _table(["", "value"], fmt.capacity_rows(capacity), first_text=2)
+        + "<p>Per stage (utilization, saturation, errors of each resource):</p>"
+        + _table(fmt.USE_HEADER, fmt.use_rows(summary))
     )
 
 
@@ -145,6 +165,7 @@ def html_report(
         _totals(summary),
         _open_model(summary),
         _saturation(summary, saturation),
+        _capacity(summary),
         "<h2>Client side</h2>",
         _charts(client),
         _endpoints(summary),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from reports import locust_csv as lc
 from reports.errors import ReportInputError
+from reports.generator import load_generator
 from reports.prom import load_snapshots
 
 STATS_FILE = "locust_stats.csv"
@@ -42,6 +43,7 @@ class RunData:
     run: dict[str, Any] | None
     snapshots: pd.DataFrame | None
     log_lines: list[str] = field(default_factory=list)
+    generator: pd.DataFrame | None = None  # generator.csv: each Locust process's CPU
 
     @property
     def aggregated(self) -> pd.Series:
@@ -156,4 +158,5 @@ def load_run(run_dir: Path, *, with_history: bool = True) -> RunData:
         run=run,
         snapshots=_on_run_clock(load_snapshots(run_dir / METRICS_DIR), start),
         log_lines=_log_lines(run_dir),
+        generator=_on_run_clock(load_generator(run_dir), start),
     )

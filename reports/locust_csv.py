@@ -92,6 +92,9 @@ def _canonical_names(
     return renames
 
 
+MAX_CSV_NUMBER = 1e15  # ms or requests: 31,700 years, or a quadrillion requests
+
+
 def read_locust_csv(
     path: Path, aliases: Mapping[str, Sequence[str]], required: Sequence[str]
 ) -> pd.DataFrame:
@@ -144,3 +147,12 @@ def _check_complete(path: Path, frame: pd.DataFrame) -> None:
     if broken.any():
         line = int(broken.to_numpy().nonzero()[0][0]) + 2  # 1-based, after the header line
         raise ReportInputError(f"{path}: truncated or malformed row at line {line}")
+    # A 400-digit count parses as inf; nothing Locust writes comes near this bound.
+    absurd = ~frame[numeric].abs().le(MAX_CSV_NUMBER) & frame[numeric].notna()
+    if absurd.any(axis=None):
+        row, col = (int(i[0]) for i in absurd.to_numpy().nonzero())
+        column = numeric[col]
+        raise ReportInputError(
+            f"{path}: line {row + 2}: {column} is not a plausible number "
+            f"(at most {MAX_CSV_NUMBER:g}), got {frame[column].iloc[row]:g}"
+        )

@@ -31,11 +31,28 @@ def _saturation(summary: dict[str, Any]) -> list[str]:
     return [
         "## Saturation",
         "",
-        fmt.capacity_headline(saturation, strong=lambda text: f"**{text}**"),
+        fmt.capacity_headline(
+            saturation, strong=lambda text: f"**{text}**", capacity=summary.get("capacity")
+        ),
         "",
         saturation["limit"],
         "",
         *_table(fmt.STAGE_HEADER, rows),
+    ]
+
+
+def _capacity(summary: dict[str, Any]) -> list[str]:
+    capacity = summary.get("capacity")
+    if not capacity:
+        return []
+    # A step run's sentence already stands under Saturation.
+    sentence = [] if summary.get("saturation") else [str(capacity.get("sentence", "")), ""]
+    return [
+        "## Capacity: what hit its limit first",
+        "",
+        *sentence,
+        *_table(["", "value"], fmt.capacity_rows(capacity)),
+        *_table(fmt.USE_HEADER, fmt.use_rows(summary)),
     ]
 
 
@@ -107,7 +124,8 @@ def markdown_report(
     baseline_name: str = "",
 ) -> str:
     lines = [f"# loadcap report: {title}", "", fmt.run_line(summary.get("run")), ""]
-    lines += _totals(summary) + _open_model(summary) + _saturation(summary) + _endpoints(summary)
+    lines += _totals(summary) + _open_model(summary) + _saturation(summary) + _capacity(summary)
+    lines += _endpoints(summary)
     lines += _server(summary) + _failures(failures)
     if comparisons:
         lines += _comparison(comparisons, baseline_name)

@@ -18,23 +18,31 @@ INDEX_COLUMNS = ("timestamp", "elapsed_s", "phase", "file")
 # The labels loadcap's metrics carry (target_service/metrics.py); each becomes a column.
 LABELS = ("method", "route", "status", "kind", "result", "pool", "reason", "le")
 PREFIX = "loadcap_"
+# Any Prometheus client's default process metrics (Python, Go, Java, Node): how hard the
+# target worked, so that service demand can be measured on a foreign service too.
+PROCESS_SAMPLES = (
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_open_fds",
+)
 WHEN_COLUMNS = ("timestamp", "elapsed_s", "phase")
 
 
 def parse_exposition(text: str) -> list[tuple[str, dict[str, str], float]]:
     """(sample name, labels, value) for loadcap's own samples in one exposition text."""
-    # Only our lines: process/python collectors and `_created` gauges are noise here, and
-    # skipping them before parsing keeps an hour of snapshots quick to read.
+    # Only our lines and the process metrics: the rest (python_gc_*, `_created` gauges) is
+    # noise here, and skipping it before parsing keeps an hour of snapshots quick to read.
     ours = "\n".join(
         line
         for line in text.splitlines()
-        if line.startswith(PREFIX) and "_created" not in line.split("{", 1)[0]
+        if (line.startswith(PREFIX) and "_created" not in line.split("{", 1)[0])
+        or line.startswith(PROCESS_SAMPLES)
     )
     samples: list[tuple[str, dict[str, str], float]] = []
     try:
         for family in text_string_to_metric_families(ours + "\n"):
             samples += [(s.name, dict(s.labels), float(s.value)) for s in family.samples]
-    except ValueError as exc:
+    except (ValueError, IndexError, KeyError, TypeError) as exc:  # the parser's failures
         raise ReportInputError(f"not Prometheus text format ({exc})") from None
     return samples
 
@@ -72,6 +80,8 @@ def load_snapshots(metrics_dir: Path) -> pd.DataFrame | None:
             raise ReportInputError(f"{path}: listed in {INDEX_FILE} but missing")
         try:
             samples = parse_exposition(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ReportInputError(f"{path}: not Prometheus text format (not UTF-8)") from None
         except ReportInputError as exc:
             raise ReportInputError(f"{path}: {exc}") from None
         when = {

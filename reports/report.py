@@ -74,7 +74,7 @@ def write_report(
         title=title,
         client=figures.client_charts(data, slo),
         saturation=figures.saturation_charts(saturation, slo),
-        server=figures.server_charts(data.snapshots),
+        server=[*figures.cpu_charts(data), *figures.server_charts(data.snapshots)],
         failures=failures,
         comparisons=comparisons,
         baseline_name=baseline_name,

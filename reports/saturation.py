@@ -151,7 +151,8 @@ def _all_stages_met(stages: Sequence[Stage]) -> str:
         return (
             f"Every stage met the SLO, but throughput stopped growing at {best.users} users "
             f"({best.rps:.1f} req/s) while p95 climbed from {first_p95:.0f} to "
-            f"{top.p95_ms or 0.0:.0f} ms: the service is saturated, the SLO not yet broken."
+            f"{top.p95_ms or 0.0:.0f} ms: something saturated before the SLO broke (the USE "
+            "table says whether it was the load generator or the service)."
         )
     return (
         f"Every stage met the SLO, up to {top.users} users at {top.rps:.1f} req/s: "

@@ -17,11 +17,16 @@ LATENCY_BUCKET = "loadcap_http_request_duration_seconds_bucket"
 CACHE = "loadcap_cache_requests_total"
 CACHE_ERRORS = "loadcap_cache_errors_total"
 QUERIES = "loadcap_db_queries_total"
+READ_SECONDS = "loadcap_db_read_seconds_total"
 POOL_SIZE = "loadcap_db_pool_size"
 POOL_IN_USE = "loadcap_db_pool_in_use"
 IN_ROTATION = "loadcap_replica_in_rotation"
 FALLBACKS = "loadcap_replica_fallbacks_total"
 RATE_LIMITED = "loadcap_rate_limited_total"
+PROCESS_CPU = "process_cpu_seconds_total"
+CORES_AVAILABLE = "loadcap_cpu_cores_available"
+# Requests the service counts that the load test did not send (the scrapes themselves).
+NOT_LOAD_ROUTES = ("/metrics", "/health")
 
 
 def series(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -31,7 +36,7 @@ def series(snapshots: pd.DataFrame, sample: str, by: Sequence[str] = ()) -> pd.D
     if rows.empty:
         return pd.DataFrame()
     if by:
-        keys = rows[list(by)].fillna("").astype(str).agg("/".join, axis=1)
+        keys = rows[list(by)].astype(object).fillna("").astype(str).agg("/".join, axis=1)
         table = rows.assign(series=keys).pivot_table(
             index="elapsed_s", columns="series", values="value", aggfunc="sum"
         )
@@ -92,6 +97,34 @@ def queries_by_pool(snapshots: pd.DataFrame) -> dict[str, int]:
     return {str(pool): round(float(count)) for pool, count in grown.items()}
 
 
+def replica_read_share(snapshots: pd.DataFrame) -> float | None:
+    """Reads served by replicas / all database reads; None without replicas or reads."""
+    grown = total_increase(snapshots, QUERIES, ["pool", "kind"])
+    reads = {
+        str(key).partition("/")[0]: float(n)
+        for key, n in grown.items()
+        if str(key).endswith("/read")
+    }
+    total = sum(reads.values())
+    if not total or not any(pool.startswith("replica") for pool in reads):
+        return None
+    return sum(n for pool, n in reads.items() if pool.startswith("replica")) / total
+
+
+def replica_query_ms(snapshots: pd.DataFrame) -> float | None:
+    """Mean time of a read on the replicas (statement sent to rows received), in ms: the
+    service's read-seconds counter over its read count; None without replica reads."""
+    seconds = total_increase(snapshots, READ_SECONDS, ["pool"])
+    grown = total_increase(snapshots, QUERIES, ["pool", "kind"])
+    replica_seconds = sum(float(v) for k, v in seconds.items() if str(k).startswith("replica"))
+    reads = sum(
+        float(n)
+        for key, n in grown.items()
+        if str(key).startswith("replica") and str(key).endswith("/read")
+    )
+    return round(1000.0 * replica_seconds / reads, 3) if reads and replica_seconds else None
+
+
 def pool_usage(snapshots: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """(connections in use per pool over time, configured size per pool)."""
     in_use = series(snapshots, POOL_IN_USE, ["pool"])
@@ -133,3 +166,34 @@ def latency_quantile(
             return (lower_bound + (bound - lower_bound) * share) * 1000.0
         lower_bound, lower_count = bound, cumulative
     return lower_bound * 1000.0
+
+
+def counter_increase(
+    snapshots: pd.DataFrame, sample: str, first_s: float, last_s: float
+) -> float | None:
+    """How much a counter grew from the snapshot at `first_s` to the one at `last_s`,
+    all label sets together; None when the sample is not exported. For the request
+    counter, the scrapes themselves are left out."""
+    rows = snapshots[snapshots["sample"] == sample]
+    if sample == REQUESTS:
+        rows = rows[~rows["route"].isin(NOT_LOAD_ROUTES)]
+    if rows.empty:
+        return None
+    # Snapshots before the counter's first sample still happened: it was at zero then.
+    table = series(rows, sample).reindex(sorted(snapshots["elapsed_s"].unique()))
+    inside = table[(table.index >= first_s) & (table.index <= last_s)]
+    if len(inside) < 2:
+        return None
+    return float(increases(inside)["total"].iloc[1:].sum())
+
+
+def cores_available(snapshots: pd.DataFrame) -> float | None:
+    """The cores the service said it can use (loadcap_cpu_cores_available), if it says."""
+    values = snapshots.loc[snapshots["sample"] == CORES_AVAILABLE, "value"]
+    return float(values.max()) if not values.empty else None
+
+
+def snapshot_times(snapshots: pd.DataFrame, start_s: float, end_s: float) -> list[float]:
+    """Elapsed seconds of the snapshots taken within [start_s, end_s]."""
+    times = snapshots["elapsed_s"].unique()
+    return sorted(float(t) for t in times if start_s <= t <= end_s)

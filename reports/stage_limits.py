@@ -1,10 +1,11 @@
-"""What hit its limit first in the stage where a step run broke its SLO.
+"""Why a step run broke its SLO, in the stage where it did: the detail behind the USE verdict.
 
 The evidence, in the order it is trusted: requests refused by the rate limiter, errors,
-a database pool with every connection checked out, a collapse of the cache hit ratio, Locust's
-own warning that the load generator ran out of CPU, and finally the gap between the latency
-clients saw and the latency the service measured inside its handlers. When none of these
-explains the breach the sentence says so rather than guess.
+a database pool with every connection checked out, a collapse of the cache hit ratio, and
+finally the gap between the latency clients saw and the latency the service measured inside
+its handlers. When none of these explains the breach the sentence says so rather than guess.
+Whether the load generator or the service's CPU gave out is the USE table's call
+(`reports.use`), made from both sides' CPU.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from reports.saturation import Stage
 
 CACHE_COLLAPSE = 0.5  # the hit ratio fell to under half of the previous stage's
-CPU_WARNING = "CPU usage"  # Locust's "CPU usage above 90%!" / "CPU usage was too high ..."
 QUEUEING_FACTOR = 2.0  # clients saw at least twice the service's own p95
 
 
@@ -121,11 +121,6 @@ def limit_sentence(
             f"The cache hit first: its hit ratio collapsed from {previous.cache_hit_ratio:.0%} "
             f"to {now.cache_hit_ratio:.0%} {at}, and p95 rose to {p95}."
         )
-    if any(CPU_WARNING in line for line in log_lines):
-        return (
-            f"The load generator hit first: Locust warned that its CPU was saturated, so the "
-            f"p95 of {p95} {at} is not the service's alone; run with more --processes."
-        )
     return _latency_sentence(stage, now, at=at, p95=p95, slo=slo)
 
 
@@ -136,8 +131,7 @@ def _latency_sentence(stage: Stage, now: StageServer | None, *, at: str, p95: st
             return (
                 f"Latency hit first: clients saw p95 {p95} {at} while the service's handlers "
                 f"took {now.server_p95_ms:.0f} ms (p95), so requests queued outside them — "
-                "the service's event loop/CPU or the load generator; these metrics cannot "
-                "tell which."
+                "the service's event loop/CPU or the load generator (see the USE table)."
             )
         return (
             f"Latency hit first: the service's own p95 rose to {now.server_p95_ms:.0f} ms {at} "

@@ -18,7 +18,9 @@ from reports.load import RunData, load_run
 from reports.locust_csv import AGGREGATED
 from reports.metrics import intended_shares
 from reports.saturation import Saturation, analyse
+from reports.service_capacity import CapacityFacts, analyse_capacity, disturbance, meanwhile
 from reports.slo import Slo
+from reports.use import Verdict
 
 SUMMARY_FILE = "summary.json"
 PERCENTILES = ("p50_ms", "p90_ms", "p95_ms", "p99_ms")
@@ -117,6 +119,8 @@ def _server(snapshots: pd.DataFrame | None) -> dict[str, Any] | None:
     return {
         "cache_hit_ratio": server.cache_hit_ratio(snapshots),
         "queries": server.queries_by_pool(snapshots),
+        "replica_read_share": server.replica_read_share(snapshots),
+        "replica_query_ms": server.replica_query_ms(snapshots),
         "rate_limited": round(float(server.total_increase(snapshots, server.RATE_LIMITED).sum())),
         "replica_fallbacks": {str(k): round(float(v)) for k, v in fallbacks.items()},
     }
@@ -129,14 +133,37 @@ def summarise(data: RunData, slo: Slo, saturation: Saturation | None) -> dict[st
         "endpoints": _endpoints(data),
         "slo": slo.as_dict(),
     }
+    found, capacity = analyse_capacity(data, slo, saturation)
     if saturation is not None:
         if saturation.capacity_rps is not None:
             summary["capacity_rps"] = saturation.capacity_rps
         summary["saturation"] = saturation.as_dict()
+        summary["saturation"]["limit"] = limit_text(saturation, found, capacity)
+    summary["capacity"] = capacity.as_dict()
+    summary["use"] = [row.as_dict() for row in found.rows]
     summary["open_model"] = _open_model(data)
     summary["server"] = _server(data.snapshots)
     summary["run"] = data.run
     return summary
+
+
+# The saturation analysis of the breached stage explains these limits in more detail (the
+# rate limiter, the top error, handler vs client latency, a cache collapse) than a USE row:
+# its sentence is used when it names the same kind of limit the USE verdict found.
+DETAILED_LIMITS = {
+    "db_pool": ("The database connection pool",),
+    "errors": ("The rate limiter", "Errors hit first"),
+    "slo_latency": ("Latency hit first", "The cache hit first"),
+}
+
+
+def limit_text(saturation: Saturation, found: Verdict, capacity: CapacityFacts) -> str:
+    """The limit sentence of a step run, from the USE verdict."""
+    openings = DETAILED_LIMITS.get(capacity.first_limit, ())
+    if openings and saturation.limit.startswith(openings):
+        considered = found.rows[: (found.limit_index or 0) + 1]
+        return f"{saturation.limit} {meanwhile(found)}{disturbance(considered)}"
+    return capacity.sentence
 
 
 def build_summary(run_dir: Path, *, slo: Slo | None = None) -> dict[str, Any]:

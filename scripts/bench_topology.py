@@ -1,19 +1,22 @@
 """The seed's topology on one machine: `loadcap demo` against a throwaway MariaDB master +
-GTID replica and Redis, side by side with the embedded default (SQLite + in-process cache).
+three GTID replicas and Redis, side by side with the embedded default (SQLite + in-process
+cache).
 
     .venv/bin/python scripts/bench_topology.py [--duration 60s] [--out runs/topology]
+                                               [--skip-embedded]
 
-Prints, for each topology (the production one twice: browser-like clients that keep the
-read-your-writes cookie, and stateless API clients that do not), the measured capacity at the
-SLO, p95/p99, the cache hit ratio and where the database queries went (master vs replica).
-Everything it starts is on loopback ports and removed at the end. Absolute figures drift on
-shared machines: compare the lines of one run.
+Prints, for each topology, the measured capacity at the SLO, p95/p99, the cache hit ratio,
+where the database queries went and the share of database reads the replicas served. The
+production topology runs with read-your-writes by time window (the replica share before
+causal reads) and by GTID (after), with browser-like clients that keep the cookie, and with
+stateless API clients. Everything it starts is on loopback ports and removed at the end.
+Absolute figures drift on shared machines: compare the lines of one run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import shutil
 import subprocess
 import sys
@@ -23,21 +26,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rich.console import Console  # noqa: E402
+
+from loadtests.demo import DemoSettings, run_demo  # noqa: E402
+from loadtests.durations import parse_duration  # noqa: E402
+from target_service.settings import Settings  # noqa: E402
 from tests.fixtures.mariadb_server import (  # noqa: E402
-    MariaDBPair,
+    MariaDBCluster,
     MariaDBServer,
     initialise_datadir,
 )
 from tests.fixtures.ports import free_port, wait_for_port  # noqa: E402
 
-LOADCAP = str(Path(sys.executable).with_name("loadcap"))
 
-
-def demo(out: Path, duration: str, *extra: str) -> dict[str, object]:
-    command = [LOADCAP, "demo", "--duration", duration, "--out", str(out), *extra]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+def demo(
+    out: Path, duration_s: float, service: Settings | None, *, cookies: bool = True
+) -> dict[str, object]:
+    settings = DemoSettings(out_dir=out, duration_s=duration_s, service=service, cookies=cookies)
+    result = run_demo(settings, Console(file=io.StringIO()))
+    summary, plan = result.summary, result.plan
     totals, server = summary["totals"], summary.get("server") or {}
     hdr = totals.get("hdr") or totals
     return {
@@ -48,8 +55,11 @@ def demo(out: Path, duration: str, *extra: str) -> dict[str, object]:
         "errors": totals["failures"],
         "cache_hit_ratio": server.get("cache_hit_ratio"),
         "queries": server.get("queries"),
+        "replica_read_share": server.get("replica_read_share"),
+        "replica_query_ms": server.get("replica_query_ms"),
         "replica_fallbacks": server.get("replica_fallbacks"),
         "instances_for_1000": plan["instances"],
+        "replicas_planned": plan["database"]["replicas"],
         "monthly_usd": plan["cost"]["monthly_total_usd"],
     }
 
@@ -58,49 +68,76 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", default="60s")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "topology")
+    parser.add_argument("--skip-embedded", action="store_true")
     args = parser.parse_args()
+    duration_s = parse_duration(args.duration)
     work = Path(tempfile.mkdtemp(prefix="loadcap-topology-"))
     template = work / "template"
     initialise_datadir(template)
-    (work / "master").mkdir()
-    (work / "replica").mkdir()
-    pair = MariaDBPair(
-        MariaDBServer(name="master", template=template, workdir=work / "master", server_id=21),
-        MariaDBServer(name="replica", template=template, workdir=work / "replica", server_id=22),
-    )
+    servers = []
+    for index, name in enumerate(("master", "replica0", "replica1", "replica2")):
+        (work / name).mkdir()
+        servers.append(
+            MariaDBServer(name=name, template=template, workdir=work / name, server_id=21 + index)
+        )
+    cluster = MariaDBCluster(*servers)
     redis_port = free_port()
     redis = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(work)],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    results: dict[str, dict[str, object]] = {}
     try:
         wait_for_port(redis_port)
-        pair.start()
-        servers = [
-            "--db", pair.master_url,
-            "--replica", pair.replica_url,
-            "--redis", f"redis://127.0.0.1:{redis_port}/0",
-        ]  # fmt: skip
-        results = {
-            "embedded (SQLite + in-process cache)": demo(args.out / "embedded", args.duration),
-            "MariaDB master + replica, Redis": demo(
-                args.out / "mariadb-redis", args.duration, *servers
-            ),
-            # The same, with clients that keep no cookies: no read-your-writes pinning.
-            "MariaDB master + replica, Redis, stateless clients": demo(
-                args.out / "mariadb-redis-stateless", args.duration, *servers, "--no-cookies"
-            ),
-        }
+        cluster.start()
+
+        def production(mode: str) -> Settings:
+            return Settings.from_env(
+                {},
+                db_url=cluster.master_url,
+                replica_urls=cluster.replica_urls,
+                redis_url=f"redis://127.0.0.1:{redis_port}/0",
+                rate_limit="off",
+                read_your_writes_mode=mode,
+            )
+
+        if not args.skip_embedded:
+            results["embedded (SQLite + in-process cache)"] = demo(
+                args.out / "embedded", duration_s, None
+            )
+        prod = "MariaDB master + 3 replicas, Redis"
+        runs = [
+            (f"{prod}, read-your-writes by time window", "window", True),
+            (f"{prod}, read-your-writes by GTID", "gtid", True),
+            (f"{prod}, by time window, stateless clients", "window", False),
+            (f"{prod}, by GTID, stateless clients", "gtid", False),
+        ]
+        for name, mode, cookies in runs:
+            out = args.out / f"mariadb-3-replicas-{mode}{'' if cookies else '-stateless'}"
+            results[name] = demo(out, duration_s, production(mode), cookies=cookies)
     finally:
         redis.terminate()
         redis.wait(timeout=10)
-        pair.stop()
+        cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
     for name, facts in results.items():
         print(f"{name}:")
         for key, value in facts.items():
             print(f"  {key:20} {value}")
+    for clients, before, after in (
+        ("cookie-keeping clients", runs[0][0], runs[1][0]),
+        ("stateless clients", runs[2][0], runs[3][0]),
+    ):
+        print(
+            f"replica share of database reads, {clients}: "
+            f"{_share(results[before])} by time window -> {_share(results[after])} by GTID"
+        )
+
+
+def _share(facts: dict[str, object]) -> str:
+    share = facts.get("replica_read_share")
+    return f"{share:.1%}" if isinstance(share, float) else "n/a"
 
 
 if __name__ == "__main__":

@@ -17,7 +17,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from target_service.cache import ProfileCache
-from target_service.errors import JSON_MEDIA_TYPE, ApiError, api_error_response, error_response
+from target_service.errors import (
+    CLIENT_CLOSED_REQUEST,
+    JSON_MEDIA_TYPE,
+    ApiError,
+    api_error_response,
+    error_response,
+)
+from target_service.gtid import recording, requiring
+from target_service.log_throttle import LogThrottle
 from target_service.middleware.body_limit import RequestBodyTooLarge
 from target_service.payloads import (
     decode_new_profile,
@@ -30,6 +38,7 @@ from target_service.settings import Settings
 from target_service.storage import DuplicateEmail, ProfileStore, StorageUnavailable
 
 log = logging.getLogger("target_service.api")
+log_throttle = LogThrottle(log)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -43,18 +52,31 @@ def json_errors(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except ApiError as exc:
             return api_error_response(exc)
-        except StorageUnavailable:
-            log.warning("database unavailable", exc_info=True)
+        except StorageUnavailable as exc:
+            log_throttle.warning("database unavailable", exc)
             return error_response(503, "database_unavailable", "the database is unavailable")
         except RequestBodyTooLarge:
             raise  # BodyLimitMiddleware answers 413
         except ClientDisconnect:
-            raise
-        except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            # The client hung up before its body arrived: nobody to answer, nothing failed.
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        except Exception as exc:
+            log_throttle.error(f"unhandled error in {request.method} {_route(request)}", exc)
             return error_response(500, "internal_error", "internal server error")
 
     return endpoint
+
+
+def by_method(path: str, **handlers: Endpoint) -> Route:
+    """A route whose endpoint picks the handler by method (HEAD is answered as GET)."""
+    endpoints = {method: json_errors(handler) for method, handler in handlers.items()}
+    if "GET" in endpoints:
+        endpoints["HEAD"] = endpoints["GET"]
+
+    async def endpoint(request: Request) -> Response:
+        return await endpoints[request.method](request)
+
+    return Route(path, endpoint, methods=list(handlers))
 
 
 class ProfilesApi:
@@ -63,14 +85,17 @@ class ProfilesApi:
         self.cache = cache
         self.default_limit = settings.default_page_limit
         self.max_limit = settings.max_page_limit
-        self.read_your_writes = ReadYourWrites(settings.read_your_writes_s)
+        self.read_your_writes = ReadYourWrites(
+            settings.read_your_writes_s,
+            mode=settings.read_your_writes_mode,
+            secret=settings.read_your_writes_secret,
+        )
 
     def routes(self) -> list[Route]:
+        # One route per path: a 405's Allow header then lists every method the path has.
         return [
-            Route("/api/profiles", json_errors(self.list_profiles), methods=["GET"]),
-            Route("/api/profiles", json_errors(self.create_profile), methods=["POST"]),
-            Route("/api/profile/{id}", json_errors(self.get_profile), methods=["GET"]),
-            Route("/api/profile/{id}", json_errors(self.patch_profile), methods=["PATCH"]),
+            by_method("/api/profiles", GET=self.list_profiles, POST=self.create_profile),
+            by_method("/api/profile/{id}", GET=self.get_profile, PATCH=self.patch_profile),
         ]
 
     async def list_profiles(self, request: Request) -> Response:
@@ -78,13 +103,15 @@ class ProfilesApi:
             request.query_params, default_limit=self.default_limit, max_limit=self.max_limit
         )
         primary = self.read_your_writes.wrote_recently(request)
-        body = await self.cache.page_json(page, limit, primary=primary)
+        with requiring(self.read_your_writes.position(request)):
+            body = await self.cache.page_json(page, limit, primary=primary)
         return Response(body, media_type=JSON_MEDIA_TYPE)
 
     async def get_profile(self, request: Request) -> Response:
         profile_id = parse_profile_id(request.path_params["id"])
         primary = self.read_your_writes.wrote_recently(request)
-        body = await self.cache.profile_json(profile_id, primary=primary)
+        with requiring(self.read_your_writes.position(request)):
+            body = await self.cache.profile_json(profile_id, primary=primary)
         if body is None:
             raise ApiError(404, "not_found", f"no profile with id {profile_id}")
         return Response(body, media_type=JSON_MEDIA_TYPE)
@@ -92,13 +119,14 @@ class ProfilesApi:
     async def create_profile(self, request: Request) -> Response:
         new_profile = decode_new_profile(await _json_body(request))
         try:
-            profile = await self.store.create_profile(new_profile)
+            with recording() as written:
+                profile = await self.store.create_profile(new_profile)
         except DuplicateEmail:
             raise _email_taken(new_profile["email"]) from None
         await self.cache.invalidate_list_tail()
         headers = {
             "location": f"/api/profile/{profile['id']}",
-            "set-cookie": self.read_your_writes.cookie(),
+            **self.read_your_writes.headers(written.position),
         }
         return Response(
             msgspec.json.encode(profile), 201, headers=headers, media_type=JSON_MEDIA_TYPE
@@ -108,14 +136,21 @@ class ProfilesApi:
         profile_id = parse_profile_id(request.path_params["id"])
         changes = decode_profile_changes(await _json_body(request))
         try:
-            profile = await self.store.update_profile(profile_id, changes)
+            with recording() as written:
+                profile = await self.store.update_profile(profile_id, changes)
         except DuplicateEmail:
             raise _email_taken(changes.get("email", "")) from None
         if profile is None:
             raise ApiError(404, "not_found", f"no profile with id {profile_id}")
         await self.cache.invalidate_profile(profile_id)  # its entry and the pages showing it
-        headers = {"set-cookie": self.read_your_writes.cookie()}
+        headers = self.read_your_writes.headers(written.position)
         return Response(msgspec.json.encode(profile), headers=headers, media_type=JSON_MEDIA_TYPE)
+
+
+def _route(request: Request) -> str:
+    """The route template: a per-id path would make every request its own error class."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
 
 
 async def _json_body(request: Request) -> bytes:

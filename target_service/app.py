@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,12 +37,32 @@ from target_service.settings import Settings
 log = logging.getLogger("target_service")
 
 
+def cache_settings(settings: Settings) -> Settings:
+    """Without Redis the cache is this process's memory, which hears only this process's
+    writes. That is the whole truth for SQLite (one file, one process) and for a MariaDB the
+    operator says has one instance (`single_instance`); any other instance on the same
+    MariaDB would make this one serve what it overwrote for a whole TTL. So: no cache."""
+    shared_database = settings.db_url.startswith("mysql://")
+    if settings.redis_url is not None or not shared_database or settings.single_instance:
+        return settings
+    if settings.profile_ttl_s or settings.list_ttl_s:
+        log.warning(
+            "mysql:// database without Redis: the in-process cache is off, as other instances' "
+            "writes could not invalidate it; give --redis to cache, or --single-instance "
+            "(LOADCAP_SINGLE_INSTANCE=1) if this is the only instance on this database"
+        )
+    return settings.with_changes(profile_ttl_s=0.0, list_ttl_s=0.0)
+
+
 class Service:
     """The parts of one app instance, for the lifespan and for tests that look inside."""
 
     def __init__(self, settings: Settings, metrics: ServiceMetrics | None = None) -> None:
+        settings = cache_settings(settings)
         self.settings = settings
-        self.metrics = metrics or ServiceMetrics()
+        self.metrics = metrics or ServiceMetrics(
+            multiprocess_dir=Path(settings.metrics_dir) if settings.metrics_dir else None
+        )
         self.store = build_store(settings, self.metrics)
         self.redis_pool = (
             fail_fast_pool(settings.redis_url, settings.redis_timeout_s)
@@ -75,6 +96,7 @@ class Service:
             await self.store.close()
             if self.redis_pool is not None:
                 await self.redis_pool.aclose()
+            self.metrics.process_exited()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

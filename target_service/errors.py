@@ -10,6 +10,8 @@ import msgspec
 from starlette.responses import Response
 
 JSON_MEDIA_TYPE = "application/json"
+# nginx's status for "the client closed the connection before the response": not a 5xx.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class ApiError(Exception):

@@ -1,11 +1,20 @@
 """Prometheus metrics of the reference service, one registry per app instance.
 
-Names are a contract: the reports package reads them from `/metrics` snapshots.
+Names are a contract: the reports package reads them from `/metrics` snapshots. With
+`--workers N` the server sets prometheus_client's multiprocess directory before the workers
+start: every worker's values then live in files there, and `/metrics` (whichever worker
+answers) describes the whole instance.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.process_collector import ProcessCollector
+
+from target_service.process_metrics import CoresCollector, InstanceCollector
 
 # A bound at the SLO (100 ms) and several around it, so p95 against the SLO is readable.
 LATENCY_BUCKETS = (
@@ -30,9 +39,15 @@ LATENCY_BUCKETS = (
 class ServiceMetrics:
     """The service's collectors. Pass one instance down; never use the global registry."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, multiprocess_dir: Path | None = None
+    ) -> None:
         self.registry = registry or CollectorRegistry()
+        self.multiprocess_dir = multiprocess_dir
         r = self.registry
+        if multiprocess_dir is None:
+            ProcessCollector(registry=r)
+            r.register(CoresCollector())
         self.http_requests = Counter(
             "loadcap_http_requests",
             "HTTP requests by method, route template and status.",
@@ -59,8 +74,15 @@ class ServiceMetrics:
         )
         self.db_queries = Counter(
             "loadcap_db_queries",
-            "Database queries by pool (master, replica0, ...) and kind (read, write).",
+            "Database queries by pool (master, replica0, ...) and kind (read, write, position).",
             ["pool", "kind"],
+            registry=r,
+        )
+        self.db_read_seconds = Counter(
+            "loadcap_db_read_seconds",
+            "Seconds spent running read queries by pool (statement sent to rows received; not "
+            "pool waits or GTID waits): with the read count, the mean query time.",
+            ["pool"],
             registry=r,
         )
         self.db_pool_size = Gauge(
@@ -68,18 +90,21 @@ class ServiceMetrics:
             "Configured connections per pool.",
             ["pool"],
             registry=r,
+            multiprocess_mode="livesum",
         )
         self.db_pool_in_use = Gauge(
             "loadcap_db_pool_in_use",
             "Connections checked out per pool.",
             ["pool"],
             registry=r,
+            multiprocess_mode="livesum",
         )
         self.replica_in_rotation = Gauge(
             "loadcap_replica_in_rotation",
             "1 while a replica serves reads, 0 while it is out.",
             ["pool"],
             registry=r,
+            multiprocess_mode="livemin",
         )
         self.replica_fallbacks = Counter(
             "loadcap_replica_fallbacks",
@@ -93,3 +118,21 @@ class ServiceMetrics:
             "Requests answered 429 by the rate limiter.",
             registry=r,
         )
+
+    def exposition(self) -> CollectorRegistry:
+        """The registry `/metrics` renders: this process's, or the whole instance's."""
+        if self.multiprocess_dir is None:
+            return self.registry
+        instance = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            instance, path=str(self.multiprocess_dir)
+        )
+        instance.register(InstanceCollector(os.getppid()))
+        return instance
+
+    def process_exited(self) -> None:
+        """A worker's live gauges leave the instance's sums when it stops."""
+        if self.multiprocess_dir is not None:
+            multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
+                os.getpid(), str(self.multiprocess_dir)
+            )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import asyncmy
@@ -23,7 +24,9 @@ from target_service.metrics import ServiceMetrics
 from target_service.settings import SettingsError, display_url
 from target_service.storage import StorageUnavailable
 
-QueryKind = Literal["read", "write"]
+# "position": GTID bookkeeping (the master's position, a replica's MASTER_GTID_WAIT).
+QueryKind = Literal["read", "write", "position"]
+T = TypeVar("T")
 
 # Errors that may mean "this server (or our connection to it) is not answering";
 # `unreachable()` tells them apart from the server answering with an error about a statement.
@@ -139,6 +142,7 @@ class NamedPool:
         self._pool: asyncmy.Pool | None = None
         self._in_use = 0
         self._in_use_gauge = metrics.db_pool_in_use.labels(pool=name)
+        self._read_seconds = metrics.db_read_seconds.labels(pool=name)
 
     @property
     def in_use(self) -> int:
@@ -153,7 +157,9 @@ class NamedPool:
         self._metrics.db_pool_size.labels(pool=self.name).set(self.size)
         self._in_use_gauge.set(0)
         # Zero series from the start: a run's first /metrics snapshot is its baseline.
-        kinds: tuple[QueryKind, ...] = ("read", "write") if self.name == "master" else ("read",)
+        kinds: tuple[QueryKind, ...] = (
+            ("read", "write", "position") if self.name == "master" else ("read", "position")
+        )
         for kind in kinds:
             self._metrics.db_queries.labels(pool=self.name, kind=kind)
 
@@ -170,6 +176,15 @@ class NamedPool:
 
     def count(self, kind: QueryKind) -> None:
         self._metrics.db_queries.labels(pool=self.name, kind=kind).inc()
+
+    async def timed_read(self, query: Callable[[Connection], Awaitable[T]], conn: Connection) -> T:
+        """Run a read query on `conn`, counting it and the time it took."""
+        self.count("read")
+        started = time.perf_counter()
+        try:
+            return await query(conn)
+        finally:
+            self._read_seconds.inc(time.perf_counter() - started)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:

@@ -77,6 +77,8 @@ class MySQLProfileStore:
             max_lag_s=settings.replica_max_lag_s,
             retry_s=settings.replica_retry_s,
             check_interval_s=settings.replica_check_interval_s,
+            causal=settings.read_your_writes_mode == "gtid",
+            max_stale_s=settings.replica_max_stale_s,
         )
 
     async def open(self) -> None:

@@ -68,6 +68,8 @@ def _schemas() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         [ProfileCreate, ProfilePatch], ref_template="#/components/schemas/{name}"
     )
+    # decode_profile_changes refuses a PATCH that changes nothing (422).
+    components["ProfilePatch"]["minProperties"] = 1
     profile_props = {
         "id": {"type": "integer"},
         **components["ProfileCreate"]["properties"],

@@ -64,7 +64,7 @@ class OperationsApi:
         return Response(msgspec.json.encode(body), status, media_type=JSON_MEDIA_TYPE)
 
     async def prometheus(self, request: Request) -> Response:
-        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self.metrics.exposition()), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi_json(self, request: Request) -> Response:
         return Response(self.openapi, media_type=JSON_MEDIA_TYPE)

@@ -15,13 +15,24 @@ from starlette.datastructures import QueryParams
 from target_service.errors import ApiError
 from target_service.storage import NewProfile
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Blank and control characters spelled out: `\s` differs between Python's `re` (which checks
+# here) and ECMA-262 (which OpenAPI clients use), so the document would promise otherwise.
+_BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_VISIBLE = f"[^{_BLANK}]"
+_ADDRESS_PART = f"[^@{_BLANK}]+"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_VISIBLE)]
+Email = Annotated[
+    str,
+    msgspec.Meta(max_length=254, pattern=f"^{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART}$"),
+]
 Bio = Annotated[str, msgspec.Meta(max_length=2000)]
 
 # Largest id both backends store (BIGINT / SQLite INTEGER); larger numbers cannot exist.
 MAX_ID = 2**63 - 1
 MAX_PAGE = 1_000_000
+_MAX_ID_DIGITS = len(str(MAX_ID))
+# A count with more digits than this is "huge" without being converted.
+_MAX_COUNT_DIGITS = 12
 
 
 class ProfileCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,25 +84,35 @@ def parse_profile_id(raw: str) -> int:
     """Path ids are decimal digits: anything else is 400, a number no row can have is 404."""
     if not raw.isdigit() or not raw.isascii():
         raise ApiError(400, "invalid_id", "profile id must be a positive integer")
-    profile_id = int(raw)
-    if not 0 < profile_id <= MAX_ID:
-        raise ApiError(404, "not_found", f"no profile with id {raw}")
-    return profile_id
+    # Measured before int(): Python refuses to convert more than 4,300 digits (ValueError).
+    digits = raw.lstrip("0")
+    if not digits or len(digits) > _MAX_ID_DIGITS or int(digits) > MAX_ID:
+        raise ApiError(404, "not_found", f"no profile with id {_shown(raw)}")
+    return int(digits)
 
 
 def parse_paging(query: QueryParams, *, default_limit: int, max_limit: int) -> tuple[int, int]:
-    """`page` (from 1) and `limit` (1..max, larger values are capped) from the query string."""
-    page = _positive_int(query, "page", 1)
+    """`page` (1..MAX_PAGE) and `limit` (from 1; any larger value, however long, is capped)."""
+    page = _positive_int(query, "page", 1, cap=MAX_PAGE + 1)
     if page > MAX_PAGE:
         raise ApiError(400, "invalid_paging", f"page must be at most {MAX_PAGE}")
-    limit = _positive_int(query, "limit", default_limit)
+    limit = _positive_int(query, "limit", default_limit, cap=max_limit)
     return page, min(limit, max_limit)
 
 
-def _positive_int(query: QueryParams, name: str, default: int) -> int:
+def _positive_int(query: QueryParams, name: str, default: int, *, cap: int) -> int:
+    """The parameter's value, or `cap` for a number too long to be worth converting."""
     raw = query.get(name)
     if raw is None:
         return default
-    if not (raw.isdigit() and raw.isascii()) or len(raw) > 12 or int(raw) < 1:
-        raise ApiError(400, "invalid_paging", f"{name} must be a positive integer, got {raw!r}")
-    return int(raw)
+    digits = raw.lstrip("0")
+    if not (raw.isdigit() and raw.isascii()) or not digits:
+        raise ApiError(
+            400, "invalid_paging", f"{name} must be a positive integer, got {_shown(raw)!r}"
+        )
+    return cap if len(digits) > _MAX_COUNT_DIGITS else int(digits)
+
+
+def _shown(raw: str, limit: int = 40) -> str:
+    """`raw` for an error message: a 5,000-digit path must not come back 5,000 digits long."""
+    return raw if len(raw) <= limit else f"{raw[:limit]}... ({len(raw)} characters)"

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -50,6 +51,7 @@ class ServiceProcess:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout_s: float = 60.0,
+        command_prefix: Sequence[str] = (),
     ) -> None:
         # Holds the log and, without settings, the SQLite file; removed on stop.
         self.workdir = Path(tempfile.mkdtemp(prefix="loadcap-service-"))
@@ -61,6 +63,8 @@ class ServiceProcess:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
+        # e.g. ("taskset", "-c", "0"): the caller keeps the service on CPUs of its own.
+        self.command_prefix = tuple(command_prefix)
         self.base_url = f"http://{host}:{self.port}"
         self.log_path = self.workdir / "service.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -70,7 +74,7 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         command = [
-            sys.executable, "-m", "target_service.server",
+            *self.command_prefix, sys.executable, "-m", "target_service.server",
             "--host", self.host, "--port", str(self.port),
             "--workers", str(self.workers), "--seed", str(self.profiles),
         ]  # fmt: skip
@@ -111,17 +115,28 @@ class ServiceProcess:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    def stop(self) -> None:
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended (by itself or by a signal), else None."""
+        return None if self._process is None else self._process.poll()
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; the exit status (None if never started).
+        A graceful shutdown exits 0."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                # The whole session: with --workers N the workers die with the supervisor.
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        returncode = None
+        if process is not None:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    # The whole session: with --workers N the workers die with the supervisor.
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            returncode = process.returncode
         shutil.rmtree(self.workdir, ignore_errors=True)
+        return returncode
 
     def __enter__(self) -> ServiceProcess:
         return self.start()

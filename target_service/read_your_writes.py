@@ -1,46 +1,108 @@
-"""Read-your-writes across instances: a cookie marks a client that wrote recently.
+"""Read-your-writes across instances: what a client is told after a write, and what its next
+reads must observe.
 
-POST and PATCH answer with `loadcap_rw=<unix ms>`; while it is younger than
-`read_your_writes_s`, that client's reads go to the primary (Rails' DatabaseSelector idea),
-so a PATCH followed by a GET never shows the old value even if a replica lags. The cookie
-holds only a time, so any instance behind the load balancer can honour it.
+Two modes (`read_your_writes_mode`):
+- `gtid` (default, MariaDB with GTIDs): POST and PATCH answer with the write's GTID position,
+  HMAC-signed so a client cannot claim another position, in the `loadcap_rw` cookie and the
+  `X-Loadcap-Read-After` header. A read that sends either back must observe that position:
+  the router serves it from a replica that has applied it (see `replica_router`). Every
+  instance sharing `read_your_writes_secret` honours it.
+- `window` (servers without GTIDs): the cookie holds the write's Unix time in ms; while it is
+  younger than `read_your_writes_s` the client's reads go to the primary (Rails'
+  DatabaseSelector idea). In `gtid` mode a write without a GTID (no binary log) falls back
+  to this cookie.
+
+Whatever a client sends, a malformed, forged or oversized value is ignored: the read is then
+served as for a client that did not write.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
 import time
 
 from starlette.requests import Request
 
+from target_service.gtid import GtidPosition
+
 COOKIE_NAME = "loadcap_rw"
+HEADER_NAME = "x-loadcap-read-after"
 # Tolerate clocks of instances that run slightly ahead of this one.
 CLOCK_SKEW_MS = 2_000
+# A Unix time in ms has 13 digits until the year 2286.
+_MAX_TIME_DIGITS = 15
+_MAX_TOKEN_CHARS = 1_024
+_SIGNATURE_CHARS = 32
+# Cookie values may not hold commas: domains are joined with "_" in tokens.
+_DOMAIN_SEPARATOR = "_"
 
 
 class ReadYourWrites:
-    def __init__(self, window_s: float) -> None:
+    def __init__(self, window_s: float, *, mode: str = "window", secret: str = "") -> None:
         self.window_ms = int(window_s * 1000)
         self.max_age = math.ceil(window_s)
+        self.causal = mode == "gtid"
+        # Unset: random, so only this process's tokens verify (documented for fleets).
+        self._key = secret.encode() if secret else secrets.token_bytes(32)
 
     def wrote_recently(self, request: Request) -> bool:
-        if self.window_ms <= 0 or b"loadcap_rw=" not in _cookie_header(request):
+        """A time cookie younger than the window: the client's reads go to the primary."""
+        if self.window_ms <= 0:
             return False
-        raw = request.cookies.get(COOKIE_NAME, "")
-        if not raw.isdigit():
+        raw = _cookie(request)
+        if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_TIME_DIGITS:
             return False
         age_ms = time.time_ns() // 1_000_000 - int(raw)
         return -CLOCK_SKEW_MS <= age_ms < self.window_ms
 
+    def position(self, request: Request) -> GtidPosition | None:
+        """The verified position the client's reads must observe (header, else cookie)."""
+        if not self.causal:
+            return None
+        token = request.headers.get(HEADER_NAME) or _cookie(request)
+        return None if token is None else self.verify(token)
+
+    def headers(self, written: GtidPosition | None) -> dict[str, str]:
+        """Response headers for a write that committed at `written` (None: not known)."""
+        if self.causal and written is not None and written.domains:
+            token = self.token(written)
+            return {"set-cookie": self._set_cookie(token), HEADER_NAME: token}
+        return {"set-cookie": self.cookie()}
+
     def cookie(self) -> str:
-        """The Set-Cookie value for a response to a write, stamped now."""
-        now_ms = time.time_ns() // 1_000_000
-        return f"{COOKIE_NAME}={now_ms}; Max-Age={self.max_age}; Path=/; HttpOnly; SameSite=Lax"
+        """The Set-Cookie value of the time window, stamped now."""
+        return self._set_cookie(str(time.time_ns() // 1_000_000))
+
+    def _set_cookie(self, value: str) -> str:
+        return f"{COOKIE_NAME}={value}; Max-Age={self.max_age}; Path=/; HttpOnly; SameSite=Lax"
+
+    def token(self, position: GtidPosition) -> str:
+        text = position.format(_DOMAIN_SEPARATOR)
+        return f"{text}~{self._sign(text)}"
+
+    def verify(self, token: str) -> GtidPosition | None:
+        if len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+            return None
+        text, _, signature = token.partition("~")
+        if len(signature) != _SIGNATURE_CHARS:
+            return None
+        if not hmac.compare_digest(signature, self._sign(text)):
+            return None
+        return GtidPosition.parse(text, separator=_DOMAIN_SEPARATOR)
+
+    def _sign(self, text: str) -> str:
+        digest = hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
+        return digest[:_SIGNATURE_CHARS]
 
 
-def _cookie_header(request: Request) -> bytes:
+def _cookie(request: Request) -> str | None:
     # Cheap pre-check on the raw header before Starlette parses every cookie.
     for name, value in request.scope["headers"]:
         if name == b"cookie":
-            return bytes(value)
-    return b""
+            if b"loadcap_rw=" not in value:
+                return None
+            return request.cookies.get(COOKIE_NAME)
+    return None

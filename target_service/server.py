@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
+import shutil
+import signal
 import sys
+import tempfile
 
 import uvicorn
 
 from target_service.backends import build_store
+from target_service.http_protocol import BoundedHttpToolsProtocol
 from target_service.metrics import ServiceMetrics
 from target_service.seed import SeedResult, seed_profiles
 from target_service.settings import Settings, SettingsError
@@ -61,10 +66,29 @@ def settings_for_workers(settings: Settings, workers: int) -> Settings:
 
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
-    """Serve until SIGINT/SIGTERM. Workers rebuild the settings from LOADCAP_* variables."""
+    """Serve until SIGINT/SIGTERM, then shut down gracefully and return (exit status 0).
+    Workers rebuild the settings from LOADCAP_* variables."""
     if workers > 1 and settings.redis_url is None:
         settings = settings_for_workers(settings, workers)
+    metrics_dir = None
+    if workers > 1:
+        # prometheus_client's multiprocess mode: /metrics on any worker describes them all.
+        metrics_dir = tempfile.mkdtemp(prefix="loadcap-metrics-")
+        settings = settings.with_changes(metrics_dir=metrics_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     os.environ.update(settings.to_env())
+    # uvicorn re-raises the signal it shut down on once it is done; with Python's default
+    # SIGTERM action that kills the process (exit 143) after a clean shutdown. Ignoring the
+    # re-raised signal lets `serve` return: SIGTERM is how a service is told to stop.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        _run_uvicorn(settings, host=host, port=port, workers=workers)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -72,7 +96,15 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        # uvicorn calls `http` with its protocol's arguments: a partial does as well as a class.
+        http=functools.partial(  # type: ignore[arg-type]
+            BoundedHttpToolsProtocol, head_timeout_s=settings.head_timeout_s
+        ),
+        # Idle keep-alive connections close after this; a request head that has begun must
+        # arrive whole within settings.head_timeout_s (BoundedHttpToolsProtocol).
+        timeout_keep_alive=5,
+        # No limit_concurrency: its 503s would fall on normal clients as much as on slow ones;
+        # slow ones are bounded by the head timeout and size instead.
         access_log=False,
         # The app decides which peers may set X-Forwarded-For (settings.trusted_proxies);
         # uvicorn's own rewriting would trust any loopback peer before the app sees it.

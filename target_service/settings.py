@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -33,11 +34,21 @@ class Settings:
     replica_retry_s: float = 5.0
     replica_check_interval_s: float = 1.0  # how often replica lag is measured
     read_your_writes_s: float = 5.0
+    read_your_writes_mode: str = "gtid"  # "gtid" (causal reads by position) or "window"
+    # Signs read-your-writes positions; instances behind one load balancer must share it.
+    read_your_writes_secret: str = field(default="", repr=False)
+    replica_max_stale_s: float = 300.0  # how long replicas serve reads while the master is down
     max_page_limit: int = 100
     default_page_limit: int = 20
     redis_timeout_s: float = 0.05
+    # A mysql:// database without Redis is cached in-process only when this is the only
+    # instance on it (other instances' writes would never reach this cache).
+    single_instance: bool = False
+    head_timeout_s: float = 10.0  # a request head (line + headers) must arrive within this
     local_cache_entries: int = 20_000  # the in-process L1 in front of the cache; 0 = off
     log_level: str = "info"
+    # Set by `serve --workers N` (never by hand): prometheus_client's multiprocess directory.
+    metrics_dir: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -52,6 +63,10 @@ class Settings:
             if raw is not None:
                 values[f.name] = _parse(f.name, raw, type(getattr(_DEFAULTS, f.name)))
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if ENV_PREFIX + "READ_YOUR_WRITES_SECRET" not in env:
+            # One secret per `serve` (its workers inherit it through to_env); several
+            # instances must be given one.
+            values.setdefault("read_your_writes_secret", secrets.token_hex(32))
         if "rate_limit" in values and isinstance(values["rate_limit"], str):
             values["rate_limit"] = _rate_limit_or_none(values["rate_limit"])
         settings = cls(**values)
@@ -117,6 +132,11 @@ class Settings:
         for name, value in positive.items():
             if value <= 0:
                 raise SettingsError(f"LOADCAP_{name.upper()}: must be positive, got {value}")
+        if self.read_your_writes_mode not in READ_YOUR_WRITES_MODES:
+            raise SettingsError(
+                "LOADCAP_READ_YOUR_WRITES_MODE: expected gtid or window, "
+                f"got {self.read_your_writes_mode!r}"
+            )
         if self.default_page_limit > self.max_page_limit:
             raise SettingsError("LOADCAP_DEFAULT_PAGE_LIMIT must not exceed LOADCAP_MAX_PAGE_LIMIT")
         for name in (
@@ -126,6 +146,8 @@ class Settings:
             "read_your_writes_s",
             "redis_timeout_s",
             "replica_retry_s",
+            "replica_max_stale_s",
+            "head_timeout_s",
             "local_cache_entries",
         ):
             if getattr(self, name) < 0:
@@ -133,6 +155,7 @@ class Settings:
 
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+READ_YOUR_WRITES_MODES = ("gtid", "window")
 
 
 def display_url(url: str) -> str:
@@ -163,10 +186,12 @@ def _parse(name: str, raw: str, kind: type) -> Any:
     try:
         if name in {"replica_urls", "trusted_proxies"}:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if name == "redis_url":
+        if name in {"redis_url", "metrics_dir"}:
             return raw.strip() or None
         if name == "rate_limit":
             return _rate_limit_or_none(raw)
+        if kind is bool:
+            return _parse_bool(raw)
         if kind is int:
             return int(raw)
         if kind is float:
@@ -174,6 +199,15 @@ def _parse(name: str, raw: str, kind: type) -> Any:
         return raw
     except ValueError:
         raise SettingsError(f"{var}: expected {kind.__name__}, got {raw!r}") from None
+
+
+def _parse_bool(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
 
 
 _DEFAULTS = Settings()

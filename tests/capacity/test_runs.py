@@ -89,3 +89,25 @@ def test_a_run_with_busy_replicas_or_without_replicas_states_no_warning(tmp_path
     alone = {"queries": {"master": 1000}}
     run = write_summary(tmp_path / "alone", summary(capacity_rps=240.0, server=alone))
     assert read_run(run).notes == []
+
+
+def test_the_plan_sizes_replicas_from_the_measured_read_share_and_query_time(
+    tmp_path: Path,
+) -> None:
+    from capacity.planner import PlanOptions, make_plan_request
+    from capacity.pricing import load_price_book
+
+    server = {
+        "cache_hit_ratio": 0.5,
+        "queries": {"master": 200, "replica0": 700, "replica1": 700, "replica2": 700},
+        "replica_read_share": 0.95,
+        "replica_query_ms": 4.0,
+    }
+    run = write_summary(tmp_path / "run", summary(capacity_rps=240.0, server=server))
+    facts = read_run(run)
+    assert (facts.replica_read_share, facts.replica_query_ms) == (0.95, 4.0)
+    assert any("95% of the run's database reads" in note for note in facts.notes)
+
+    request, notes = make_plan_request(PlanOptions(run_dir=run), load_price_book())
+    assert request.database.replica_read_share == 0.95
+    assert any("Little's law: 2 vCPUs / 4 ms" in note for note in notes)

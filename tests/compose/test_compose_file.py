@@ -93,7 +93,9 @@ def test_topology_has_every_tier_of_the_seed_plan() -> None:
         "app",
         "db-init",
         "mariadb-master",
-        "mariadb-replica",
+        "mariadb-replica-1",
+        "mariadb-replica-2",
+        "mariadb-replica-3",
         "redis",
         "locust-master",
         "locust-worker",
@@ -108,7 +110,12 @@ def test_app_environment_is_a_valid_production_configuration() -> None:
     env = {key: str(value) for key, value in service("app")["environment"].items()}
     settings = Settings.from_env(env)
     assert settings.db_url.startswith("mysql://") and "@mariadb-master:" in settings.db_url
-    assert [url.split("@")[1] for url in settings.replica_urls] == ["mariadb-replica:3306/loadcap"]
+    assert [url.split("@")[1] for url in settings.replica_urls] == [
+        f"mariadb-replica-{n}:3306/loadcap" for n in (1, 2, 3)
+    ]
+    assert settings.read_your_writes_mode == "gtid"
+    # Set explicitly, so every instance verifies the positions the others sign.
+    assert "LOADCAP_READ_YOUR_WRITES_SECRET" in service("app")["environment"]
     assert settings.redis_url == "redis://redis:6379/0"
 
 
@@ -132,26 +139,30 @@ def test_nginx_fronts_the_app_and_the_app_waits_for_its_dependencies() -> None:
     assert service("nginx")["depends_on"]["app"]["condition"] == "service_healthy"
     app_deps = service("app")["depends_on"]
     assert app_deps["db-init"]["condition"] == "service_completed_successfully"
-    assert app_deps["mariadb-replica"]["condition"] == "service_healthy"
+    for n in (1, 2, 3):
+        assert app_deps[f"mariadb-replica-{n}"]["condition"] == "service_healthy"
     assert app_deps["redis"]["condition"] == "service_healthy"
     assert "/health" in " ".join(service("app")["healthcheck"]["test"])
 
 
 def test_replication_is_gtid_based_and_set_up_by_init_scripts() -> None:
     master_cmd = " ".join(service("mariadb-master")["command"])
-    replica_cmd = " ".join(service("mariadb-replica")["command"])
     assert "--server-id=1" in master_cmd and "--log-bin" in master_cmd
-    assert "--server-id=2" in replica_cmd and "--read-only=ON" in replica_cmd
+    for n, server_id in ((1, 2), (2, 3), (3, 4)):
+        replica_cmd = " ".join(service(f"mariadb-replica-{n}")["command"])
+        assert f"--server-id={server_id}" in replica_cmd and "--read-only=ON" in replica_cmd
+        volumes = service(f"mariadb-replica-{n}")["volumes"]
+        assert f"mariadb-replica-{n}-data:/var/lib/mysql" in volumes
     replica_script = (COMPOSE_DIR / "mariadb" / "replica-init.sh").read_text(encoding="utf-8")
     assert "MASTER_USE_GTID = slave_pos" in replica_script
     assert "RESET MASTER" in replica_script  # no local GTIDs before the first connection
-    replica_env = service("mariadb-replica")["environment"]
+    replica_env = service("mariadb-replica-3")["environment"]
     assert replica_env["REPLICATION_MASTER_HOST"] == "mariadb-master"
     master_env = service("mariadb-master")["environment"]
     assert replica_env["REPLICATION_USER"] == master_env["REPLICATION_USER"]
     assert replica_env["REPLICATION_PASSWORD"] == master_env["REPLICATION_PASSWORD"]
     # The replica's health check includes replication running, so apps start on a live pair.
-    assert "--replication_io" in service("mariadb-replica")["healthcheck"]["test"]
+    assert "--replication_io" in service("mariadb-replica-2")["healthcheck"]["test"]
 
 
 @pytest.mark.parametrize("script", ["master-init.sh", "replica-init.sh"])

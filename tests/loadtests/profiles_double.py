@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.fixtures.ports import free_port
 
-_PROFILE = {
+PROFILE = {
     "id": 1,
     "name": "Ana García",
     "email": "ana@example.test",
@@ -70,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.headers.get("Cookie") or ""
                 )
         if path == "/api/profiles":
-            self._reply(200, {"items": [_PROFILE], "page": 1, "limit": 20, "has_more": True})
+            self._reply(200, {"items": [PROFILE], "page": 1, "limit": 20, "has_more": True})
         elif path.startswith("/api/profile/"):
             self._reply(200, self.server.body_for_one)
         elif path == "/metrics" and self.server.metrics:
@@ -81,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Like the reference service: a write sets the read-your-writes cookie.
     def do_POST(self) -> None:
         self._drain()
-        self._reply(201, _PROFILE, cookie=RYW_COOKIE)
+        self._reply(201, PROFILE, cookie=RYW_COOKIE)
 
     def do_PATCH(self) -> None:
         self._drain()
@@ -97,7 +97,7 @@ class _DoubleServer(ThreadingHTTPServer):
     delay_s = 0.0
     metrics = True
     requests = 0
-    body_for_one: object = _PROFILE
+    body_for_one: object = PROFILE
     lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -109,7 +109,7 @@ def profiles_double(
     *,
     delay_s: float = 0.0,
     metrics: bool = True,
-    body_for_one: object = _PROFILE,
+    body_for_one: object = PROFILE,
     seen: dict[str, int] | None = None,
 ) -> Iterator[str]:
     """Serve on a free loopback port; yields the base URL. `seen` counts API reads and the

@@ -8,7 +8,7 @@ from tests.loadtests.profiles_double import profiles_double
 
 def test_snapshots_at_start_during_and_end(tmp_path: Path) -> None:
     with profiles_double() as url:
-        snapshots = MetricsSnapshots(url, tmp_path, interval_s=0.2)
+        snapshots = MetricsSnapshots(url + "/metrics", tmp_path, interval_s=0.2)
         assert snapshots.start()
         time.sleep(0.7)
         snapshots.finish()
@@ -24,7 +24,7 @@ def test_snapshots_at_start_during_and_end(tmp_path: Path) -> None:
 
 def test_target_without_metrics_leaves_no_metrics_directory(tmp_path: Path) -> None:
     with profiles_double(metrics=False) as url:
-        snapshots = MetricsSnapshots(url, tmp_path)
+        snapshots = MetricsSnapshots(url + "/metrics", tmp_path)
         assert not snapshots.start()
         snapshots.finish()
     assert not (tmp_path / "metrics").exists()

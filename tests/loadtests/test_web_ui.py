@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from capacity.quick import plan_estimate
 from loadtests.embedded import embedded_service
 from loadtests.runner import LOCUSTFILE
 from tests.fixtures.ports import free_port, wait_for_port
@@ -73,25 +74,40 @@ def test_swarm_from_the_ui_fills_the_table_and_the_capacity_tab(locust_web: str)
 
             page.get_by_role("tab", name="Capacity").click()
             page.get_by_text("Instances needed").wait_for(timeout=10_000)
+            # Sized from the service's CPU per request once two scrapes are in.
             page.wait_for_function(
-                "() => /\\$[0-9]/.test(document.querySelector('table').innerText)",
-                timeout=10_000,
+                "() => /per core \\(req\\/s\\)\\s+[0-9]/"
+                ".test(document.querySelector('table').innerText)",
+                timeout=20_000,
             )
             capacity = dict(
                 line.split("\t", 1) for line in page.inner_text("table").splitlines()[1:]
             )
+            per_core = float(capacity["Service capacity per core (req/s)"].replace(",", ""))
+            plan = plan_estimate(1000, per_core_rps=per_core)
+            assert capacity["Swarm"] == "running"
             assert float(capacity["Current throughput (req/s)"]) > 0
-            assert int(capacity["Instances needed"]) >= 2
             assert capacity["Target load (req/s)"] == "1000"
-            assert capacity["Monthly cost (USD)"].startswith("$")
+            assert capacity["Instances needed"] == str(plan.instances)
+            assert capacity["Monthly cost, app tier (EC2 + CPU credits)"] == (
+                f"${plan.app_tier_monthly_usd:,.2f}"
+            )
+            assert capacity["Monthly cost, whole plan"] == f"${plan.monthly_total_usd:,.2f}"
+            assert capacity["Same as"] == plan.command
+            assert capacity["Service CPU"].endswith("%)")
+            assert capacity["Nearest limit"].startswith(("load generator", "service CPU"))
+            assert "70% target CPU utilization, +1 spare" in capacity["Assumptions"]
             assert "/capacity" in capacity["Change the target load"]
 
             # The target load is editable live on the /capacity page.
             page.goto(locust_web + "/capacity")
-            page.fill("#target", "5000")
+            page.fill("#target", "500000")
             page.click("button[type=submit]")
-            page.get_by_text("5000", exact=True).wait_for(timeout=10_000)
+            page.get_by_text("500000", exact=True).wait_for(timeout=10_000)
             edited = dict(line.split("\t", 1) for line in page.inner_text("#rows").splitlines())
-            assert int(edited["Instances needed"]) > int(capacity["Instances needed"])
+            edited_per_core = float(edited["Service capacity per core (req/s)"].replace(",", ""))
+            bigger = plan_estimate(500_000, per_core_rps=edited_per_core)
+            assert edited["Instances needed"] == str(bigger.instances)
+            assert bigger.instances > plan.instances
         finally:
             browser.close()

@@ -112,12 +112,6 @@ def test_limit_is_the_cache_when_its_hit_ratio_collapsed() -> None:
     assert "hit ratio collapsed from 70% to 20%" in sentence
 
 
-def test_limit_is_the_generator_when_locust_warned_about_its_cpu() -> None:
-    log = ("WARNING/root: CPU usage above 90%! This may constrain your throughput",)
-
-    assert "load generator hit first" in _sentence(_stage(), _server(), log=log)
-
-
 def test_queueing_outside_the_handlers_is_told_apart_from_slow_handlers() -> None:
     queued = _sentence(_stage(p95_ms=400.0), _server(server_p95_ms=20.0))
     slow = _sentence(_stage(p95_ms=180.0), _server(server_p95_ms=170.0))

@@ -42,6 +42,43 @@ def test_counters_are_differenced_so_requests_before_the_run_do_not_count() -> N
     assert server.queries_by_pool(frame) == {"master": 5, "replica0": 40}
 
 
+def test_replica_read_share_counts_reads_only() -> None:
+    metrics = ServiceMetrics()
+    metrics.db_queries.labels("master", "read").inc(1_000)  # before the run
+    first = _take(metrics)
+    metrics.db_queries.labels("master", "read").inc(10)
+    metrics.db_queries.labels("master", "write").inc(500)
+    metrics.db_queries.labels("master", "position").inc(300)
+    metrics.db_queries.labels("replica0", "read").inc(60)
+    metrics.db_queries.labels("replica1", "read").inc(30)
+    metrics.db_queries.labels("replica1", "position").inc(30)
+    frame = _frame([(0.0, first), (5.0, _take(metrics))])
+
+    assert server.replica_read_share(frame) == pytest.approx(0.9)
+
+
+def test_replica_query_ms_is_read_seconds_over_replica_reads() -> None:
+    metrics = ServiceMetrics()
+    first = _take(metrics)
+    metrics.db_queries.labels("replica0", "read").inc(300)
+    metrics.db_queries.labels("replica1", "read").inc(100)
+    metrics.db_queries.labels("replica1", "position").inc(100)  # GTID waits: not timed
+    metrics.db_read_seconds.labels("replica0").inc(0.5)
+    metrics.db_read_seconds.labels("replica1").inc(0.3)
+    metrics.db_read_seconds.labels("master").inc(9.0)
+    frame = _frame([(0.0, first), (5.0, _take(metrics))])
+
+    assert server.replica_query_ms(frame) == pytest.approx(2.0)  # 0.8 s / 400 reads
+    assert server.replica_query_ms(_frame([(0.0, first), (5.0, first)])) is None
+
+
+def test_replica_read_share_is_unknown_without_replicas() -> None:
+    metrics = ServiceMetrics()
+    first = _take(metrics)
+    metrics.db_queries.labels("master", "read").inc(10)
+    assert server.replica_read_share(_frame([(0.0, first), (5.0, _take(metrics))])) is None
+
+
 def test_a_counter_that_drops_is_a_restart_and_its_new_value_is_the_increase() -> None:
     counters = pd.DataFrame({"total": [100.0, 150.0, 20.0, 50.0]}, index=[0.0, 1.0, 2.0, 3.0])
 

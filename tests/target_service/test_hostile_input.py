@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
+from target_service.openapi import openapi_document
 from target_service.process import ServiceProcess
 from tests.target_service.conftest import ApiUnderTest
+from tests.target_service.test_api_contract import assert_error
 
 JSON = {"content-type": "application/json"}
 
@@ -125,3 +128,57 @@ def test_real_server_does_not_announce_its_software(embedded_service: ServicePro
         assert "server" not in response.headers, response.headers["server"]
         assert "x-powered-by" not in response.headers
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# --- long numbers and what the OpenAPI document promises ------------------------------------
+
+LONG_NUMBER = "9" * 5_000  # int() refuses more than 4,300 digits
+
+
+async def test_a_5000_digit_id_is_404_not_500(api: ApiUnderTest) -> None:
+    assert_error(await api.client.get(f"/api/profile/{LONG_NUMBER}"), 404, "not_found")
+    patch = await api.client.patch(
+        f"/api/profile/{LONG_NUMBER}", content=b'{"bio": "x"}', headers=JSON
+    )
+    assert_error(patch, 404, "not_found")
+    assert len(patch.text) < 300  # the message does not echo 5,000 digits
+    assert_error(await api.client.get("/api/profile/" + "0" * 5_000), 404, "not_found")
+    assert (await api.client.get("/api/profile/" + "0" * 30 + "7")).json()["id"] == 7
+
+
+async def test_a_5000_digit_limit_is_capped_and_page_is_400(api: ApiUnderTest) -> None:
+    capped = await api.client.get(f"/api/profiles?limit={LONG_NUMBER}")
+    assert capped.status_code == 200, capped.text
+    assert capped.json()["limit"] == api.settings.max_page_limit
+    assert_error(await api.client.get(f"/api/profiles?page={LONG_NUMBER}"), 400, "invalid_paging")
+
+
+async def test_405_allow_lists_every_method_of_the_path(api: ApiUnderTest) -> None:
+    for path, allowed in (
+        ("/api/profiles", {"GET", "HEAD", "POST"}),
+        ("/api/profile/1", {"GET", "HEAD", "PATCH"}),
+    ):
+        response = await api.client.delete(path)
+        assert response.status_code == 405
+        assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_control_and_blank_characters_in_emails_are_refused_like_the_schema_says(
+    api: ApiUnderTest,
+) -> None:
+    schema = openapi_document()["components"]["schemas"]["ProfileCreate"]
+    pattern = re.compile(schema["properties"]["email"]["pattern"])
+    for blank in ("\x00", "\x1f", "\x7f", "\x85", "\xa0", "\u2028", "\ufeff", " "):
+        email = f"a{blank}b@example.com"
+        assert pattern.search(email) is None, repr(blank)
+        body = {"name": "n", "email": email}
+        response = await api.client.post("/api/profiles", json=body)
+        assert response.status_code == 422, (repr(blank), response.text)
+    assert schema["properties"]["name"]["pattern"] and "\\s" not in str(schema)
+
+
+async def test_an_empty_patch_is_422_and_the_schema_says_so(api: ApiUnderTest) -> None:
+    response = await api.client.patch("/api/profile/1", content=b"{}", headers=JSON)
+    assert response.status_code == 422
+    assert openapi_document()["components"]["schemas"]["ProfilePatch"]["minProperties"] == 1

@@ -7,17 +7,19 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from starlette.requests import Request
 
-from target_service.read_your_writes import COOKIE_NAME, ReadYourWrites
+from target_service.gtid import GtidPosition
+from target_service.read_your_writes import COOKIE_NAME, HEADER_NAME, ReadYourWrites
 from target_service.settings import Settings
 from tests.fixtures.mariadb_server import MariaDBPair
 from tests.fixtures.redis_server import RedisServer
 from tests.target_service.conftest import ApiUnderTest, client_for, prepare, running_api
 
 
-@pytest.fixture
+@pytest.fixture(params=["gtid", "window"])
 async def replicated_api(
-    mariadb_pair: MariaDBPair, redis_clean: RedisServer
+    request: pytest.FixtureRequest, mariadb_pair: MariaDBPair, redis_clean: RedisServer
 ) -> AsyncIterator[ApiUnderTest]:
     settings = Settings(
         db_url=mariadb_pair.master_url,
@@ -25,6 +27,7 @@ async def replicated_api(
         redis_url=redis_clean.url,
         rate_limit=None,
         read_your_writes_s=30,
+        read_your_writes_mode=request.param,
     )
     await prepare(settings, 10)
     mariadb_pair.wait_synced()
@@ -78,8 +81,6 @@ async def test_writes_set_a_short_http_only_cookie(sqlite_api: ApiUnderTest) -> 
 
 
 def test_only_a_recent_well_formed_cookie_counts() -> None:
-    from starlette.requests import Request
-
     rw = ReadYourWrites(5.0)
 
     def with_cookie(value: str) -> Request:
@@ -92,3 +93,99 @@ def test_only_a_recent_well_formed_cookie_counts() -> None:
     assert not rw.wrote_recently(with_cookie(str(now_ms + 60_000)))
     assert not rw.wrote_recently(with_cookie("soon"))
     assert not rw.wrote_recently(Request({"type": "http", "headers": []}))
+
+
+def request_with(cookie: str | None = None, header: str | None = None) -> Request:
+    headers: list[tuple[bytes, bytes]] = []
+    if cookie is not None:
+        headers.append((b"cookie", f"{COOKIE_NAME}={cookie}".encode()))
+    if header is not None:
+        headers.append((HEADER_NAME.encode(), header.encode()))
+    return Request({"type": "http", "headers": headers})
+
+
+def test_a_signed_position_round_trips_through_cookie_and_header() -> None:
+    rw = ReadYourWrites(5.0, mode="gtid", secret="shared")
+    written = GtidPosition.parse("0-11-42,1-11-7")
+    assert written is not None
+    headers = rw.headers(written)
+    token = headers[HEADER_NAME]
+    assert headers["set-cookie"].startswith(f"{COOKIE_NAME}={token};")
+    assert "," not in token  # cookie values cannot hold commas
+    assert rw.position(request_with(cookie=token)) == written
+    assert rw.position(request_with(header=token)) == written
+    # Another instance with the same secret honours it; one with another secret does not.
+    assert (
+        ReadYourWrites(5.0, mode="gtid", secret="shared").position(request_with(token)) == written
+    )
+    assert ReadYourWrites(5.0, mode="gtid", secret="other").position(request_with(token)) is None
+
+
+def test_a_forged_position_is_ignored() -> None:
+    rw = ReadYourWrites(5.0, mode="gtid", secret="shared")
+    token = rw.token(GtidPosition.parse("0-11-42") or GtidPosition())
+    text, _, signature = token.partition("~")
+    assert rw.position(request_with(f"0-11-999999~{signature}")) is None
+    assert rw.position(request_with(f"{text}~{'0' * 32}")) is None
+    assert rw.position(request_with(text)) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9" * 5000,
+        "1" * 16,
+        "²³",
+        "0-11-" + "9" * 5000 + "~" + "a" * 32,
+        "~" * 3000,
+        "0-1-2_" * 400 + "~" + "a" * 32,
+        "\u00e9t\u00e9",
+        "",
+    ],
+)
+def test_garbage_cookies_and_headers_are_ignored(value: str) -> None:
+    for mode in ("gtid", "window"):
+        rw = ReadYourWrites(5.0, mode=mode, secret="s")
+        assert not rw.wrote_recently(request_with(cookie=value))
+        assert rw.position(request_with(cookie=value)) is None
+        assert rw.position(request_with(header=value.encode("utf-8").decode("latin-1"))) is None
+
+
+async def test_garbage_read_your_writes_values_never_break_a_read(sqlite_api: ApiUnderTest) -> None:
+    client = sqlite_api.client
+    for value in ("9" * 5000, "²", "0-1-" + "9" * 5000 + "~" + "a" * 32, "x~y~z"):
+        raw = value.encode()
+        for headers in ({"cookie": b"loadcap_rw=" + raw}, {HEADER_NAME: raw}):
+            assert (await client.get("/api/profile/1", headers=headers)).status_code == 200
+            assert (await client.get("/api/profiles", headers=headers)).status_code == 200
+
+
+def test_settings_choose_the_mode_and_share_one_secret_per_process() -> None:
+    from target_service.settings import SettingsError
+
+    generated = Settings.from_env({})
+    assert generated.read_your_writes_mode == "gtid"
+    assert len(generated.read_your_writes_secret) == 64
+    assert generated.read_your_writes_secret != Settings.from_env({}).read_your_writes_secret
+    assert "secret" not in repr(generated)
+    # Workers receive the parent's settings through the environment: the same secret.
+    assert Settings.from_env(generated.to_env()) == generated
+    given = Settings.from_env(
+        {"LOADCAP_READ_YOUR_WRITES_SECRET": "s3", "LOADCAP_READ_YOUR_WRITES_MODE": "window"}
+    )
+    assert (given.read_your_writes_secret, given.read_your_writes_mode) == ("s3", "window")
+    with pytest.raises(SettingsError, match="READ_YOUR_WRITES_MODE"):
+        Settings.from_env({"LOADCAP_READ_YOUR_WRITES_MODE": "time"})
+
+
+def test_gtid_positions_compare_domain_by_domain() -> None:
+    applied = GtidPosition.parse("0-11-42,1-12-7")
+    assert applied is not None
+    assert applied.covers(GtidPosition.parse("0-11-42") or GtidPosition())
+    assert applied.covers(GtidPosition.parse("1-11-3") or GtidPosition())
+    assert not applied.covers(GtidPosition.parse("0-11-43") or GtidPosition())
+    assert not applied.covers(GtidPosition.parse("2-11-1") or GtidPosition())
+    later = applied.merged(GtidPosition.parse("0-11-50,2-11-1") or GtidPosition())
+    assert later.format() == "0-11-50,1-12-7,2-11-1"
+    for bad in ("", "0-11", "0-11-42,0-11-43", "a-b-c", "0-11-42,", "-1-2-3", "0-1-" + "9" * 21):
+        assert GtidPosition.parse(bad) is None, bad

@@ -141,5 +141,7 @@ async def test_metrics_start_with_zero_series_for_every_pool_and_fallback_reason
         'loadcap_replica_fallbacks_total{reason="read_your_writes"} 0.0',
         'loadcap_db_pool_size{pool="replica0"} 10.0',
         'loadcap_db_pool_in_use{pool="replica0"} 0.0',
+        'loadcap_db_read_seconds_total{pool="replica0"} 0.0',
+        'loadcap_db_queries_total{kind="position",pool="replica0"} 0.0',
     ):
         assert series in text, series

@@ -1,0 +1,296 @@
+"""A USE table per stage: utilization, saturation and errors of every resource a run touched.
+
+A load test measures a system: the load generator, the service and its dependencies. For each
+stage (a step, a planned stage, or the whole run) this puts side by side the throughput and
+p95 clients saw, the busiest Locust process's CPU, the service's CPU in cores and per request
+(service demand D = ΔCPU / Δrequests, the Utilization Law U = X·D), the database pool, cache
+errors, and Little's law (X·R against the users who were sending). The verdict rule of
+docs/capacity-method (CAPACITY-METHOD.md), in order: the generator, the service's CPU, the
+database pool, errors, the SLO's latency; `none` when nothing gave out.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+
+from reports import server
+from reports.generator import busiest_share, generator_and_machine
+from reports.load import RunData
+from reports.metrics import endpoint_history
+from reports.saturation import Stage
+from reports.slo import Slo
+
+GENERATOR_LIMIT = 0.90  # Locust's own warning threshold ("CPU usage above 90%!")
+SERVICE_CPU_LIMIT = 0.85  # cores used / cores available
+LOCUST_CPU_WARNING = "CPU usage"  # Locust's log line when a process passes 90 %
+_LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+POOL_FULL_SHARE = 0.5  # every connection in use at most of the stage's snapshots
+LATE_SHARE_LIMIT = 0.05  # open model: more late sends than this and the generator fell behind
+LIMITS = ("load_generator", "service_cpu", "db_pool", "errors", "slo_latency", "none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UseRow:
+    """One stage: what clients saw and what each resource did meanwhile."""
+
+    users: int
+    start_s: float
+    end_s: float
+    rps: float
+    p95_ms: float | None
+    error_rate: float
+    met_slo: bool
+    generator_cpu: float | None  # the busiest Locust process, share of one core
+    service_cores_used: float | None
+    service_cores_available: float | None
+    service_cpu_s: float | None  # over the measured window
+    service_requests: float | None  # over the same window
+    service_cpu_s_per_request: float | None
+    in_flight: float | None  # Little's law: X · R, to compare with `users`
+    pool: str | None
+    pool_in_use: int | None  # the most connections checked out at a snapshot
+    pool_size: int | None
+    pool_full_share: float | None  # share of the snapshots with every connection in use
+    cache_errors: float | None
+    other_cores: float | None  # busy cores on the machine beyond the generator and the service
+    limit: str
+
+    @property
+    def service_utilization(self) -> float | None:
+        if self.service_cores_used is None or not self.service_cores_available:
+            return None
+        return self.service_cores_used / self.service_cores_available
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "service_utilization": self.service_utilization}
+
+
+def _settled(stage: Stage) -> tuple[float, float]:
+    """A stage's steady state, as saturation measures it: its second half."""
+    return stage.start_s + (stage.end_s - stage.start_s) / 2, stage.end_s
+
+
+def _window(snapshots: pd.DataFrame | None, stage: Stage) -> tuple[float, float] | None:
+    """The first and last snapshot in the stage's second half (else in the whole stage)."""
+    if snapshots is None or snapshots.empty:
+        return None
+    for start, end in (_settled(stage), (stage.start_s, stage.end_s)):
+        times = server.snapshot_times(snapshots, start, end)
+        if len(times) >= 2:
+            return times[0], times[-1]
+    return None
+
+
+def _client_requests(history: pd.DataFrame | None, first_s: float, last_s: float) -> float | None:
+    """Requests Locust completed between two instants (its per-second counts, interpolated)."""
+    if history is None:
+        return None
+    rows = endpoint_history(history)
+    if len(rows) < 2:
+        return None
+    at = np.interp([first_s, last_s], rows.index.to_numpy(float), rows["requests"].to_numpy(float))
+    return float(at[1] - at[0])
+
+
+def _in_flight(history: pd.DataFrame | None, stage: Stage) -> float | None:
+    """X · R over the stage's second half, R from Locust's cumulative mean response time."""
+    if history is None or "avg_ms" not in history.columns:
+        return None
+    rows = endpoint_history(history)
+    start, end = _settled(stage)
+    inside = rows[(rows.index >= start) & (rows.index <= end)]
+    if len(inside) < 2:
+        return None
+    first, last = inside.iloc[0], inside.iloc[-1]
+    sent = float(last["requests"] - first["requests"])
+    seconds = float(inside.index[-1] - inside.index[0])
+    if sent <= 0 or seconds <= 0:
+        return None
+    total_ms = float(last["avg_ms"]) * float(last["requests"])
+    total_ms -= float(first["avg_ms"]) * float(first["requests"])
+    return (sent / seconds) * (total_ms / sent) / 1000.0
+
+
+def _pool_peak(
+    snapshots: pd.DataFrame, first_s: float, last_s: float
+) -> tuple[str, int, int, float] | None:
+    """The pool closest to full over the window: (pool, most in use, size, share of the
+    snapshots that found every connection checked out)."""
+    window = snapshots[(snapshots["elapsed_s"] >= first_s) & (snapshots["elapsed_s"] <= last_s)]
+    in_use, size = server.pool_usage(window)
+    if in_use.empty or size.empty:
+        return None
+    best: tuple[float, str, int, int, float] | None = None
+    for pool, column in in_use.items():
+        limit = float(size.get(pool, 0.0))
+        values = column.dropna()
+        if limit <= 0 or values.empty:
+            continue
+        peak = float(values.max())
+        full = float((values >= limit).mean())
+        if best is None or (full, peak / limit) > (best[4], best[0]):
+            best = (peak / limit, str(pool), int(peak), int(limit), full)
+    return best[1:] if best is not None else None
+
+
+def _recorded_cores(data: RunData) -> float | None:
+    """Cores the service had, as run.json recorded them: `--service-cores`, or the CPUs
+    loadcap pinned it to (for a target that does not say so itself)."""
+    run = data.run or {}
+    given = run.get("service_cores")
+    if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
+        return float(given)
+    pinned = run.get("service_cpus")
+    return float(len(pinned)) if isinstance(pinned, list) and pinned else None
+
+
+def _service_is_local(data: RunData) -> bool:
+    """A target on loopback shares the machine whose CPU generator.csv recorded."""
+    host = str((data.run or {}).get("host") or "")
+    return urlparse(host).hostname in ("localhost", "::1") or (
+        urlparse(host).hostname or ""
+    ).startswith("127.")
+
+
+def use_row(data: RunData, stage: Stage, slo: Slo) -> UseRow:
+    """Measure every resource over one stage (its verdict is `stage_limit`'s to give)."""
+    snapshots = data.snapshots
+    window = _window(snapshots, stage)
+    cpu = requests = cores = cache_errors = None
+    pool = None
+    if snapshots is not None and window is not None:
+        first_s, last_s = window
+        cpu = server.counter_increase(snapshots, server.PROCESS_CPU, first_s, last_s)
+        requests = server.counter_increase(snapshots, server.REQUESTS, first_s, last_s)
+        if requests is None:  # a foreign service: the requests Locust saw completed
+            requests = _client_requests(data.history, first_s, last_s)
+        cores = server.cores_available(snapshots) or _recorded_cores(data)
+        cache_errors = server.counter_increase(snapshots, server.CACHE_ERRORS, first_s, last_s)
+        pool = _pool_peak(snapshots, first_s, last_s)
+    seconds = window[1] - window[0] if window is not None else None
+    demand = cpu / requests if cpu is not None and requests else None
+    service_cores = cpu / seconds if cpu is not None and seconds else None
+    generator_cores, machine_cores = generator_and_machine(data.generator, *_settled(stage))
+    other = None
+    if machine_cores is not None and generator_cores is not None:
+        local = service_cores if _service_is_local(data) else 0.0
+        other = max(0.0, machine_cores - generator_cores - (local or 0.0))
+    facts = {
+        "users": stage.users,
+        "start_s": stage.start_s,
+        "end_s": stage.end_s,
+        "rps": stage.rps,
+        "p95_ms": stage.p95_ms,
+        "error_rate": stage.error_rate,
+        "met_slo": stage.met_slo,
+        "generator_cpu": busiest_share(data.generator, *_settled(stage)),
+        "service_cores_used": service_cores,
+        "service_cores_available": cores,
+        "service_cpu_s": cpu,
+        "service_requests": requests,
+        "service_cpu_s_per_request": demand if demand and demand > 0 else None,
+        "in_flight": _in_flight(data.history, stage),
+        "pool": pool[0] if pool else None,
+        "pool_in_use": pool[1] if pool else None,
+        "pool_size": pool[2] if pool else None,
+        "pool_full_share": pool[3] if pool else None,
+        "cache_errors": cache_errors,
+        "other_cores": other,
+    }
+    return UseRow(**facts, limit="none")  # type: ignore[arg-type]
+
+
+def stage_limit(row: UseRow, slo: Slo, *, generator_warned: bool = False) -> str:
+    """The verdict rule, in order; `generator_warned`: Locust warned during the stage that a
+    process passed 90 % CPU."""
+    if generator_warned or (row.generator_cpu is not None and row.generator_cpu >= GENERATOR_LIMIT):
+        return "load_generator"
+    utilization = row.service_utilization
+    if utilization is not None and utilization >= SERVICE_CPU_LIMIT:
+        return "service_cpu"
+    # A pool is saturated when requests wait for it: full at most snapshots, not at one.
+    if row.pool_full_share is not None and row.pool_full_share > POOL_FULL_SHARE:
+        return "db_pool"
+    if row.error_rate > slo.max_error_rate:
+        return "errors"
+    if row.p95_ms is not None and row.p95_ms > slo.p95_ms:
+        return "slo_latency"
+    return "none"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    rows: list[UseRow]
+    first_limit: str
+    limit_index: int | None  # the row where it happened
+    generator_saturated: bool
+
+
+def late_share(data: RunData) -> float | None:
+    """Open model: the share of sends that started behind schedule (run.json / hdr.json)."""
+    facts = (data.run or {}).get("open_model") or (data.hdr or {}).get("open_model")
+    if not isinstance(facts, dict):
+        return None
+    sent, late = facts.get("sent"), facts.get("late_sends")
+    if not isinstance(sent, int | float) or not isinstance(late, int | float) or sent <= 0:
+        return None
+    return float(late) / float(sent)
+
+
+def cpu_warnings(data: RunData) -> list[float]:
+    """When (run-clock seconds) Locust's log warned that a process's CPU passed 90 %.
+
+    Locust logs the first warning only, with a local-time timestamp; a warning whose time
+    cannot be read counts as having happened at the start (the cautious reading)."""
+    lines = [line for line in data.log_lines if LOCUST_CPU_WARNING in line]
+    if not lines:
+        return []
+    start = None
+    if data.history is not None and not data.history.empty:
+        start = float((data.history["timestamp"] - data.history["elapsed_s"]).iloc[0])
+    moments = []
+    for line in lines:
+        match = _LOG_TIME.match(line)
+        if match is None or start is None:
+            moments.append(0.0)
+            continue
+        logged = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+        moments.append(logged - start)
+    return moments
+
+
+def verdict(data: RunData, stages: Sequence[Stage], slo: Slo) -> Verdict:
+    """The USE rows of `stages` and the first limit hit, in stage order."""
+    warnings = cpu_warnings(data)
+    late = late_share(data)
+    rows = []
+    for stage in stages:
+        row = use_row(data, stage, slo)
+        # The stage the warning came in (one before the first stage: the first; one after
+        # the last: the last).
+        is_first, is_last = stage is stages[0], stage is stages[-1]
+        warned = any(
+            (stage.start_s <= t < stage.end_s)
+            or (is_first and t < stage.start_s)
+            or (is_last and t >= stage.end_s)
+            for t in warnings
+        )
+        limit = stage_limit(row, slo, generator_warned=warned)
+        if late is not None and late > LATE_SHARE_LIMIT and limit == "none":
+            limit = "load_generator"
+        rows.append(UseRow(**{**asdict(row), "limit": limit}))
+    index = next((i for i, r in enumerate(rows) if r.limit != "none"), None)
+    first = rows[index].limit if index is not None else "none"
+    return Verdict(
+        rows=rows,
+        first_limit=first,
+        limit_index=index,
+        generator_saturated=first == "load_generator",
+    )

@@ -1,0 +1,127 @@
+"""Uvicorn's httptools protocol with the two bounds it lacks: time and size of a request head.
+
+uvicorn (0.54) bounds neither with httptools: a client that dribbles header bytes keeps its
+connection (and the bytes the parser buffers) for as long as it likes, and every byte cancels
+the keep-alive timer. Its h11 protocol caps the head's size (`h11_max_incomplete_event_size`)
+but not its time, and costs throughput. Here each request head must arrive whole within
+`head_timeout_s` of its first byte (of the connection, for the first request) and within
+`max_head_bytes`; otherwise the connection gets 408 or 431 and is closed.
+
+    functools.partial(BoundedHttpToolsProtocol, head_timeout_s=10.0, max_head_bytes=65536)
+
+is what `uvicorn.run(http=...)` receives (a partial of a module-level class pickles, so
+`--workers N` works too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEAD_BYTES = 64 * 1024
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(
+        self,
+        *args: Any,
+        head_timeout_s: float,
+        max_head_bytes: int = MAX_HEAD_BYTES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout_s = head_timeout_s
+        self.max_head_bytes = max_head_bytes
+        self._reading_head = True
+        self._head_bytes = 0
+        self._message_completed = False
+        self._refused = False
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._reading_head:
+            self._start_head_timer()  # no-op while one runs: later bytes never extend it
+        self._message_completed = False
+        super().data_received(data)
+        # Counted after parsing: a chunk that completes the head (its body may follow in the
+        # same chunk) does not count. A head begun by a pipelined request in a chunk that
+        # completed the previous one is counted from the next chunk on.
+        if self._reading_head and not self._message_completed:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse(431, b"Request Header Fields Too Large")
+
+    # Once refused, the rest of what the parser is fed (this head's body, pipelined requests)
+    # is dropped: the connection is closing and no request cycle may start.
+    def on_message_begin(self) -> None:
+        if not self._refused:
+            super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if not self._refused:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._refused:
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._refused:
+            return
+        self._reading_head = False
+        self._cancel_head_timer()
+        # A head that arrived whole in one read was never counted in data_received.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.max_head_bytes:
+            self._refuse(431, b"Request Header Fields Too Large")
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            return
+        super().on_message_complete()
+        self._reading_head = True  # the next request on this connection starts its own clock
+        self._head_bytes = 0
+        self._message_completed = True
+
+    def _start_head_timer(self) -> None:
+        if self._head_timer is None and self.head_timeout_s > 0:
+            self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._reading_head and not self.transport.is_closing():
+            self._refuse(408, b"Request Timeout")
+
+    def _refuse(self, status: int, reason: bytes) -> None:
+        self._cancel_head_timer()
+        self._reading_head = False
+        self._refused = True
+        if self.transport.is_closing():
+            return
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n" % (status, reason)
+        )
+        self.transport.close()
