@@ -17,7 +17,7 @@ import msgspec
 import pytest
 
 from target_service.cache import ProfileCache
-from target_service.invalidation_feed import WINDOW_S
+from target_service.invalidation_feed import CLOSE_TIMEOUT_S, WINDOW_S
 from target_service.local_cache import LocalCache
 from target_service.metrics import ServiceMetrics
 from target_service.redis_cache import RedisCacheBackend, fail_fast_pool
@@ -266,3 +266,23 @@ async def test_two_app_instances_behind_one_redis_agree_within_the_window(
             return str((await b.client.get("/api/profile/20")).json()["bio"])
 
         assert await fresh_within_window(bio_on_b, "via a") <= WINDOW_S
+
+
+async def test_closing_while_redis_is_frozen_does_not_hang(
+    redis_clean: RedisServer, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "close.db"
+    await prepare(Settings(db_url=f"sqlite:///{db_path}"), 5)
+    instance = Instance(redis_clean.url, db_path)
+    await instance.store.open()
+    await instance.cache.profile_json(1, primary=False)
+    await instance.until_l1_usable()
+    redis_clean.pause()
+    try:
+        started = time.monotonic()
+        await instance.cache.close()
+        assert time.monotonic() - started < CLOSE_TIMEOUT_S + 1.0
+    finally:
+        redis_clean.resume()
+        await instance.store.close()
+        await instance.pool.aclose()

@@ -346,3 +346,14 @@ async def test_writes_through_the_api_invalidate_only_what_they_change(
     page1 = (await client.get("/api/profiles?page=1&limit=10")).json()
     assert page1["items"][2]["bio"] == "patched"
     assert cache_count(metrics, "list", "hit") == 1
+
+
+@pytest.mark.parametrize("foreign", [b"garbage", b"0:lv=abc:{}", b"0:nodeps"])
+async def test_an_entry_this_code_did_not_write_is_a_miss_then_replaced(
+    cache: ProfileCache, backend: CountingBackend, store: GatedStore, foreign: bytes
+) -> None:
+    await backend.set("lc:l:0:5", foreign, 60)
+    first = await cache.page_json(1, 5, primary=False)
+    assert ids(first) == [1, 2, 3, 4, 5]
+    assert await cache.page_json(1, 5, primary=False) == first
+    assert len(store.loads) == 1  # the second read was a hit on the replaced entry
