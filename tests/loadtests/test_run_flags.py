@@ -83,7 +83,7 @@ def test_spawn_rate_given_is_the_spawn_rate_that_runs_and_is_recorded(tmp_path: 
     settings = RunSettings(out_dir=tmp_path, users=100, spawn_rate=5)
     command = locust_command(settings, "http://127.0.0.1:1", 1000)
     assert command[command.index("--spawn-rate") + 1] == "5"
-    assert settings.effective_spawn_rate == 5
+    assert settings.spawn_rate_for(1) == 5
 
 
 def test_default_spawn_rate_starts_every_user_in_the_first_second(tmp_path: Path) -> None:

@@ -29,17 +29,16 @@ def loadcap(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
 
 @pytest.fixture(scope="module")
 def measured_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A short real run against the embedded service: a few seconds, five users."""
+    """A short real run against the embedded service: a few seconds at a fixed arrival rate
+    (a closed-model run here measures Locust, and the gate refuses its throughput)."""
     workdir = tmp_path_factory.mktemp("gate-e2e")
     run_dir = workdir / "run"
     args: list[str | Path] = [
         "run",
         "--duration",
         "4s",
-        "--users",
-        "5",
-        "--spawn-rate",
-        "5",
+        "--rps",
+        "100",
         "--out",
         run_dir,
     ]

@@ -116,5 +116,7 @@ def test_two_identical_back_to_back_runs_pass_at_15_percent(tmp_path: Path) -> N
             assert outcome.exit_code == 0, outcome.message
             write_summary(settings.out_dir)
             runs.append(settings.out_dir)
-    code, out, _ = gate(runs[1], runs[0])
+    # Closed-model runs on one machine saturate Locust before the service: the throughput they
+    # compare is Locust's, which the gate refuses unless told. This test is about noise.
+    code, out, _ = gate(runs[1], runs[0], "--allow-saturated-generator")
     assert code == 0, out
