@@ -2,9 +2,10 @@
 
     python -m tests.loadtests.cpu_double --port 8123 --burn-ms 2
 
-Each API request burns `--burn-ms` of this thread's CPU time in a busy loop before it answers,
-so the service demand D is known (a little above `burn-ms`: uvicorn and the app add their
-share) and its capacity per core is about 1000 / burn-ms req/s. `/metrics` exports what any
+Each API request costs `--burn-ms` of this thread's CPU time, counted from the moment the app
+receives it (its own work included, a busy loop making up the rest), so the service demand D
+is known — a little above `burn-ms`, by what uvicorn spends parsing and sending — and its
+capacity per core is about 1000 / burn-ms req/s. `/metrics` exports what any
 Prometheus client exports by default (process_cpu_seconds_total, via prometheus_client's
 ProcessCollector) plus a request counter, like the reference service.
 """
@@ -25,8 +26,7 @@ from tests.loadtests.profiles_double import PROFILE
 PAGE = {"items": [PROFILE], "page": 1, "limit": 20, "has_more": True}
 
 
-def burn(seconds: float) -> None:
-    end = time.thread_time() + seconds
+def burn_until(end: float) -> None:
     while time.thread_time() < end:
         pass
 
@@ -43,13 +43,13 @@ class CpuDouble:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        spent_by = time.thread_time() + self.burn_s
         while (await receive()).get("more_body"):
             pass
         method, path = scope["method"], scope["path"]
         if path == "/metrics":
             await self._send(send, 200, generate_latest(self.registry), "text/plain")
             return
-        burn(self.burn_s)
         route = "/api/profiles" if path == "/api/profiles" else "/api/profile/{id}"
         self.requests.labels(method=method, route=route).inc()
         if path == "/api/profiles" and method == "GET":
@@ -58,7 +58,9 @@ class CpuDouble:
             body, status = PROFILE, 201
         else:
             body, status = PROFILE, 200
-        await self._send(send, status, json.dumps(body).encode(), "application/json")
+        data = json.dumps(body).encode()
+        burn_until(spent_by)
+        await self._send(send, status, data, "application/json")
 
     @staticmethod
     async def _send(send: Any, status: int, body: bytes, content_type: str) -> None:

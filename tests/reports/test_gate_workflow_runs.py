@@ -61,7 +61,6 @@ class Runner:
             LOADCAP_PORT=str(self.port),
             LOADCAP_HOST=f"http://127.0.0.1:{self.port}",
             LOAD_DURATION="6s",
-
             GITHUB_EVENT_NAME="push",
             GITHUB_REF="refs/heads/main",
             GITHUB_SHA=self.sha,
