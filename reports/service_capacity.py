@@ -93,12 +93,15 @@ def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> Capacit
     rows = verdict.rows
     passing = [r.rps for r in rows if r.met_slo]
     observed = round(max(passing), 1) if passing else None
-    # D from the stages up to the one that gave out: later ones measured a broken system.
-    considered = rows if verdict.limit_index is None else rows[: verdict.limit_index + 1]
+    # D from the stages up to the one where a service resource gave out (later ones measured
+    # a broken system); when only the generator (or nothing) gave out, the service never did
+    # and every stage measured it.
+    limit = verdict.first_limit
+    whole = verdict.limit_index is None or limit == "load_generator"
+    considered = rows if whole else rows[: (verdict.limit_index or 0) + 1]
     demand, demand_from = _demand(considered)
     per_core = 1.0 / demand if demand else None
     cores = next((r.service_cores_available for r in rows if r.service_cores_available), None)
-    limit = verdict.first_limit
     capacity: float | None
     if limit in ("load_generator", "none") and per_core is not None:
         basis, capacity, lower = "utilization_law", per_core * (cores or 1.0), False
@@ -161,9 +164,11 @@ def _estimate(facts: dict[str, Any]) -> str:
             "its capacity is above what was observed; export process_cpu_seconds_total to "
             "estimate it"
         )
+    stages = " and ".join(str(users) for users in facts["demand_from"])
+    where = f", from the stages at {stages} users, where its CPU was busiest" if stages else ""
     return (
         f"by the Utilization Law it carries about {per_core:,.0f} req/s per core "
-        f"(D = {demand * 1000:.3f} ms of CPU per request)"
+        f"(D = {demand * 1000:.3f} ms of CPU per request{where})"
     )
 
 
@@ -187,8 +192,8 @@ def limit_sentence(verdict: Verdict, facts: dict[str, Any]) -> str:
             f"The load generator hit its limit first: {_at(row)} its busiest Locust process used "
             f"{generator} of a core (limit {GENERATOR_LIMIT:.0%}) while {_cores(row)}, so the "
             f"run measured the generator, not the service. The service's capacity is at least "
-            f"the {row.rps:,.1f} req/s observed; {_estimate(facts)}. Give Locust more CPU "
-            "(--processes, another machine) to observe it."
+            f"the {facts['observed_rps'] or row.rps:,.1f} req/s observed; {_estimate(facts)}. "
+            "Give Locust more CPU (--processes, another machine) to observe it."
         )
     if limit == "service_cpu":
         return (
