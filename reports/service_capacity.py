@@ -165,10 +165,11 @@ def _estimate(facts: dict[str, Any]) -> str:
             "estimate it"
         )
     stages = " and ".join(str(users) for users in facts["demand_from"])
-    where = f", from the stages at {stages} users, where its CPU was busiest" if stages else ""
+    plural = "s" if len(facts["demand_from"]) > 1 else ""
+    where = f", from the stage{plural} at {stages} users, where its CPU was busiest"
     return (
         f"by the Utilization Law it carries about {per_core:,.0f} req/s per core "
-        f"(D = {demand * 1000:.3f} ms of CPU per request{where})"
+        f"(D = {demand * 1000:.3f} ms of CPU per request{where if stages else ''})"
     )
 
 
