@@ -10,6 +10,7 @@ each stats report; only the master (or a local runner) writes the file.
 from __future__ import annotations
 
 import csv
+import os
 import time
 from pathlib import Path
 
@@ -27,10 +28,16 @@ class CpuSampler:
     """This process's cumulative user + system CPU seconds, sampled on demand."""
 
     def __init__(self) -> None:
-        self._process = psutil.Process()
+        self._pid = os.getpid()
+        self._process = psutil.Process(self._pid)
         self._pending: list[Sample] = []
 
     def sample(self) -> None:
+        if os.getpid() != self._pid:
+            # `--processes N` forks the workers after the locustfile (and this) was imported.
+            self._pid = os.getpid()
+            self._process = psutil.Process(self._pid)
+            self._pending = []
         times = self._process.cpu_times()
         self._pending.append((round(time.time(), 3), round(times.user + times.system, 3)))
 

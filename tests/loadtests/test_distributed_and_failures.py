@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from loadtests.runner import RunSettings, run_load_test
+from reports.generator import load_generator
 from tests.fixtures.ports import free_port
 from tests.loadtests.profiles_double import profiles_double
 from tests.loadtests.run_dir import FOUR_ENDPOINTS, load_json, locust_rows
@@ -32,6 +33,12 @@ def test_two_processes_merge_stats_and_hdr_into_one_set_of_outputs(tmp_path: Pat
     ]
     assert "to 2 ready workers" in (tmp_path / "locust.log").read_text()
     assert load_json(tmp_path / "run.json")["processes"] == 2
+    # Each worker's own CPU reached the master's generator.csv (not the master's, forked).
+    frame = load_generator(tmp_path)
+    assert frame is not None
+    assert {"master", "worker-1", "worker-2", "machine"} <= set(frame["process"])
+    last = frame.groupby("process")["cpu_s"].max()
+    assert last["worker-1"] > last["master"] and last["worker-2"] > last["master"]
 
 
 def test_dead_host_ends_on_time_with_failures_and_one_clear_line(tmp_path: Path) -> None:
