@@ -140,7 +140,11 @@ def disturbance(rows: list[UseRow]) -> str:
 
 
 def _at(row: UseRow) -> str:
-    return f"at {row.users} users ({row.rps:,.1f} req/s)"
+    return f"at {_users(row.users)} ({row.rps:,.1f} req/s)"
+
+
+def _users(count: int) -> str:
+    return f"{count} user{'s' if count != 1 else ''}"
 
 
 def _generator(share: float | None) -> str:
@@ -166,7 +170,8 @@ def _estimate(facts: dict[str, Any]) -> str:
         )
     stages = " and ".join(str(users) for users in facts["demand_from"])
     plural = "s" if len(facts["demand_from"]) > 1 else ""
-    where = f", from the stage{plural} at {stages} users, where its CPU was busiest"
+    unit = "users" if facts["demand_from"] != [1] else "user"
+    where = f", from the stage{plural} at {stages} {unit}, where its CPU was busiest"
     return (
         f"by the Utilization Law it carries about {per_core:,.0f} req/s per core "
         f"(D = {demand * 1000:.3f} ms of CPU per request{where if stages else ''})"
@@ -182,7 +187,7 @@ def limit_sentence(verdict: Verdict, facts: dict[str, Any]) -> str:
     if limit == "none":
         top = max(rows, key=lambda r: r.rps)
         return (
-            f"Nothing hit its limit up to {top.users} users ({top.rps:,.1f} req/s): there "
+            f"Nothing hit its limit up to {_users(top.users)} ({top.rps:,.1f} req/s): there "
             f"{_generator(top.generator_cpu)} and {_cores(top)}. The service's capacity lies "
             f"above the load tested; {_estimate(facts)}."
         )
