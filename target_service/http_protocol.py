@@ -63,19 +63,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(431, b"Request Header Fields Too Large")
 
-    # Once refused, the rest of what the parser is fed (this head's body, pipelined requests)
-    # is dropped: the connection is closing and no request cycle may start.
+    # Once refused, the rest of what the parser is fed in the same read (this head's body,
+    # pipelined requests) starts no request cycle: the connection is closing. A refusal can
+    # only come at headers-complete or between reads (data_received then returns at once),
+    # so the per-header callbacks, called for every request, need no guard.
     def on_message_begin(self) -> None:
         if not self._refused:
             super().on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        if not self._refused:
-            super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._refused:
-            super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         if self._refused:
