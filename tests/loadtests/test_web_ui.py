@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,16 +27,16 @@ ENDPOINT_ROWS = [
 ]
 
 
-@pytest.fixture
-def locust_web(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def locust_web_ui(log_path: Path, *extra: str, run_time: str) -> Iterator[str]:
     """Locust's web UI (not started) against the embedded service; yields the UI's URL."""
     port = free_port()
     with embedded_service() as service:
         command = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service.base_url,
-            "--web-host", "127.0.0.1", "--web-port", str(port), "--run-time", "25s",
+            "--web-host", "127.0.0.1", "--web-port", str(port), "--run-time", run_time, *extra,
         ]  # fmt: skip
-        with (tmp_path / "locust.log").open("w") as log:
+        with log_path.open("w") as log:
             process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
@@ -49,6 +50,12 @@ def locust_web(tmp_path: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@pytest.fixture
+def locust_web(tmp_path: Path) -> Iterator[str]:
+    with locust_web_ui(tmp_path / "locust.log", run_time="25s") as url:
+        yield url
 
 
 def test_swarm_from_the_ui_fills_the_table_and_the_capacity_tab(locust_web: str) -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,37 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadtests.embedded import embedded_service
-from loadtests.runner import LOCUSTFILE
-from tests.fixtures.ports import free_port, wait_for_port
 from tests.fixtures.servers_required import require_binary
-from tests.loadtests.test_web_ui import CHROMIUM_ARGS
+from tests.loadtests.test_web_ui import CHROMIUM_ARGS, locust_web_ui
 
 
 @pytest.fixture
 def picker_web(tmp_path: Path) -> Iterator[str]:
     """Locust's web UI with --class-picker (shapes selectable), not started."""
-    port = free_port()
-    with embedded_service() as service:
-        command = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service.base_url,
-            "--web-host", "127.0.0.1", "--web-port", str(port), "--class-picker",
-            "--run-time", "40s",
-        ]  # fmt: skip
-        with (tmp_path / "locust.log").open("w") as log:
-            process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        try:
-            wait_for_port(port, timeout=30)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with locust_web_ui(tmp_path / "locust.log", "--class-picker", run_time="40s") as url:
+        yield url
 
 
 def _wait_for_users(url: str, users: int, timeout: float) -> int:
