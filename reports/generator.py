@@ -38,14 +38,17 @@ def load_generator(run_dir: Path) -> pd.DataFrame | None:
 
 
 def process_cpu(frame: pd.DataFrame, start_s: float, end_s: float) -> dict[str, float]:
-    """Share of a core each process used over [start_s, end_s] (run-clock `elapsed_s`)."""
-    inside = frame[(frame["elapsed_s"] >= start_s) & (frame["elapsed_s"] <= end_s)]
+    """Share of a core each process used over [start_s, end_s] (run-clock `elapsed_s`),
+    between the samples that bracket the interval: a stage shorter than two sampling
+    intervals is still measured."""
     shares: dict[str, float] = {}
-    for process, rows in inside.groupby("process", sort=True):
-        if len(rows) < 2:
-            continue
-        seconds = float(rows["elapsed_s"].iloc[-1] - rows["elapsed_s"].iloc[0])
-        used = float(rows["cpu_s"].iloc[-1] - rows["cpu_s"].iloc[0])
+    for process, rows in frame.groupby("process", sort=True):
+        times = rows["elapsed_s"]
+        before, after = rows[times <= start_s], rows[times >= end_s]
+        first = before.iloc[-1] if not before.empty else rows.iloc[0]
+        last = after.iloc[0] if not after.empty else rows.iloc[-1]
+        seconds = float(last["elapsed_s"] - first["elapsed_s"])
+        used = float(last["cpu_s"] - first["cpu_s"])
         if seconds > 0 and used >= 0:
             shares[str(process)] = used / seconds
     return shares

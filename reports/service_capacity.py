@@ -149,7 +149,7 @@ def _users(count: int) -> str:
 
 def _generator(share: float | None) -> str:
     if share is None:
-        return "the load generator's CPU was not recorded (no generator.csv)"
+        return "the load generator's CPU was not recorded (no generator.csv samples)"
     return f"the busiest Locust process used {share:.0%} of a core"
 
 
@@ -164,10 +164,7 @@ def _cores(row: UseRow) -> str:
 def _estimate(facts: dict[str, Any]) -> str:
     per_core, demand = facts["per_core_rps"], facts["service_cpu_s_per_request"]
     if per_core is None:
-        return (
-            "its capacity is above what was observed; export process_cpu_seconds_total to "
-            "estimate it"
-        )
+        return "export the service's process_cpu_seconds_total to estimate how much higher"
     stages = " and ".join(str(users) for users in facts["demand_from"])
     plural = "s" if len(facts["demand_from"]) > 1 else ""
     unit = "users" if facts["demand_from"] != [1] else "user"
