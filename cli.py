@@ -17,10 +17,10 @@ import typer
 from rich.console import Console
 
 from capacity.errors import CapacityInputError
-from loadtests.durations import parse_duration, parse_ratio
 from loadtests.errors import LoadTestError
 from reports.errors import ReportInputError
 from reports.thresholds import GateInputError
+from rundir.units import UnitError, parse_duration, parse_ratio
 from target_service.settings import Settings, SettingsError, display_url
 from target_service.storage import DuplicateEmail, StorageUnavailable
 
@@ -70,6 +70,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ReportInputError,
     LoadTestError,
     CapacityInputError,
+    UnitError,  # a duration or ratio flag
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -328,7 +329,7 @@ def run(
     ] = "1%",
 ) -> None:
     """Run a Locust load test into a run directory."""
-    from loadtests.cli_run import run_command
+    from pipeline.run import run_command
 
     exit_code = run_command(
         console,
@@ -359,7 +360,7 @@ def run(
 @app.command("locustfile")
 def locustfile_path() -> None:
     """Print the path of loadcap's locustfile, for `locust -f "$(loadcap locustfile)"`."""
-    from loadtests.runner import LOCUSTFILE
+    from pipeline.runner import LOCUSTFILE
 
     typer.echo(str(LOCUSTFILE))
 
@@ -666,7 +667,7 @@ def demo(
     ] = True,
 ) -> None:
     """The main job: measure the reference service, report, and plan 1,000 req/s."""
-    from loadtests.demo import DemoSettings, run_demo, show_demo
+    from pipeline.demo import DemoSettings, run_demo, show_demo
 
     settings = DemoSettings(
         out_dir=out or _timestamped_dir("demo"),
@@ -707,7 +708,7 @@ def sweep(
     plot: Annotated[Path | None, typer.Option(help="Draw data and USL fit to this file.")] = None,
 ) -> None:
     """Throughput at several concurrency levels: writes sweep.csv for `loadcap fit`, and fits it."""
-    from loadtests.sweep import SweepSettings, parse_levels, run_sweep
+    from pipeline.sweep import SweepSettings, parse_levels, run_sweep
 
     settings = SweepSettings(
         out_dir=out or _timestamped_dir("sweep"),

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from loadtests.durations import format_ratio
 from reports import gate_noise
 from reports.gate_facts import TOTAL, RunFacts, ScopeFacts
 from reports.thresholds import (
@@ -31,6 +30,7 @@ from reports.thresholds import (
     Threshold,
     totals_threshold,
 )
+from rundir.units import format_ratio
 
 Status = Literal["pass", "fail", "skip"]
 BASELINE_METRICS = ("p50", "p95", "p99", "error_rate", "rps")

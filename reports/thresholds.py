@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loadtests.durations import RatioError, format_ratio, parse_ratio
+from rundir.units import RatioError, format_ratio, parse_ratio
 
 
 class GateInputError(ValueError):

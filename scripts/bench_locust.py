@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.durations import parse_duration
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, run_load_test
+from rundir.units import parse_duration
 from tests.fixtures.ports import free_port, wait_for_port
 
 PROFILE = {

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 
-from loadtests.demo import DemoSettings, run_demo  # noqa: E402
-from loadtests.durations import parse_duration  # noqa: E402
+from pipeline.demo import DemoSettings, run_demo  # noqa: E402
+from rundir.units import parse_duration  # noqa: E402
 from target_service.settings import Settings  # noqa: E402
 from tests.fixtures.mariadb_server import (  # noqa: E402
     MariaDBCluster,

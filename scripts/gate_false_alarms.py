@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.durations import parse_duration, parse_ratio
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, run_load_test
 from reports.gate import GateOptions, evaluate
 from reports.gate_facts import load_run
 from reports.summary import write_summary
+from rundir.units import parse_duration, parse_ratio
 from target_service.process import ServiceProcess
 
 

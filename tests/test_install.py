@@ -12,7 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).parents[1]
-PACKAGES = ("target_service", "loadtests", "reports", "capacity")
+PACKAGES = ("target_service", "loadtests", "reports", "capacity", "pipeline", "rundir")
 
 
 def pyproject() -> dict[str, object]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, run_load_test
 from tests.loadtests.profiles_double import profiles_double
 
 

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, run_load_test
 from reports.generator import load_generator
 from tests.fixtures.ports import free_port
 from tests.loadtests.profiles_double import profiles_double

@@ -2,7 +2,7 @@ import csv
 import time
 from pathlib import Path
 
-from loadtests.metrics_snapshots import MetricsSnapshots
+from pipeline.metrics_snapshots import MetricsSnapshots
 from tests.loadtests.profiles_double import profiles_double
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, run_load_test
 from tests.loadtests.profiles_double import profiles_double
 from tests.loadtests.run_dir import load_json, locust_rows
 

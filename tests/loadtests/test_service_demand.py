@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from loadtests import runner
-from loadtests.cpu_split import CpuSplit, available_cpus, pinned
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.cpu_split import CpuSplit, available_cpus, pinned
+from pipeline.runner import RunSettings, run_load_test
 from reports.report import write_report
 from tests.fixtures.ports import free_port, wait_for_port
 

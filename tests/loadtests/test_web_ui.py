@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from capacity.quick import plan_estimate
-from loadtests.embedded import embedded_service
-from loadtests.runner import LOCUSTFILE
+from pipeline.embedded import embedded_service
+from pipeline.runner import LOCUSTFILE
 from tests.fixtures.ports import free_port, wait_for_port
 from tests.fixtures.servers_required import require_binary
 

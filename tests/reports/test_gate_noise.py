@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, run_load_test
 from reports.gate_noise import change_interval
 from reports.summary import write_summary
 from target_service.process import ServiceProcess

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loadtests.run_record import planned_stages
-from loadtests.runner import RunSettings, locust_command
+from pipeline.run_record import planned_stages
+from pipeline.runner import RunSettings, locust_command
 from tests.loadtests.profiles_double import profiles_double
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, run_load_test
 from tests.loadtests.run_dir import FOUR_ENDPOINTS, load_json, locust_rows
 
 SEED_MIX = {

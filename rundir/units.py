@@ -1,11 +1,10 @@
-"""Human durations (`20s`, `5m`, `1h30m`, plain seconds) to seconds."""
+"""Human durations (`20s`, `5m`, `1h30m`, plain seconds) and ratios (`1%`, `0.01`): one
+convention for every flag, threshold and run document."""
 
 from __future__ import annotations
 
 import math
 import re
-
-from loadtests.errors import LoadTestError
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
@@ -13,7 +12,11 @@ _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 MAX_DURATION_S = 366 * 86400.0
 
 
-class DurationError(LoadTestError):
+class UnitError(ValueError):
+    """A duration or a ratio given by the user could not be read."""
+
+
+class DurationError(UnitError):
     """A duration could not be read."""
 
 
@@ -60,7 +63,7 @@ def format_duration(seconds: float) -> str:
     return "".join(f"{value}{unit}" for value, unit in parts if value)
 
 
-class RatioError(LoadTestError):
+class RatioError(UnitError):
     """A ratio flag (error rate, regression allowance, utilization) could not be read."""
 
 

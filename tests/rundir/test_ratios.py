@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from loadtests.durations import RatioError, format_ratio, parse_ratio
+from rundir.units import RatioError, format_ratio, parse_ratio
 from tests.reports.gate_runs import write_run
 from tests.reports.recorded import PLAIN, copy_run
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from capacity.usl_csv import read_measurements
 from cli import app
 from loadtests.errors import LoadTestError
-from loadtests.sweep import SweepSettings, parse_levels
+from pipeline.sweep import SweepSettings, parse_levels
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,10 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from loadtests.cpu_split import AUTO, pinned, split_cpus
 from loadtests.errors import LoadTestError
 from loadtests.progress import Progress as RunProgress
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.cpu_split import AUTO, pinned, split_cpus
+from pipeline.runner import RunSettings, run_load_test
 from target_service.settings import Settings
 
 STEPS = 8  # the sweep is cut into this many steps, each `step_users` users higher

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import EXIT_BAD_INPUT, app
-from loadtests.cpu_split import pinned, resolve_processes, split_cpus
 from loadtests.errors import LoadTestError
+from pipeline.cpu_split import pinned, resolve_processes, split_cpus
 
 needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None, reason="no taskset")
 

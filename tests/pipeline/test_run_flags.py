@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from loadtests.id_range import highest_profile_id
-from loadtests.runner import RunSettings, judge_outcome, locust_command
+from pipeline.runner import RunSettings, judge_outcome, locust_command
 from target_service.process import ServiceProcess
 from target_service.settings import Settings
 from tests.fixtures.ports import free_port, wait_for_port

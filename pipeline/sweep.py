@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.cpu_split import AUTO, CpuSplit, pinned, split_cpus
 from loadtests.errors import LoadTestError
 from loadtests.mix import Mix
-from loadtests.runner import RunSettings, run_load_test
+from pipeline.cpu_split import AUTO, CpuSplit, pinned, split_cpus
+from pipeline.runner import RunSettings, run_load_test
 from reports.summary import write_summary
 
 SWEEP_CSV = "sweep.csv"

@@ -9,11 +9,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loadtests.cpu_split import CpuSplit, available_cpus
 from loadtests.stages import STAGE_BUILDERS, ShapeSettings
+from pipeline.cpu_split import CpuSplit, available_cpus
 
 if TYPE_CHECKING:
-    from loadtests.runner import RunSettings
+    from pipeline.runner import RunSettings
 
 
 def run_record(

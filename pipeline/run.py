@@ -1,6 +1,6 @@
 """`loadcap run` glue: flags to RunSettings, the live progress line, the summary at the end.
 
-Kept out of cli.py so the CLI stays thin; the engine itself is `loadtests.runner`.
+Kept out of cli.py so the CLI stays thin; the engine itself is `pipeline.runner`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from loadtests.durations import parse_duration, parse_ratio
 from loadtests.errors import LoadTestError
 from loadtests.mix import Mix
 from loadtests.progress import Progress
-from loadtests.runner import RunOutcome, RunSettings, run_load_test
+from pipeline.runner import RunOutcome, RunSettings, run_load_test
+from rundir.units import parse_duration, parse_ratio
 
 
 def run_command(

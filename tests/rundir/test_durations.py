@@ -1,6 +1,6 @@
 import pytest
 
-from loadtests.durations import DurationError, format_duration, parse_duration
+from rundir.units import DurationError, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -25,19 +25,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from loadtests.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_cpus
-from loadtests.durations import format_duration, format_ratio
-from loadtests.embedded import EmbeddedService, embedded_service
+import loadtests
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import GENERATOR_FILE
 from loadtests.id_range import id_count_of
-from loadtests.metrics_snapshots import MetricsSnapshots
 from loadtests.mix import Mix
 from loadtests.progress import Progress, latest_progress
-from loadtests.run_record import run_record
 from loadtests.stages import STAGE_BUILDERS
+from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_cpus
+from pipeline.embedded import EmbeddedService, embedded_service
+from pipeline.metrics_snapshots import MetricsSnapshots
+from pipeline.run_record import run_record
+from rundir.units import format_duration, format_ratio
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 PLUGIN_MODULES = frozenset({"loadtests.plugin", "loadtests.locustfile"})
 DEFAULT_MAX_ERROR_RATE = 0.01
 # Files a run writes; a reused --out loses the previous run's, so nothing stale is reported.
