@@ -10,18 +10,15 @@ Ctrl-C during the load stops Locust cleanly; what was measured until then is sti
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.panel import Panel
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
 from loadtests.errors import LoadTestError
 from loadtests.progress import Progress as RunProgress
-from pipeline.cpu_split import AUTO, pinned, split_cpus
+from pipeline.cpu_split import AUTO, split_cpus
+from pipeline.embedded import reference_service
 from pipeline.runner import RunSettings, run_load_test
 from target_service.settings import Settings
 
@@ -64,18 +61,43 @@ class DemoResult:
     load_exit_code: int
 
 
-def run_demo(settings: DemoSettings, console: Console) -> DemoResult:
-    # Imported late: pandas/matplotlib/scipy are slow to import and only needed at the end.
+@dataclass(frozen=True)
+class DemoProgress:
+    """Where the step load is: seconds into it, the users it has reached, Locust's live line."""
+
+    elapsed_s: float
+    duration_s: float
+    users: int
+    line: str
+
+
+PhaseCallback = Callable[[str], None]
+LoadCallback = Callable[[DemoProgress], None]
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+def run_demo(
+    settings: DemoSettings,
+    *,
+    on_phase: PhaseCallback = _ignore,
+    on_load: LoadCallback = _ignore,
+) -> DemoResult:
+    """Measure, report and plan; `on_phase` hears each phase's name, `on_load` the load's
+    progress."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
-    exit_code, interrupted = _measure(settings, console)
+    exit_code, interrupted = _measure(settings, on_phase, on_load)
     if not (settings.out_dir / "locust_stats.csv").exists():
         raise LoadTestError(f"no measurements in {settings.out_dir}: see its locust.log")
-    with console.status("writing the report and the plan"):
-        from reports.report import write_report
-        from reports.slo import Slo
+    on_phase("writing the report and the plan")
+    # Imported late: pandas/matplotlib/scipy are slow to import and only needed at the end.
+    from reports.report import write_report
+    from reports.slo import Slo
 
-        files = write_report(settings.out_dir, slo=Slo(p95_ms=settings.slo_p95_ms))
-        plan, plan_files = _plan(settings)
+    files = write_report(settings.out_dir, slo=Slo(p95_ms=settings.slo_p95_ms))
+    plan, plan_files = _plan(settings)
     summary = json.loads(files.summary.read_text(encoding="utf-8"))
     return DemoResult(
         settings=settings,
@@ -87,76 +109,41 @@ def run_demo(settings: DemoSettings, console: Console) -> DemoResult:
     )
 
 
-def _measure(settings: DemoSettings, console: Console) -> tuple[int, bool]:
-    from target_service.process import ServiceProcess, ServiceStartError
-
+def _measure(
+    settings: DemoSettings, on_phase: PhaseCallback, on_load: LoadCallback
+) -> tuple[int, bool]:
     # The service on a CPU of its own, Locust on the others (one process per CPU), so the run
     # measures the service rather than two programs sharing cores.
     split = split_cpus()
-    service = ServiceProcess(
-        settings.service, profiles=settings.profiles, command_prefix=pinned([], split.service)
-    )
-    with console.status(f"starting the reference service, seeding {settings.profiles:,} profiles"):
+    on_phase(f"starting the reference service, seeding {settings.profiles:,} profiles")
+    with reference_service(
+        settings.service, profiles=settings.profiles, cpus=split.service
+    ) as service:
+        run = RunSettings(
+            out_dir=settings.out_dir,
+            host=service.base_url,
+            users=settings.step_users,
+            spawn_rate=float(settings.step_users),
+            duration_s=settings.duration_s,
+            shape="step",
+            step_seconds=settings.step_seconds,
+            id_count=settings.profiles,
+            cookies=settings.cookies,
+            processes=AUTO,
+            cpu_split=split,
+        )
+
+        def progress(p: RunProgress) -> None:
+            step = int(p.elapsed_s // settings.step_seconds) + 1
+            users = settings.step_users * min(step, STEPS)
+            on_load(DemoProgress(p.elapsed_s, settings.duration_s, users, p.line().strip()))
+
         try:
-            service.start()
-        except ServiceStartError as exc:
-            lines = [line for line in str(exc).splitlines() if line.strip()]
-            raise LoadTestError(f"the reference service did not start: {lines[-1]}") from None
-    run = RunSettings(
-        out_dir=settings.out_dir,
-        host=service.base_url,
-        users=settings.step_users,
-        spawn_rate=float(settings.step_users),
-        duration_s=settings.duration_s,
-        shape="step",
-        step_seconds=settings.step_seconds,
-        id_count=settings.profiles,
-        cookies=settings.cookies,
-        processes=AUTO,
-        cpu_split=split,
-    )
-    interrupted = False
-    try:
-        with _progress_bar(console, settings) as update:
-            try:
-                outcome = run_load_test(run, on_progress=update)
-            except KeyboardInterrupt:  # arrived between Locust polls: keep what was written
-                interrupted = True
-                return 130, interrupted
-    finally:
-        service.stop()
+            outcome = run_load_test(run, on_progress=progress)
+        except KeyboardInterrupt:  # arrived between Locust polls: keep what was written
+            return 130, True
     interrupted = outcome.record.get("elapsed_s", settings.duration_s) < settings.duration_s - 2
     return outcome.exit_code, interrupted
-
-
-class _progress_bar:
-    def __init__(self, console: Console, settings: DemoSettings) -> None:
-        self.settings = settings
-        self.progress = Progress(
-            TextColumn("step load"),
-            BarColumn(),
-            TextColumn("{task.fields[line]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task = self.progress.add_task("load", total=settings.duration_s, line="starting")
-
-    def __enter__(self) -> Any:
-        self.progress.start()
-
-        def update(p: RunProgress) -> None:
-            users = min(
-                self.settings.step_users * (int(p.elapsed_s // self.settings.step_seconds) + 1),
-                self.settings.step_users * STEPS,
-            )
-            line = f"~{users} users  {p.line().strip()}"
-            self.progress.update(self.task, completed=p.elapsed_s, line=line)
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
 
 
 def _plan(settings: DemoSettings) -> tuple[dict[str, Any], list[Path]]:
@@ -177,114 +164,3 @@ def _plan(settings: DemoSettings) -> tuple[dict[str, Any], list[Path]]:
     md_path.write_text(to_markdown(report), encoding="utf-8")
     json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return data, [md_path, json_path]
-
-
-def show_demo(result: DemoResult, console: Console) -> None:
-    """The rich summary: measured capacity, latency, the two plans, where the files are."""
-    summary, plan, s = result.summary, result.plan, result.settings
-    totals = summary["totals"]
-    hdr = totals.get("hdr") or {}
-    measured = Table.grid(padding=(0, 2))
-    measured.add_row("requests", f"{totals['requests']:,} ({totals['failures']:,} failed)")
-    measured.add_row("throughput", f"{totals['rps']:,.1f} req/s on average")
-    for label, value in capacity_lines(summary, s.slo_p95_ms):
-        measured.add_row(label, value)
-    p95 = hdr.get("p95_ms", totals.get("p95_ms"))
-    p99 = hdr.get("p99_ms", totals.get("p99_ms"))
-    measured.add_row("latency", f"p95 {_ms(p95)}, p99 {_ms(p99)} over the whole sweep")
-    limit = (summary.get("saturation") or {}).get("limit") or (summary.get("capacity") or {}).get(
-        "sentence"
-    )
-    if limit:
-        measured.add_row("verdict", str(limit))
-    console.print(Panel(measured, title="measured", expand=False))
-    console.print(_plans_table(plan, s.target_rps))
-    for warning in plan.get("warnings") or []:
-        console.print(f"[yellow]![/] {warning}", highlight=False)
-    if result.interrupted:
-        console.print("[yellow]interrupted:[/] the report covers what was measured until then")
-    console.print("files: " + ", ".join(str(p) for p in result.files), highlight=False)
-
-
-def capacity_lines(summary: dict[str, Any], slo_p95_ms: float) -> list[tuple[str, str]]:
-    """What the run measured and what it is the capacity *of*, from summary.json."""
-    facts = summary.get("capacity") or {}
-    observed = summary.get("capacity_rps") or facts.get("observed_rps")
-    slo = f"p95 <= {slo_p95_ms:g} ms, errors <= 1%"
-    capped = bool(facts.get("generator_saturated"))
-    if observed:
-        what = (
-            "capped by the load generator: a lower bound"
-            if capped
-            else "what the clients saw, one service worker"
-        )
-        lines = [("observed at the SLO", f"{observed:,.1f} req/s ({slo}; {what})")]
-    else:
-        lines = [("observed at the SLO", "no step met the SLO")]
-    demand, per_core = facts.get("service_cpu_s_per_request"), facts.get("per_core_rps")
-    if demand and per_core:
-        lines.append(
-            ("service demand", f"{demand * 1000:.3f} ms of CPU per request (from its own CPU)")
-        )
-        basis = facts.get("basis")
-        how = (
-            "Utilization Law, 1 / D: the capacity"
-            if basis == "utilization_law"
-            else "1 / D; the observed figure is the capacity at this configuration"
-        )
-        lines.append(("capacity per core", f"{per_core:,.1f} req/s ({how})"))
-    else:
-        lines.append(("service demand", "not measured (the target exports no process CPU)"))
-    limit = str(facts.get("first_limit") or "none").replace("_", " ")
-    lines.append(("first limit", limit + (" (not the service)" if capped else "")))
-    return lines
-
-
-def _plans_table(plan: dict[str, Any], target_rps: float) -> Table:
-    table = Table(title=f"plan for {target_rps:,.0f} req/s (USD per month)", title_justify="left")
-    for column in ("", "instances", "type", "app tier", "total"):
-        table.add_column(column, justify="left" if column in ("", "type") else "right")
-    seed = plan["seed"]
-    written, priced = seed["as_written"], seed["priced"]
-    table.add_row("seed plan as written", "100", "t3.medium", _usd(written["ec2"]),
-                  _usd(written["monthly_total_usd"]))  # fmt: skip
-    table.add_row(
-        "seed plan, priced",
-        str(priced["instances"]),
-        str(priced["instance_type"]),
-        _usd(_app_tier(priced["cost"])),
-        _usd(priced["cost"]["monthly_total_usd"]),
-    )
-    app_tier = _app_tier(plan["cost"])
-    total = float(plan["cost"]["monthly_total_usd"])
-    table.add_row(
-        "right-sized (measured)",
-        str(plan["instances"]),
-        str(plan["instance_type"]),
-        _usd(app_tier),
-        _usd(total),
-    )
-    cheapest = plan.get("cheapest_instance_type")
-    if isinstance(cheapest, dict) and cheapest.get("instance_type") != plan["instance_type"]:
-        cheapest_app = float(cheapest["monthly_usd"])
-        table.add_row(
-            "right-sized, cheapest type",
-            str(cheapest["instances"]),
-            str(cheapest["instance_type"]),
-            _usd(cheapest_app),
-            _usd(total - app_tier + cheapest_app),
-        )
-    return table
-
-
-def _app_tier(cost: dict[str, Any]) -> float:
-    """EC2 plus, for burstable types, the CPU credits a sustained load costs."""
-    return float(cost.get("ec2", 0.0)) + float(cost.get("ec2_cpu_credits", 0.0))
-
-
-def _ms(value: Any) -> str:
-    return "-" if value is None else f"{float(value):,.1f} ms"
-
-
-def _usd(value: Any) -> str:
-    return "-" if value is None else f"${float(value):,.0f}"

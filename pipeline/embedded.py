@@ -1,13 +1,22 @@
-"""The embedded reference service for runs without `--host`: seeded SQLite, in-process cache,
-rate limiting off (a load test is not an abusive client), stopped after the run."""
+"""The reference service a run, the demo or a sweep starts itself, on CPUs of its own.
+
+With no settings it is the embedded default: a seeded SQLite file in a temporary directory,
+the in-process cache, rate limiting off (a load test is not an abusive client). Given settings
+(the demo's `--db`/`--redis`) are used as they are. It is stopped when the block ends.
+
+This is the one place a start-up failure becomes the user's error line.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from loadtests.errors import LoadTestError
+from pipeline.cpu_split import pinned
+from target_service.process import ServiceProcess, ServiceStartError
+from target_service.settings import Settings
 
 DEFAULT_PROFILES = 1000
 
@@ -19,17 +28,28 @@ class EmbeddedService:
 
 
 @contextmanager
-def embedded_service(
-    *, profiles: int = DEFAULT_PROFILES, command_prefix: Sequence[str] = ()
+def reference_service(
+    settings: Settings | None = None,
+    *,
+    profiles: int = DEFAULT_PROFILES,
+    workers: int = 1,
+    cache: bool = True,
+    cpus: frozenset[int] | None = None,
 ) -> Iterator[EmbeddedService]:
-    from target_service.process import ServiceProcess, ServiceStartError
-
+    """The service for the duration of the block. `cache=False` turns the embedded default's
+    cache off (a worker sweep without Redis: several workers cannot share an in-process
+    cache, so no count may use one); `cpus` pins it (taskset) to those CPUs."""
+    service = ServiceProcess(
+        settings, profiles=profiles, workers=workers, command_prefix=pinned([], cpus)
+    )
+    if not cache:
+        service.settings = service.settings.with_changes(profile_ttl_s=0.0, list_ttl_s=0.0)
     try:
-        service = ServiceProcess(profiles=profiles, command_prefix=command_prefix).start()
+        service.start()
     except ServiceStartError as exc:
         # The message carries the service log's tail; its last line says why.
         lines = [line for line in str(exc).splitlines() if line.strip()]
-        raise LoadTestError(f"the embedded service did not start: {lines[-1]}") from None
+        raise LoadTestError(f"the reference service did not start: {lines[-1]}") from None
     try:
         yield EmbeddedService(base_url=service.base_url, profiles=profiles)
     finally:

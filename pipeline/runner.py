@@ -8,7 +8,6 @@ target's `/metrics`, shows a progress line, and writes `run.json` (docs/run-dire
 from __future__ import annotations
 
 import ast
-import csv
 import json
 import math
 import os
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import pandas as pd
+
 import loadtests
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import GENERATOR_FILE
@@ -33,9 +34,12 @@ from loadtests.mix import Mix
 from loadtests.progress import Progress, latest_progress
 from loadtests.stages import STAGE_BUILDERS
 from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_cpus
-from pipeline.embedded import EmbeddedService, embedded_service
+from pipeline.embedded import EmbeddedService, reference_service
 from pipeline.metrics_snapshots import MetricsSnapshots
 from pipeline.run_record import run_record
+from reports import locust_csv as lc
+from reports.errors import ReportInputError
+from reports.load import EXCEPTIONS_FILE, FAILURES_FILE
 from rundir.units import format_duration, format_ratio
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
@@ -181,9 +185,7 @@ def run_load_test(
     )
     processes = resolve_processes(settings.processes, split.generator)
     service: AbstractContextManager[EmbeddedService | None] = (
-        embedded_service(command_prefix=pinned([], split.service))
-        if settings.host is None
-        else nullcontext()
+        reference_service(cpus=split.service) if settings.host is None else nullcontext()
     )
     with service as embedded:
         host = embedded.base_url if embedded else str(settings.host)
@@ -374,50 +376,63 @@ _HTTP_429 = re.compile(r"\b429\b|too many requests", re.IGNORECASE)
 def rate_limit_hint(out_dir: Path, failures: int) -> str:
     """When most failures are 429 Too Many Requests, the target's rate limiter is what was
     measured, not the service."""
-    limited = sum(
-        occurrences for error, occurrences in _failure_rows(out_dir) if _HTTP_429.search(error)
-    )
+    limited = sum(row.occurrences for row in _failure_rows(out_dir) if _HTTP_429.search(row.error))
     if failures and limited * 2 > failures:
         return " - the target is rate limiting; start it with `--rate-limit off`"
     return ""
 
 
-def _failure_rows(out_dir: Path) -> list[tuple[str, int]]:
-    try:
-        with (out_dir / "locust_failures.csv").open(newline="", encoding="utf-8") as handle:
-            return [
-                (row.get("Error") or "", int(row.get("Occurrences") or 0))
-                for row in csv.DictReader(handle)
-            ]
-    except (OSError, ValueError):
+@dataclass(frozen=True)
+class _Failure:
+    method: str
+    name: str
+    error: str
+    occurrences: int
+
+
+def _failure_rows(out_dir: Path) -> list[_Failure]:
+    """locust_failures.csv, most frequent first; [] when absent or unreadable (the outcome
+    line then says less, the run itself is unaffected)."""
+    frame = _read_csv(out_dir / FAILURES_FILE, lc.FAILURES_COLUMNS, lc.FAILURES_REQUIRED)
+    if frame is None:
         return []
+    rows = [
+        _Failure(str(row.get("method", "")), str(row["name"]), str(row["error"]),
+                 int(row["occurrences"]))
+        for _, row in frame.iterrows()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda row: -row.occurrences)
 
 
 def _has_exceptions(out_dir: Path) -> bool:
-    try:
-        with (out_dir / "locust_exceptions.csv").open(newline="", encoding="utf-8") as handle:
-            return any(True for _ in csv.DictReader(handle))
-    except OSError:
-        return False
+    frame = _read_csv(out_dir / EXCEPTIONS_FILE, lc.EXCEPTIONS_COLUMNS, lc.EXCEPTIONS_REQUIRED)
+    return frame is not None and not frame.empty
 
 
 def _aggregated_totals(stats_csv: Path) -> tuple[int, int] | None:
-    try:
-        with stats_csv.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("Name") == "Aggregated":
-                    return int(row["Request Count"]), int(row["Failure Count"])
-    except (OSError, KeyError, ValueError):
+    frame = _read_csv(stats_csv, lc.STATS_COLUMNS, ("name", "requests", "failures"))
+    if frame is None:
         return None
-    return None
+    aggregated = frame[frame["name"] == lc.AGGREGATED]
+    if aggregated.empty:
+        return None
+    return int(aggregated["requests"].iloc[0]), int(aggregated["failures"].iloc[0])
+
+
+def _read_csv(path: Path, aliases: lc.Aliases, required: tuple[str, ...]) -> pd.DataFrame | None:
+    """A Locust CSV through the reports package's reader (every Locust version's column
+    names); None when it is missing or unusable."""
+    if not path.is_file():
+        return None
+    try:
+        return lc.read_locust_csv(path, aliases, required)
+    except ReportInputError:
+        return None
 
 
 def _first_failure(out_dir: Path) -> str:
-    try:
-        with (out_dir / "locust_failures.csv").open(newline="", encoding="utf-8") as handle:
-            rows = sorted(csv.DictReader(handle), key=lambda r: -int(r.get("Occurrences") or 0))
-    except (OSError, ValueError):
-        return "no detail"
+    rows = _failure_rows(out_dir)
     if not rows:
         return "no detail"
-    return f"most often {rows[0].get('Method')} {rows[0].get('Name')}: {rows[0].get('Error')}"
+    top = rows[0]
+    return f"most often {top.method} {top.name}: {top.error}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,8 @@ from pathlib import Path
 
 from loadtests.errors import LoadTestError
 from loadtests.mix import Mix
-from pipeline.cpu_split import AUTO, CpuSplit, pinned, split_cpus
+from pipeline.cpu_split import AUTO, CpuSplit, split_cpus
+from pipeline.embedded import reference_service
 from pipeline.runner import RunSettings, run_load_test
 from reports.summary import write_summary
 
@@ -160,6 +160,21 @@ def _measure(
     return point
 
 
+def sweep_verdict(points: list[SweepPoint]) -> str:
+    """What gave out first across the levels; a fit over generator-capped levels fits Locust."""
+    first = next((p for p in points if p.first_limit != "none"), None)
+    if first is None:
+        return "verdict: nothing hit its limit at any level; the fit describes a lower bound"
+    line = f"verdict: the {first.first_limit.replace('_', ' ')} hit its limit first, at N={first.n}"
+    capped = [p.n for p in points if p.first_limit == "load_generator"]
+    if capped:
+        line += (
+            f"; the load generator was saturated at N={', '.join(map(str, capped))}, so those "
+            "levels measured Locust, not the service (see each level's report)"
+        )
+    return line
+
+
 def write_points(points: list[SweepPoint], path: Path, *, n_column: str) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -183,34 +198,14 @@ def write_points(points: list[SweepPoint], path: Path, *, n_column: str) -> Path
 def _service(
     host: str | None, profiles: int, *, workers: int, cache: bool = True
 ) -> Iterator[tuple[str, CpuSplit]]:
-    """The given host, or an embedded service for the duration of the block, on CPUs of its
+    """The given host, or the embedded service for the duration of the block, on CPUs of its
     own. `cache=False` for worker sweeps: several workers without Redis cannot cache, so no
     count may."""
     if host is not None:
         yield host, CpuSplit(service=None, generator=None)
         return
     split = split_cpus(workers)
-    from target_service.process import ServiceProcess, ServiceStartError
-    from target_service.settings import Settings
-
-    with tempfile.TemporaryDirectory(prefix="loadcap-sweep-") as workdir:
-        settings = Settings(
-            db_url=f"sqlite:///{workdir}/loadcap.db",
-            rate_limit=None,
-            profile_ttl_s=300.0 if cache else 0.0,
-            list_ttl_s=60.0 if cache else 0.0,
-        )
-        try:
-            service = ServiceProcess(
-                settings,
-                profiles=profiles,
-                workers=workers,
-                command_prefix=pinned([], split.service),
-            ).start()
-        except ServiceStartError as exc:
-            lines = [line for line in str(exc).splitlines() if line.strip()]
-            raise LoadTestError(f"the embedded service did not start: {lines[-1]}") from None
-        try:
-            yield service.base_url, split
-        finally:
-            service.stop()
+    with reference_service(
+        profiles=profiles, workers=workers, cache=cache, cpus=split.service
+    ) as service:
+        yield service.base_url, split

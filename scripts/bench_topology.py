@@ -16,7 +16,6 @@ Absolute figures drift on shared machines: compare the lines of one run.
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
 
 from pipeline.demo import DemoSettings, run_demo  # noqa: E402
 from rundir.units import parse_duration  # noqa: E402
@@ -43,7 +41,7 @@ def demo(
     out: Path, duration_s: float, service: Settings | None, *, cookies: bool = True
 ) -> dict[str, object]:
     settings = DemoSettings(out_dir=out, duration_s=duration_s, service=service, cookies=cookies)
-    result = run_demo(settings, Console(file=io.StringIO()))
+    result = run_demo(settings)
     summary, plan = result.summary, result.plan
     totals, server = summary["totals"], summary.get("server") or {}
     hdr = totals.get("hdr") or totals

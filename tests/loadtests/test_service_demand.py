@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from loadtests import runner
+from pipeline import runner
 from pipeline.cpu_split import CpuSplit, available_cpus, pinned
 from pipeline.runner import RunSettings, run_load_test
 from reports.report import write_report

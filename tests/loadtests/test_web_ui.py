@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from capacity.quick import plan_estimate
-from pipeline.embedded import embedded_service
+from pipeline.embedded import reference_service
 from pipeline.runner import LOCUSTFILE
 from tests.fixtures.ports import free_port, wait_for_port
 from tests.fixtures.servers_required import require_binary
@@ -31,7 +31,7 @@ ENDPOINT_ROWS = [
 def locust_web_ui(log_path: Path, *extra: str, run_time: str) -> Iterator[str]:
     """Locust's web UI (not started) against the embedded service; yields the UI's URL."""
     port = free_port()
-    with embedded_service() as service:
+    with reference_service() as service:
         command = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service.base_url,
             "--web-host", "127.0.0.1", "--web-port", str(port), "--run-time", run_time, *extra,

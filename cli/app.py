@@ -329,15 +329,22 @@ def run(
     ] = "1%",
 ) -> None:
     """Run a Locust load test into a run directory."""
-    from pipeline.run import run_command
+    from cli import views
+    from loadtests.mix import Mix
+    from pipeline.run import run_and_summarise
+    from pipeline.runner import RunSettings
 
-    exit_code = run_command(
-        console,
-        err_console,
+    if rps is not None and users is not None:
+        raise LoadTestError(
+            "--rps (open model: requests start at that rate whatever the concurrency) and "
+            "--users (closed model) cannot be combined; cap concurrency with --max-in-flight"
+        )
+    settings = RunSettings(
+        out_dir=out or _timestamped_dir(),
         host=host,
-        users=users,
+        users=10 if users is None else users,
         spawn_rate=spawn_rate,
-        duration=duration,
+        duration_s=parse_duration(duration),
         shape=shape,
         step_seconds=step_seconds,
         rps=rps,
@@ -345,15 +352,19 @@ def run(
         processes=processes,
         metrics_url=metrics_url,
         service_cores=service_cores,
-        mix=mix,
-        cookies=cookies,
-        out=out,
         web=web,
         web_port=web_port,
+        mix=Mix.parse(mix),
+        cookies=cookies,
         id_count=id_count,
         locustfile=locustfile,
-        max_error_rate=max_error_rate,
+        max_error_rate=parse_ratio(max_error_rate, flag="--max-error-rate"),
     )
+    views.show_run_start(console, settings, duration)
+    with views.live_run_line(console) as show:
+        report = run_and_summarise(settings, on_progress=show)
+    views.show_run(report, console, err_console)
+    exit_code = 0 if report.exit_code == 0 else 1
     raise typer.Exit(exit_code)
 
 
@@ -667,7 +678,8 @@ def demo(
     ] = True,
 ) -> None:
     """The main job: measure the reference service, report, and plan 1,000 req/s."""
-    from pipeline.demo import DemoSettings, run_demo, show_demo
+    from cli import views
+    from pipeline.demo import DemoSettings, run_demo
 
     settings = DemoSettings(
         out_dir=out or _timestamped_dir("demo"),
@@ -680,8 +692,9 @@ def demo(
         service=_service_settings(db, replica, redis),
         cookies=cookies,
     )
-    result = run_demo(settings, console)
-    show_demo(result, console)
+    with views.DemoDisplay(console) as display:
+        result = run_demo(settings, on_phase=display.phase, on_load=display.load)
+    views.show_demo(result, console)
     if result.interrupted:
         raise typer.Exit(130)  # the shell's convention for Ctrl-C, after keeping what was measured
 
@@ -708,7 +721,7 @@ def sweep(
     plot: Annotated[Path | None, typer.Option(help="Draw data and USL fit to this file.")] = None,
 ) -> None:
     """Throughput at several concurrency levels: writes sweep.csv for `loadcap fit`, and fits it."""
-    from pipeline.sweep import SweepSettings, parse_levels, run_sweep
+    from pipeline.sweep import SweepSettings, parse_levels, run_sweep, sweep_verdict
 
     settings = SweepSettings(
         out_dir=out or _timestamped_dir("sweep"),
@@ -735,21 +748,6 @@ def sweep(
         console.print(sweep_verdict(points), highlight=False, soft_wrap=True)
 
 
-def sweep_verdict(points: list[Any]) -> str:
-    """What gave out first across the levels; a fit over generator-capped levels fits Locust."""
-    first = next((p for p in points if p.first_limit != "none"), None)
-    if first is None:
-        return "verdict: nothing hit its limit at any level; the fit describes a lower bound"
-    line = f"verdict: the {first.first_limit.replace('_', ' ')} hit its limit first, at N={first.n}"
-    capped = [p.n for p in points if p.first_limit == "load_generator"]
-    if capped:
-        line += (
-            f"; the load generator was saturated at N={', '.join(map(str, capped))}, so those "
-            "levels measured Locust, not the service (see each level's report)"
-        )
-    return line
-
-
 def _fit_and_show(path: Path, plot: Path | None, points: int) -> None:
     from capacity.usl import MIN_POINTS, fit_summary_lines, fit_usl
     from capacity.usl_csv import read_measurements
@@ -768,10 +766,12 @@ def _fit_and_show(path: Path, plot: Path | None, points: int) -> None:
         console.print(f"wrote {plot}", highlight=False)
 
 
-def _timestamped_dir(prefix: str) -> Path:
+def _timestamped_dir(prefix: str | None = None) -> Path:
+    """runs/<prefix>-<UTC time>, or runs/<UTC time> for `loadcap run`."""
     from datetime import UTC, datetime
 
-    return Path("runs") / f"{prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    return Path("runs") / (f"{prefix}-{stamp}" if prefix else stamp)
 
 
 def _service_settings(

@@ -1,0 +1,214 @@
+"""What the commands print: rich renderables and live displays built from what the engines
+return. The engines take callbacks for progress and never print (uvicorn's pattern)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from loadtests.progress import Progress as RunProgress
+from pipeline.demo import DemoProgress, DemoResult
+from pipeline.run import RunReport
+from pipeline.runner import RunSettings
+
+# --- loadcap run -----------------------------------------------------------------------------
+
+
+def show_run_start(console: Console, settings: RunSettings, duration: str) -> None:
+    target = settings.host or "the embedded service"
+    console.print(f"loadcap run: {target}, {duration}, results in {settings.out_dir}")
+    if settings.web:
+        console.print(f"Locust web UI: http://127.0.0.1:{settings.web_port} (Ctrl+C to finish)")
+
+
+@contextmanager
+def live_run_line(console: Console) -> Iterator[Callable[[RunProgress], None]]:
+    """The live line is "now" (Locust's current rate and a 10 s window's p95); the whole-run
+    figures, the same the report shows, are printed after the run (show_run)."""
+    with Live(Text("starting Locust..."), console=console, transient=True) as live:
+
+        def show(progress: RunProgress) -> None:
+            live.update(Text(progress.line()))
+
+        yield show
+
+
+def show_run(report: RunReport, console: Console, err_console: Console) -> None:
+    if report.summary_error:
+        err_console.print(
+            f"[yellow]warning:[/] no summary.json: {report.summary_error}", highlight=False
+        )
+    totals = report.whole_run_line()
+    if totals:
+        console.print(totals, highlight=False)
+    if report.verdict:
+        console.print(f"verdict: {report.verdict}", highlight=False, soft_wrap=True)
+    outcome = report.outcome
+    if outcome.exit_code == 0:
+        console.print(outcome.message, highlight=False, soft_wrap=True)
+    else:
+        err_console.print(
+            f"[bold red]run failed:[/] {outcome.message}", highlight=False, soft_wrap=True
+        )
+
+
+# --- loadcap demo ----------------------------------------------------------------------------
+
+
+class DemoDisplay:
+    """The demo's phases (a spinner line each) and its load's progress bar."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[line]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._phase: Any = None
+        self._load: Any = None
+
+    def __enter__(self) -> DemoDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def phase(self, text: str) -> None:
+        self._end_phase()
+        self._phase = self.progress.add_task(text, total=None, line="")
+
+    def load(self, p: DemoProgress) -> None:
+        self._end_phase()
+        if self._load is None:
+            self._load = self.progress.add_task("step load", total=p.duration_s, line="")
+        line = f"~{p.users} users  {p.line}"
+        self.progress.update(self._load, completed=p.elapsed_s, line=line)
+
+    def _end_phase(self) -> None:
+        if self._phase is not None:
+            self.progress.remove_task(self._phase)
+            self._phase = None
+
+
+def show_demo(result: DemoResult, console: Console) -> None:
+    """The rich summary: measured capacity, latency, the two plans, where the files are."""
+    summary, plan, s = result.summary, result.plan, result.settings
+    totals = summary["totals"]
+    hdr = totals.get("hdr") or {}
+    measured = Table.grid(padding=(0, 2))
+    measured.add_row("requests", f"{totals['requests']:,} ({totals['failures']:,} failed)")
+    measured.add_row("throughput", f"{totals['rps']:,.1f} req/s on average")
+    for label, value in capacity_lines(summary, s.slo_p95_ms):
+        measured.add_row(label, value)
+    p95 = hdr.get("p95_ms", totals.get("p95_ms"))
+    p99 = hdr.get("p99_ms", totals.get("p99_ms"))
+    measured.add_row("latency", f"p95 {_ms(p95)}, p99 {_ms(p99)} over the whole sweep")
+    limit = (summary.get("saturation") or {}).get("limit") or (summary.get("capacity") or {}).get(
+        "sentence"
+    )
+    if limit:
+        measured.add_row("verdict", str(limit))
+    console.print(Panel(measured, title="measured", expand=False))
+    console.print(_plans_table(plan, s.target_rps))
+    for warning in plan.get("warnings") or []:
+        console.print(f"[yellow]![/] {warning}", highlight=False)
+    if result.interrupted:
+        console.print("[yellow]interrupted:[/] the report covers what was measured until then")
+    console.print("files: " + ", ".join(str(p) for p in result.files), highlight=False)
+
+
+def capacity_lines(summary: dict[str, Any], slo_p95_ms: float) -> list[tuple[str, str]]:
+    """What the run measured and what it is the capacity *of*, from summary.json."""
+    facts = summary.get("capacity") or {}
+    observed = summary.get("capacity_rps") or facts.get("observed_rps")
+    slo = f"p95 <= {slo_p95_ms:g} ms, errors <= 1%"
+    capped = bool(facts.get("generator_saturated"))
+    if observed:
+        what = (
+            "capped by the load generator: a lower bound"
+            if capped
+            else "what the clients saw, one service worker"
+        )
+        lines = [("observed at the SLO", f"{observed:,.1f} req/s ({slo}; {what})")]
+    else:
+        lines = [("observed at the SLO", "no step met the SLO")]
+    demand, per_core = facts.get("service_cpu_s_per_request"), facts.get("per_core_rps")
+    if demand and per_core:
+        lines.append(
+            ("service demand", f"{demand * 1000:.3f} ms of CPU per request (from its own CPU)")
+        )
+        basis = facts.get("basis")
+        how = (
+            "Utilization Law, 1 / D: the capacity"
+            if basis == "utilization_law"
+            else "1 / D; the observed figure is the capacity at this configuration"
+        )
+        lines.append(("capacity per core", f"{per_core:,.1f} req/s ({how})"))
+    else:
+        lines.append(("service demand", "not measured (the target exports no process CPU)"))
+    limit = str(facts.get("first_limit") or "none").replace("_", " ")
+    lines.append(("first limit", limit + (" (not the service)" if capped else "")))
+    return lines
+
+
+def _plans_table(plan: dict[str, Any], target_rps: float) -> Table:
+    table = Table(title=f"plan for {target_rps:,.0f} req/s (USD per month)", title_justify="left")
+    for column in ("", "instances", "type", "app tier", "total"):
+        table.add_column(column, justify="left" if column in ("", "type") else "right")
+    seed = plan["seed"]
+    written, priced = seed["as_written"], seed["priced"]
+    table.add_row("seed plan as written", "100", "t3.medium", _usd(written["ec2"]),
+                  _usd(written["monthly_total_usd"]))  # fmt: skip
+    table.add_row(
+        "seed plan, priced",
+        str(priced["instances"]),
+        str(priced["instance_type"]),
+        _usd(_app_tier(priced["cost"])),
+        _usd(priced["cost"]["monthly_total_usd"]),
+    )
+    app_tier = _app_tier(plan["cost"])
+    total = float(plan["cost"]["monthly_total_usd"])
+    table.add_row(
+        "right-sized (measured)",
+        str(plan["instances"]),
+        str(plan["instance_type"]),
+        _usd(app_tier),
+        _usd(total),
+    )
+    cheapest = plan.get("cheapest_instance_type")
+    if isinstance(cheapest, dict) and cheapest.get("instance_type") != plan["instance_type"]:
+        cheapest_app = float(cheapest["monthly_usd"])
+        table.add_row(
+            "right-sized, cheapest type",
+            str(cheapest["instances"]),
+            str(cheapest["instance_type"]),
+            _usd(cheapest_app),
+            _usd(total - app_tier + cheapest_app),
+        )
+    return table
+
+
+def _app_tier(cost: dict[str, Any]) -> float:
+    """EC2 plus, for burstable types, the CPU credits a sustained load costs."""
+    return float(cost.get("ec2", 0.0)) + float(cost.get("ec2_cpu_credits", 0.0))
+
+
+def _ms(value: Any) -> str:
+    return "-" if value is None else f"{float(value):,.1f} ms"
+
+
+def _usd(value: Any) -> str:
+    return "-" if value is None else f"${float(value):,.0f}"
