@@ -27,7 +27,7 @@ def requirements(extra: str | None = None) -> list[Requirement]:
 
 
 def pins() -> dict[str, str]:
-    pinned = {}
+    pinned: dict[str, str] = {}
     for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line:

@@ -56,6 +56,7 @@ def test_t3_credits_follow_the_cpu_share_the_plan_implies() -> None:
 
     # 4 instances share 1000 req/s: each at 1000 / (4 x 300 x 2) = 41.7 % CPU
     share = implied_cpu_share(request, "t3.medium", plan.instances, book)
+    assert share is not None
     assert share == pytest.approx(1000 / (4 * 300 * 2))
     credits = plan.cost.by_key()["ec2_cpu_credits"]
     assert credits == pytest.approx(4 * 2 * (share - 0.2) * 0.05 * 730, abs=0.01)

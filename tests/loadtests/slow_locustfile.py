@@ -14,7 +14,7 @@ from loadtests.locustfile import *  # noqa: F403  (the users, shapes and loadcap
 BURN_S = float(os.environ.get("LOADCAP_TEST_GENERATOR_BURN_MS", "2")) / 1000.0
 
 
-@events.request.add_listener
+@events.request.add_listener  # type: ignore[untyped-decorator]
 def burn_generator_cpu(**_: Any) -> None:
     end = time.thread_time() + BURN_S
     while time.thread_time() < end:

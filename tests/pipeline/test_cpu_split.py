@@ -19,8 +19,8 @@ needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None, reason="no t
 def test_the_service_gets_the_lowest_cpus_and_locust_the_rest() -> None:
     split = split_cpus(1, frozenset({0, 1, 2, 3}))
 
-    assert split.service == {0} and split.generator == {1, 2, 3}
-    assert split_cpus(4, frozenset({0, 1, 2, 3})).service == {0, 1}  # at most half
+    assert split.service == frozenset({0}) and split.generator == frozenset({1, 2, 3})
+    assert split_cpus(4, frozenset({0, 1, 2, 3})).service == frozenset({0, 1})  # at most half
     assert split.as_dict() == {"service_cpus": [0], "generator_cpus": [1, 2, 3]}
 
 
