@@ -200,8 +200,10 @@ def test_image_contains_every_package_the_project_installs() -> None:
     copied = set(re.findall(r"^COPY (\S+)", dockerfile, flags=re.MULTILINE))
     project = tomllib.loads((COMPOSE_DIR.parent / "pyproject.toml").read_text(encoding="utf-8"))
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
-    modules = {f"{m}.py" for m in project["tool"]["setuptools"]["py-modules"]}
+    modules = {f"{m}.py" for m in project["tool"]["setuptools"].get("py-modules", [])}
     assert packages | modules | {"pyproject.toml"} <= copied
     for source in copied:
         assert (COMPOSE_DIR.parent / source).exists(), source
     assert 'CMD ["loadcap", "serve", "--host", "0.0.0.0", "--port", "8000"]' in dockerfile
+    # The image runs the versions the tests passed with, as scripts/bootstrap installs them.
+    assert "pip install -c constraints.txt ." in dockerfile
