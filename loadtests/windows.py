@@ -5,6 +5,12 @@ the master (or local runner) writes `windows.json`: for each window and endpoint
 totals) the request and failure counts and the p50/p95/p99 of that second. Whole-run figures
 say where a run ended up; these say how much it wobbled on the way, which is what tells a
 regression from noise. Windows travel from workers to the master as raw response times.
+
+A window's response times are kept only until it is SEAL_AFTER_S old on the recording clock:
+then its facts are computed and its times dropped, so a soak of hours holds a minute of raw
+samples, not every response time of the run. A worker's sample that arrives after its window
+was sealed (a worker stalled for longer than that) still counts as a request and a failure,
+and in `late`, but no longer moves that second's percentiles.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 WINDOW_S = 1.0
+SEAL_AFTER_S = 60.0  # workers report every 3 s; a window this old gets no more samples
 TOTAL = "Aggregated"
 WINDOWS_KEY = "loadcap_windows"
 
@@ -25,21 +33,40 @@ WINDOWS_KEY = "loadcap_windows"
 class WindowRecorder:
     """Response times (ms) and failures by window index and endpoint key."""
 
-    def __init__(self) -> None:
-        self.started = time.time()
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.started = clock()
         self.times: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.failures: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.sealed: dict[int, dict[str, dict[str, float]]] = {}
+        self.late = 0  # samples that arrived after their window was sealed
 
     def start_over(self) -> None:
-        self.started = time.time()
+        self.started = self.clock()
         self.times.clear()
         self.failures.clear()
+        self.sealed.clear()
+        self.late = 0
 
     def record(self, key: str, response_time_ms: float, failed: bool) -> None:
-        window = int((time.time() - self.started) / WINDOW_S)
+        window = self._now()
         self.times[window][key].append(response_time_ms)
         if failed:
             self.failures[window][key] += 1
+        if len(self.times) > SEAL_AFTER_S / WINDOW_S:
+            self.seal(before=window)
+
+    def _now(self) -> int:
+        return int((self.clock() - self.started) / WINDOW_S)
+
+    def seal(self, *, before: int | None = None) -> None:
+        """Compute the facts of the windows older than SEAL_AFTER_S (before `before`, the
+        current window by default) and forget their response times."""
+        current = self._now() if before is None else before
+        for window in [w for w in self.times if w < current - SEAL_AFTER_S / WINDOW_S]:
+            self.sealed[window] = self._scopes(window)
+            del self.times[window]
+            self.failures.pop(window, None)
 
     def take(self) -> dict[str, Any]:
         """The samples so far, as plain data (a worker's report), and forget them."""
@@ -57,24 +84,49 @@ class WindowRecorder:
         offset = round((float(data.get("started", self.started)) - self.started) / WINDOW_S)
         for window, keys in data.get("times", {}).items():
             for key, values in keys.items():
-                self.times[int(window) + offset][key].extend(values)
+                index = int(window) + offset
+                if index in self.sealed:
+                    self._count_late(index, key, len(values), 0)
+                else:
+                    self.times[index][key].extend(values)
         for window, keys in data.get("failures", {}).items():
             for key, count in keys.items():
-                self.failures[int(window) + offset][key] += int(count)
+                index = int(window) + offset
+                if index in self.sealed:
+                    self._count_late(index, key, 0, int(count))
+                else:
+                    self.failures[index][key] += int(count)
+        self.seal()
+
+    def _count_late(self, window: int, key: str, requests: int, failures: int) -> None:
+        self.late += requests
+        for scope in (TOTAL, key):
+            facts = self.sealed[window].setdefault(scope, _facts([], 0))
+            facts["requests"] += requests
+            facts["failures"] += failures
+
+    def _scopes(self, window: int) -> dict[str, dict[str, float]]:
+        by_key = self.times[window]
+        everything = [t for values in by_key.values() for t in values]
+        scopes = {TOTAL: _facts(everything, sum(self.failures[window].values()))}
+        for key, values in by_key.items():
+            scopes[key] = _facts(values, self.failures[window].get(key, 0))
+        return scopes
 
     def summary(self) -> dict[str, Any]:
-        windows = []
-        for window in sorted(self.times):
-            by_key = self.times[window]
-            everything = [t for values in by_key.values() for t in values]
-            scopes = {TOTAL: _facts(everything, sum(self.failures[window].values()))}
-            for key, values in by_key.items():
-                scopes[key] = _facts(values, self.failures[window].get(key, 0))
-            windows.append({"start_s": window * WINDOW_S, "scopes": scopes})
-        return {"window_s": WINDOW_S, "windows": windows}
+        scopes = {**self.sealed, **{window: self._scopes(window) for window in self.times}}
+        windows = [
+            {"start_s": window * WINDOW_S, "scopes": scopes[window]} for window in sorted(scopes)
+        ]
+        result: dict[str, Any] = {"window_s": WINDOW_S, "windows": windows}
+        if self.late:
+            result["late"] = self.late
+        return result
 
 
 def _facts(times: list[float], failures: int) -> dict[str, float]:
+    if not times:
+        return {"requests": 0, "failures": failures, "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
     p50, p95, p99 = np.percentile(np.asarray(times, dtype=float), (50, 95, 99))
     return {
         "requests": len(times),

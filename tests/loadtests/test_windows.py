@@ -1,0 +1,65 @@
+"""windows.json's recorder: exact per-second facts, a bounded memory over a long run."""
+
+from __future__ import annotations
+
+from loadtests.windows import SEAL_AFTER_S, TOTAL, WindowRecorder
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def record_run(recorder: WindowRecorder, clock: Clock, seconds: int) -> None:
+    for second in range(seconds):
+        clock.now = 1000.0 + second + 0.5
+        for i in range(20):
+            recorder.record("GET /a", float(second % 7 + i), failed=i == 0)
+            recorder.record("POST /b", float(i * 3), failed=False)
+
+
+def test_a_long_run_keeps_only_the_last_minute_of_response_times_and_the_same_facts() -> None:
+    clock = Clock()
+    sealing = WindowRecorder(clock)
+    record_run(sealing, clock, 600)
+
+    assert len(sealing.times) <= SEAL_AFTER_S + 2  # not 600 seconds of samples
+    assert len(sealing.sealed) >= 600 - SEAL_AFTER_S - 2
+
+    # The same samples, summarised at the end without sealing, give the same figures.
+    whole = WindowRecorder(clock)
+    whole.started = sealing.started
+    for second in range(600):
+        for i in range(20):
+            whole.times[second]["GET /a"].append(float(second % 7 + i))
+            whole.times[second]["POST /b"].append(float(i * 3))
+            if i == 0:
+                whole.failures[second]["GET /a"] += 1
+    assert sealing.summary() == whole.summary()
+    first = sealing.summary()["windows"][0]["scopes"]
+    assert first[TOTAL]["requests"] == 40 and first[TOTAL]["failures"] == 1
+
+
+def test_a_workers_samples_merge_on_the_masters_clock_and_late_ones_still_count() -> None:
+    clock = Clock()
+    master = WindowRecorder(clock)
+    worker = WindowRecorder(clock)
+    clock.now = 1002.5  # the worker started 2 s after the master
+    worker.start_over()
+    worker.record("GET /a", 5.0, failed=False)
+    master.merge(worker.take())
+    assert master.summary()["windows"][0]["start_s"] == 2.0
+
+    clock.now = 1002.5 + SEAL_AFTER_S + 5
+    master.merge({"started": master.started, "times": {}, "failures": {}})  # seals second 2
+    assert 2 in master.sealed
+    master.merge({"started": master.started, "times": {"2": {"GET /a": [9.0]}},
+                  "failures": {"2": {"GET /a": 1}}})  # fmt: skip
+    facts = master.summary()
+    second = facts["windows"][0]["scopes"]
+    assert second[TOTAL]["requests"] == 2 and second["GET /a"]["failures"] == 1
+    assert second["GET /a"]["p99_ms"] == 5.0  # the late sample did not move the percentiles
+    assert facts["late"] == 1
