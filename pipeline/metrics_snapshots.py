@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,22 +19,35 @@ INDEX_COLUMNS = ("timestamp", "elapsed_s", "phase", "file")
 
 class MetricsSnapshots:
     """Scrapes the target's metrics URL (`<host>/metrics` by default) into `<out>/metrics/`;
-    a background thread does the `during`."""
+    a background thread does the `during`.
 
-    def __init__(self, url: str, out_dir: Path, *, interval_s: float = 5.0) -> None:
+    `clock` gives `elapsed_s`; `wait(interval_s)` passes the time between `during` snapshots
+    and returns True to end them (by default it waits `interval_s` or until `finish()`)."""
+
+    def __init__(
+        self,
+        url: str,
+        out_dir: Path,
+        *,
+        interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
         self.url = url
         self.directory = out_dir / "metrics"
         self.interval_s = interval_s
         self._client = httpx.Client(timeout=2.0)
-        self._started = time.monotonic()
+        self._clock = clock
+        self._started = clock()
         self._count = 0
         self._available = False
         self._stop = threading.Event()
+        self._wait = wait or self._stop.wait
         self._thread: threading.Thread | None = None
 
     def start(self) -> bool:
         """Takes the `start` snapshot; False (and nothing written) when there is no /metrics."""
-        self._started = time.monotonic()
+        self._started = self._clock()
         text = self._fetch()
         if text is None:
             self._client.close()
@@ -59,7 +73,7 @@ class MetricsSnapshots:
         self._client.close()
 
     def _during(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        while not self._wait(self.interval_s):
             text = self._fetch()
             if text is not None:
                 self._save("during", text)
@@ -79,6 +93,6 @@ class MetricsSnapshots:
         self._count += 1
         name = f"{self._count:04d}-{phase}.prom"
         (self.directory / name).write_text(text, encoding="utf-8")
-        elapsed = round(time.monotonic() - self._started, 3)
+        elapsed = round(self._clock() - self._started, 3)
         with (self.directory / "index.csv").open("a", newline="", encoding="utf-8") as index:
             csv.writer(index).writerow((f"{time.time():.3f}", elapsed, phase, f"metrics/{name}"))

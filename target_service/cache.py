@@ -25,8 +25,9 @@ that wrote within `read_your_writes_s` skip the L1, so its own writes are never 
 another instance's not yet invalidated copy.
 
 The cache never takes the service down: on a backend error it counts `cache_errors`, answers
-from the database and stops using the backend for `RETRY_S` (one probe per interval after
-that), so an outage costs a failed connection per second, not one per request.
+from the database and stops using the backend for a second, then probes it once a second
+(`circuit_breaker.CircuitBreaker`), so an outage costs a failed connection per second, not
+one per request.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Protocol
 
 import msgspec
 
+from target_service.circuit_breaker import CircuitBreaker
 from target_service.list_versions import (
     LIST_TAIL_KEY,
     LIST_VERSION_KEY,
@@ -54,7 +56,6 @@ from target_service.single_flight import SingleFlight
 from target_service.storage import Check, ProfileStore
 
 EPOCH_KEY = "lc:epoch"
-RETRY_S = 1.0
 # Version keys must outlive the entries and any in-flight load they guard.
 VERSION_TTL_S = 24 * 3600.0
 
@@ -133,10 +134,8 @@ class ProfileCache:
         self.local = LocalCache(settings.local_cache_entries)
         self.feed = backend.invalidation_feed(self.local)
         self._feed_started = self.feed is None
-        self.healthy = True
-        self._retry_at = 0.0
+        self.breaker = CircuitBreaker(metrics.cache_errors)
         self._lost_invalidation = False
-        self._errors = metrics.cache_errors
         self._results = {
             (kind, result): metrics.cache_requests.labels(kind, result)
             for kind in ("profile", "list")
@@ -144,6 +143,10 @@ class ProfileCache:
         }
         self._profile_hits = self._results["profile", "hit"]
         self._list_hits = self._results["list", "hit"]
+
+    @property
+    def healthy(self) -> bool:
+        return self.breaker.closed
 
     def _local_hit(self, key: str, primary: bool) -> bytes | None:
         if not self._feed_started:
@@ -184,7 +187,7 @@ class ProfileCache:
             return LoadedPage(msgspec.json.encode(body), page_deps(items, has_more))
 
         # TTL 0 switches list caching off: no lookup round trip for nothing.
-        if self.list_ttl_s <= 0 or not (self.healthy or await self._usable()):
+        if self.list_ttl_s <= 0 or not (self.breaker.closed or await self._usable()):
             return (await load(primary)).body
         return await self._cached_page(key, offset, limit, primary, load)
 
@@ -215,13 +218,13 @@ class ProfileCache:
     ) -> bytes | None:
         ttl_s = self.profile_ttl_s
         # TTL 0 switches profile caching off: no lookup round trip for nothing.
-        if ttl_s <= 0 or not (self.healthy or await self._usable()):
+        if ttl_s <= 0 or not (self.breaker.closed or await self._usable()):
             return await load(primary)
         since = self.local.seq  # before the lookup: see LocalCache.put
         try:
             epoch, version, stored = await self.backend.get_many((EPOCH_KEY, version_key, key))
         except CacheUnavailable:
-            self._failed()
+            self.breaker.failed()
             return await load(primary)
         stamp = b"%b:%b:" % (epoch or b"0", version or b"0")
         if stored is not None and stored.startswith(stamp):
@@ -239,7 +242,7 @@ class ProfileCache:
                 try:
                     await self.backend.set(key, stamp + value, ttl_s)
                 except CacheUnavailable:
-                    self._failed()
+                    self.breaker.failed()
                 else:
                     self.local.put(key, value, (version_key,), ttl_s, since)
             return value
@@ -256,7 +259,7 @@ class ProfileCache:
         try:
             read = await self.backend.get_page(EPOCH_KEY, key, (LIST_TAIL_KEY, *guessed))
         except CacheUnavailable:
-            self._failed()
+            self.breaker.failed()
             return (await load(primary)).body
         epoch, stale = read.epoch or b"0", PageEntry.parse(read.entry)
         expected = tuple(stale.versions) if stale is not None else guessed
@@ -284,7 +287,7 @@ class ProfileCache:
                     entry = PageEntry(epoch, versions, page.body)
                     await self.backend.set(key, entry.encode(), self.list_ttl_s)
                 except CacheUnavailable:
-                    self._failed()
+                    self.breaker.failed()
                 else:
                     self.local.put(key, page.body, tuple(versions), self.list_ttl_s, since)
             return page.body
@@ -329,18 +332,18 @@ class ProfileCache:
         try:
             return await self.backend.get_many(keys)
         except CacheUnavailable:
-            self._failed()
+            self.breaker.failed()
             return None
 
     async def _bump(self, version_keys: tuple[str, ...], ttl_s: float | None) -> None:
         try:
-            if not (self.healthy or await self._usable()):
+            if not (self.breaker.closed or await self._usable()):
                 self._lost_invalidation = True
                 return
             try:
                 await self.backend.bump(version_keys, now_ms(), ttl_s)
             except CacheUnavailable:
-                self._failed()
+                self.breaker.failed()
                 self._lost_invalidation = True
         finally:
             # After the bump: a reader that validated the old value before it cannot store
@@ -348,13 +351,11 @@ class ProfileCache:
             self.local.invalidate(version_keys)
 
     async def _usable(self) -> bool:
-        """Healthy, or probe the backend at most once per RETRY_S while it is down."""
-        if self.healthy:
+        """Healthy, or probe the backend when the breaker lets one through."""
+        if self.breaker.closed:
             return True
-        now = time.monotonic()
-        if now < self._retry_at:
+        if not self.breaker.allows():
             return False
-        self._retry_at = now + RETRY_S
         try:
             if self._lost_invalidation:
                 await self.backend.bump((EPOCH_KEY,), 0, None)
@@ -362,12 +363,8 @@ class ProfileCache:
             else:
                 await self.backend.ping()
         except CacheUnavailable:
-            self._errors.inc()
+            self.breaker.failed()
             return False
-        self.healthy, self._lost_invalidation = True, False
+        self.breaker.succeeded()
+        self._lost_invalidation = False
         return True
-
-    def _failed(self) -> None:
-        self._errors.inc()
-        self.healthy = False
-        self._retry_at = time.monotonic() + RETRY_S

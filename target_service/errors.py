@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import msgspec
 from starlette.responses import Response
+from starlette.types import Send
 
 JSON_MEDIA_TYPE = "application/json"
 # nginx's status for "the client closed the connection before the response": not a 5xx.
@@ -41,6 +42,22 @@ def error_response(
 
 def api_error_response(error: ApiError) -> Response:
     return error_response(error.status, error.code, error.message, headers=error.headers)
+
+
+async def send_error(send: Send, status: int, body: bytes, *headers: tuple[bytes, bytes]) -> None:
+    """An error that pure-ASGI middleware answers itself; `body` is a prebuilt `error_body`."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", JSON_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 # Generic codes for HTTP statuses Starlette raises itself (unknown route, wrong method).

@@ -72,6 +72,11 @@ class ServiceMetrics:
             "Cache backend errors (the request fell through to the database).",
             registry=r,
         )
+        self.rate_limit_errors = Counter(
+            "loadcap_rate_limit_errors",
+            "Rate limiter storage errors (the request was let through: the limit fails open).",
+            registry=r,
+        )
         self.db_queries = Counter(
             "loadcap_db_queries",
             "Database queries by pool (master, replica0, ...) and kind (read, write, position).",

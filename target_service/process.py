@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -27,6 +27,7 @@ import httpx
 from target_service.settings import Settings
 
 STOP_TIMEOUT_S = 10.0
+KILL_TIMEOUT_S = 5.0
 
 
 class ServiceStartError(RuntimeError):
@@ -37,6 +38,41 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def stop_process(
+    process: subprocess.Popen[bytes],
+    *,
+    signals: Sequence[tuple[signal.Signals, float]] = (
+        (signal.SIGTERM, STOP_TIMEOUT_S),
+        (signal.SIGKILL, KILL_TIMEOUT_S),
+    ),
+    group: bool | Collection[signal.Signals] = False,
+) -> int | None:
+    """Send each signal in turn until the process exits within that signal's grace seconds;
+    its exit status (None only if it outlived them all). An ended process gets no signal.
+
+    `group=True` sends every signal to the process group the process leads (started with
+    `start_new_session=True`), so its children get them too; a set of signals sends only
+    those to the group, e.g. `{SIGKILL}`: the graceful signal to a supervisor that stops its
+    children itself, the kill to them all.
+    """
+    for sig, grace_s in signals:
+        if process.poll() is not None:
+            break
+        try:
+            if group is True or (group and sig in group):
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+        break
+    return process.poll()
 
 
 class ServiceProcess:
@@ -126,15 +162,8 @@ class ServiceProcess:
         process, self._process = self._process, None
         returncode = None
         if process is not None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    # The whole session: with --workers N the workers die with the supervisor.
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-            returncode = process.returncode
+            # SIGKILL to the whole session: with --workers N the workers die with the supervisor.
+            returncode = stop_process(process, group={signal.SIGKILL})
         shutil.rmtree(self.workdir, ignore_errors=True)
         return returncode
 

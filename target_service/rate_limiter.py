@@ -2,7 +2,8 @@
 
 With a Redis URL every instance counts in the same Redis keys, so a client behind a load
 balancer gets the limit once, not once per instance. Without one, counts live in this
-process only.
+process only. A storage failure lets the request through and opens a
+`circuit_breaker.CircuitBreaker`: the storage is tried again once a second, not per request.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import redis.asyncio as aioredis
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from target_service.circuit_breaker import CircuitBreaker
 from target_service.metrics import ServiceMetrics
 from target_service.storage import Check
 
 log = logging.getLogger("target_service.rate_limit")
-
-RETRY_S = 1.0
 
 
 class ClientRateLimiter:
@@ -42,9 +42,7 @@ class ClientRateLimiter:
         self._redis_pool = redis_pool
         self._limiter: MovingWindowRateLimiter | None = None
         self._rate_limited = metrics.rate_limited
-        self._errors = metrics.cache_errors
-        self.healthy = True
-        self._retry_at = 0.0
+        self.breaker = CircuitBreaker(metrics.rate_limit_errors)
 
     def open(self) -> None:
         """Build the storage; call inside the running event loop (MemoryStorage needs one)."""
@@ -67,36 +65,29 @@ class ClientRateLimiter:
 
     async def allow(self, client: str) -> float | None:
         limiter = self._limiter
-        if limiter is None or not (self.healthy or self._probe_due()):
+        breaker = self.breaker
+        if limiter is None or not breaker.allows():
             return None
         try:
             if await limiter.hit(self.item, client):
-                self.healthy = True
+                breaker.succeeded()
                 return None
             stats = await limiter.get_window_stats(self.item, client)
         except Exception as exc:
             # Fail open: a limiter outage must not turn into refused traffic.
-            self._failed(exc)
+            if breaker.closed:
+                log.warning("rate limiter storage failed (%s): failing open", type(exc).__name__)
+            breaker.failed()
             return None
-        self.healthy = True
+        breaker.succeeded()
         self._rate_limited.inc()
         return max(1.0, math.ceil(stats.reset_time - time.time()))
+
+    @property
+    def healthy(self) -> bool:
+        return self.breaker.closed
 
     def check(self) -> Check:
         where = "redis (shared)" if self.shared else "in-process (per instance)"
         detail = where if self.healthy else f"{where} unreachable: failing open"
         return Check("rate_limiter", ok=self.healthy, critical=False, detail=detail)
-
-    def _probe_due(self) -> bool:
-        now = time.monotonic()
-        if now < self._retry_at:
-            return False
-        self._retry_at = now + RETRY_S
-        return True
-
-    def _failed(self, exc: Exception) -> None:
-        if self.healthy:
-            log.warning("rate limiter storage failed (%s): failing open", type(exc).__name__)
-        self._errors.inc()
-        self.healthy = False
-        self._retry_at = time.monotonic() + RETRY_S

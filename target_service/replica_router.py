@@ -28,7 +28,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -62,6 +62,10 @@ PROBE_TIMEOUT_S = 2.0
 GTID_WAIT_S = 0.1
 _PROBE_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_ERRORS, MySQLError)
 _ER_UNKNOWN_SYSTEM_VARIABLE = 1193
+
+
+class ReplicaDown(Exception):
+    """A read found its replica unreachable; the replica has left rotation."""
 
 
 @dataclass(slots=True)
@@ -212,20 +216,32 @@ class ReplicaRouter:
         candidates = [r for r in (self.replicas if among is None else among) if r.in_rotation]
         if not candidates:
             return None
-        self._turn = (self._turn + 1) % len(candidates)
-        ordered = candidates[self._turn :] + candidates[: self._turn]
-        # min() keeps the first of equals, so ties rotate.
-        return min(ordered, key=lambda replica: replica.pool.in_use)
+        return min(self._rotated(candidates), key=lambda replica: replica.pool.in_use)
 
-    async def _on_replica(self, replica: ReplicaState, query: Query[T]) -> T:
+    def _rotated(self, candidates: Sequence[ReplicaState]) -> list[ReplicaState]:
+        """`candidates` from one further along each call: min() keeps the first of equals,
+        so ties take turns."""
+        self._turn = (self._turn + 1) % len(candidates)
+        return [*candidates[self._turn :], *candidates[: self._turn]]
+
+    @contextlib.asynccontextmanager
+    async def _replica_connection(self, replica: ReplicaState) -> AsyncIterator[Connection]:
+        """A connection for one read, within REPLICA_READ_TIMEOUT_S. A replica found
+        unreachable (connecting or reading) leaves rotation, and `ReplicaDown` is raised."""
         try:
-            async with asyncio.timeout(REPLICA_READ_TIMEOUT_S):
-                async with replica.pool.connection() as conn:
-                    return await replica.pool.timed_read(query, conn)
+            async with asyncio.timeout(REPLICA_READ_TIMEOUT_S), replica.pool.connection() as conn:
+                yield conn
         except CONNECTION_ERRORS as exc:
             if not unreachable(exc):
                 raise
             self._take_out(replica, "down", f"read failed: {describe_error(exc)}")
+            raise ReplicaDown from exc
+
+    async def _on_replica(self, replica: ReplicaState, query: Query[T]) -> T:
+        try:
+            async with self._replica_connection(replica) as conn:
+                return await replica.pool.timed_read(query, conn)
+        except ReplicaDown:
             self._metrics.replica_fallbacks.labels(reason="down").inc()
             return await self.on_master(query, "read")
 
@@ -238,22 +254,15 @@ class ReplicaRouter:
             return await self._on_replica(replica, query)
         waitable = [r for r in self.replicas if r.in_rotation and r.delay_s == 0]
         if waitable:
-            self._turn = (self._turn + 1) % len(waitable)
-            ordered = waitable[self._turn :] + waitable[: self._turn]
-            replica = min(ordered, key=lambda r: (r.lag_s or 0.0, r.pool.in_use))
-            try:
-                async with asyncio.timeout(REPLICA_READ_TIMEOUT_S):
-                    async with replica.pool.connection() as conn:
-                        replica.pool.count("position")
-                        if await _gtid_wait(conn, need, GTID_WAIT_S):
-                            replica.position = (
-                                need if replica.position is None else replica.position.merged(need)
-                            )
-                            return await replica.pool.timed_read(query, conn)
-            except CONNECTION_ERRORS as exc:
-                if not unreachable(exc):
-                    raise
-                self._take_out(replica, "down", f"read failed: {describe_error(exc)}")
+            replica = min(self._rotated(waitable), key=lambda r: (r.lag_s or 0.0, r.pool.in_use))
+            with contextlib.suppress(ReplicaDown):
+                async with self._replica_connection(replica) as conn:
+                    replica.pool.count("position")
+                    if await _gtid_wait(conn, need, GTID_WAIT_S):
+                        replica.position = (
+                            need if replica.position is None else replica.position.merged(need)
+                        )
+                        return await replica.pool.timed_read(query, conn)
         self._metrics.replica_fallbacks.labels(reason="read_your_writes").inc()
         return await self.on_master(query, "read")
 

@@ -49,7 +49,6 @@ class Settings:
     log_level: str = "info"
     # Set by `serve --workers N` (never by hand): prometheus_client's multiprocess directory.
     metrics_dir: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -57,11 +56,9 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
-                values[f.name] = _parse(f.name, raw, type(getattr(_DEFAULTS, f.name)))
+                values[f.name] = _parse(f.name, raw, type(f.default))
         values.update({k: v for k, v in overrides.items() if v is not None})
         if ENV_PREFIX + "READ_YOUR_WRITES_SECRET" not in env:
             # One secret per `serve` (its workers inherit it through to_env); several
@@ -69,17 +66,13 @@ class Settings:
             values.setdefault("read_your_writes_secret", secrets.token_hex(32))
         if "rate_limit" in values and isinstance(values["rate_limit"], str):
             values["rate_limit"] = _rate_limit_or_none(values["rate_limit"])
-        settings = cls(**values)
-        settings.validate()
-        return settings
+        return cls(**values)
 
     def to_env(self) -> dict[str, str]:
         """LOADCAP_* variables that `from_env` turns back into these settings (uvicorn
         workers and service subprocesses receive their settings this way)."""
         env: dict[str, str] = {}
         for f in fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             if isinstance(value, tuple):
                 text = ",".join(value)
@@ -91,9 +84,7 @@ class Settings:
         return env
 
     def with_changes(self, **changes: Any) -> Settings:
-        new = replace(self, **changes)
-        new.validate()
-        return new
+        return replace(self, **changes)  # validated by __post_init__
 
     def __post_init__(self) -> None:
         # An invalid Settings value cannot exist, however it was built.
@@ -208,6 +199,3 @@ def _parse_bool(raw: str) -> bool:
     if text in {"", "0", "false", "no", "off"}:
         return False
     raise ValueError(raw)
-
-
-_DEFAULTS = Settings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from target_service.errors import JSON_MEDIA_TYPE, error_body
+from target_service.errors import error_body, send_error
 
 
 class RequestBodyTooLarge(Exception):
@@ -61,19 +61,8 @@ class BodyLimitMiddleware:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", JSON_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(self.body)).encode()),
-                    # The unread body is still on the wire: this connection cannot be reused.
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": self.body})
+        # The unread body is still on the wire: this connection cannot be reused.
+        await send_error(send, 413, self.body, (b"connection", b"close"))
 
 
 def _body_framing(scope: Scope) -> tuple[int | None, bool]:

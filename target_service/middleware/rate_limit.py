@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from target_service.client_ip import ClientAddress
-from target_service.errors import JSON_MEDIA_TYPE, error_body
+from target_service.errors import error_body, send_error
 from target_service.rate_limiter import ClientRateLimiter
 
 # Monitoring must keep working for a client that is being limited.
@@ -29,15 +29,4 @@ class RateLimitMiddleware:
         if retry_after is None:
             await self.app(scope, receive, send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", JSON_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(self.body)).encode()),
-                    (b"retry-after", str(int(retry_after)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": self.body})
+        await send_error(send, 429, self.body, (b"retry-after", str(int(retry_after)).encode()))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import select
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from target_service.process import ServiceProcess, ServiceStartError
+from target_service.process import ServiceProcess, ServiceStartError, stop_process
 from target_service.settings import Settings
 from tests.fixtures.service import EMBEDDED_PROFILES
 
@@ -71,3 +75,78 @@ def test_several_workers_without_redis_never_serve_a_value_older_than_a_patch(
             # New connections, no cookie: each GET may land on either worker.
             bios = [httpx.get(url).json()["bio"] for _ in range(8)]
             assert bios == [bio] * 8
+
+
+def _spawn(code: str, *, new_session: bool = False) -> subprocess.Popen[bytes]:
+    """A Python child that prints `ready` once set up; its children share its stdout."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=new_session
+    )
+    assert process.stdout is not None
+    if process.stdout.readline() != b"ready\n":
+        stop_process(process, group=new_session)
+        process.stdout.close()
+        raise AssertionError("the child did not start")
+    return process
+
+
+def _rest_of_output(process: subprocess.Popen[bytes]) -> bytes:
+    """What is left on stdout, once every process holding it has ended (10 s at most)."""
+    assert process.stdout is not None
+    readable, _, _ = select.select([process.stdout], [], [], 10.0)
+    assert readable, "a process holding stdout is still running"
+    return process.stdout.read()
+
+
+SLEEPER = "import time; print('ready', flush=True); time.sleep(60)"
+DEAF_TO_SIGTERM = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(60)"
+)
+# A leader that ignores SIGTERM and a child of it that says so on SIGTERM (and is `ready`).
+CHILD = """
+import signal, sys, time
+def said(*_):
+    print("child got SIGTERM", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, said)
+print("ready", flush=True)
+time.sleep(60)
+"""
+FAMILY = f"""
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen([sys.executable, "-c", {CHILD!r}])
+time.sleep(60)
+"""
+
+
+def test_stop_process_returns_the_status_of_the_first_signal_obeyed() -> None:
+    with _spawn(SLEEPER) as process:
+        assert stop_process(process) == -signal.SIGTERM
+
+
+def test_a_process_deaf_to_the_graceful_signal_is_killed_after_its_grace() -> None:
+    with _spawn(DEAF_TO_SIGTERM) as process:
+        signals = ((signal.SIGTERM, 0.3), (signal.SIGKILL, 5.0))
+        assert stop_process(process, signals=signals) == -signal.SIGKILL
+
+
+def test_an_ended_process_gets_no_signal_and_keeps_its_status() -> None:
+    with subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]) as process:
+        process.wait()
+        assert stop_process(process, group=True) == 3
+
+
+def test_group_sends_every_signal_to_the_whole_process_group() -> None:
+    with _spawn(FAMILY, new_session=True) as process:
+        signals = ((signal.SIGTERM, 0.3), (signal.SIGKILL, 5.0))
+        assert stop_process(process, signals=signals, group=True) == -signal.SIGKILL
+        assert _rest_of_output(process) == b"child got SIGTERM\n"
+
+
+def test_group_kill_only_spares_the_children_the_graceful_signal() -> None:
+    with _spawn(FAMILY, new_session=True) as process:
+        signals = ((signal.SIGTERM, 0.3), (signal.SIGKILL, 5.0))
+        assert stop_process(process, signals=signals, group={signal.SIGKILL}) == -signal.SIGKILL
+        assert _rest_of_output(process) == b""  # killed with the leader, never told to stop

@@ -13,6 +13,10 @@ from starlette.applications import Starlette
 
 from target_service.app import create_app
 from target_service.client_ip import ClientAddress
+from target_service.metrics import ServiceMetrics
+from target_service.process import free_port
+from target_service.rate_limiter import ClientRateLimiter
+from target_service.redis_cache import fail_fast_pool
 from target_service.settings import Settings
 from tests.fixtures.redis_server import RedisServer
 from tests.target_service.conftest import client_for, prepare
@@ -125,3 +129,19 @@ async def test_limiter_fails_open_when_redis_is_down(
         body = (await client.get("/health")).json()
         assert body["status"] == "degraded"
         assert body["checks"]["rate_limiter"]["ok"] is False
+
+
+async def test_limiter_storage_failures_count_as_rate_limit_errors_not_cache_errors() -> None:
+    metrics = ServiceMetrics()
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    pool = fail_fast_pool(url, 0.05)
+    limiter = ClientRateLimiter(f"{LIMIT}/minute", metrics, redis_url=url, redis_pool=pool)
+    limiter.open()
+    try:
+        assert await limiter.allow("192.0.2.60") is None  # failing open
+        assert not limiter.healthy
+        assert await limiter.allow("192.0.2.60") is None  # breaker open: storage not tried
+    finally:
+        await pool.aclose()
+    assert metrics.registry.get_sample_value("loadcap_rate_limit_errors_total") == 1
+    assert metrics.registry.get_sample_value("loadcap_cache_errors_total") == 0

@@ -55,3 +55,34 @@ def test_display_url_masks_passwords_only() -> None:
     with pytest.raises(SettingsError) as error:
         Settings(db_url="postgres://u:s3cret@db/x")
     assert "s3cret" not in str(error.value)
+
+
+def test_variables_parse_by_the_type_of_the_fields_default() -> None:
+    settings = Settings.from_env(
+        {
+            "LOADCAP_POOL_SIZE": "7",
+            "LOADCAP_LIST_TTL_S": "2.5",
+            "LOADCAP_SINGLE_INSTANCE": "yes",
+            "LOADCAP_REDIS_URL": "",
+            "LOADCAP_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+        }
+    )
+    assert (settings.pool_size, settings.list_ttl_s, settings.single_instance) == (7, 2.5, True)
+    assert settings.redis_url is None and settings.trusted_proxies == ("10.0.0.0/8", "::1")
+    with pytest.raises(SettingsError, match=r"LOADCAP_POOL_SIZE: expected int, got 'many'"):
+        Settings.from_env({"LOADCAP_POOL_SIZE": "many"})
+
+
+def test_one_construction_validates_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    validate = Settings.validate
+
+    def counted(self: Settings) -> None:
+        calls.append(self)
+        validate(self)
+
+    monkeypatch.setattr(Settings, "validate", counted)
+    settings = Settings.from_env({})
+    assert len(calls) == 1
+    settings.with_changes(pool_size=3)
+    assert len(calls) == 2
