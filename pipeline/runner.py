@@ -41,6 +41,7 @@ from reports import locust_csv as lc
 from reports.errors import ReportInputError
 from reports.load import EXCEPTIONS_FILE, FAILURES_FILE
 from rundir.units import format_duration, format_ratio
+from target_service.process import stop_process
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 PLUGIN_MODULES = frozenset({"loadtests.plugin", "loadtests.locustfile"})
@@ -55,6 +56,7 @@ RUN_OUTPUTS = (
 )  # fmt: skip
 STARTUP_GRACE_S = 30.0  # Locust's own start (and --processes forks) before the clock runs
 SHUTDOWN_GRACE_S = 20.0
+KILL_GRACE_S = 5.0
 PROGRESS_FILE = "progress.json"
 
 
@@ -328,17 +330,11 @@ def _run_locust(
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGINT first (Locust then writes its CSV and HTML), SIGKILL if it hangs."""
-    for sig, wait_s in ((signal.SIGINT, SHUTDOWN_GRACE_S), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGINT to Locust's process group first (it then writes its CSV and HTML), SIGKILL if
+    it hangs."""
+    stop_process(
+        process, signals=((signal.SIGINT, SHUTDOWN_GRACE_S), (signal.SIGKILL, 5.0)), group=True
+    )
 
 
 def judge_outcome(out_dir: Path, locust_exit: int, max_error_rate: float) -> tuple[int, str]:

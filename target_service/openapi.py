@@ -35,6 +35,7 @@ COMMON_ERRORS = {
         **_error("Rate limit exceeded"),
         "headers": {
             "Retry-After": {
+                "required": True,
                 "description": "Seconds until the client may try again",
                 "schema": {"type": "integer", "minimum": 1},
             }
@@ -56,12 +57,29 @@ ID_PARAM = {
     "required": True,
     "schema": {"type": "integer", "minimum": 1},
 }
-RW_COOKIE = {
+# What a write tells its client, so that the client's next reads observe it (see
+# target_service/read_your_writes.py): with GTIDs the signed position, else the write's time.
+RW_HEADERS = {
     "Set-Cookie": {
-        "description": "loadcap_rw=<unix ms>: this client's reads go to the primary briefly",
+        "description": "loadcap_rw=<signed GTID position> (MariaDB with GTIDs), else "
+        "loadcap_rw=<unix ms>: this client's next reads observe the write",
         "schema": {"type": "string"},
-    }
+    },
+    "X-Loadcap-Read-After": {
+        "description": "The write's signed GTID position, when the database gave one: send it "
+        "back on reads (from any instance sharing the secret) to read this write",
+        "schema": {"type": "string"},
+    },
 }
+READ_AFTER_PARAM = {
+    "name": "X-Loadcap-Read-After",
+    "in": "header",
+    "required": False,
+    "description": "A position a write answered with: the read observes that write. Any "
+    "other value (malformed, forged, longer than 1,024 characters) is ignored, not refused",
+    "schema": {"type": "string"},
+}
+LOCATION = {"Location": {"required": True, "schema": {"type": "string"}}}
 
 
 def _schemas() -> dict[str, Any]:
@@ -146,7 +164,7 @@ def _profile_paths() -> dict[str, Any]:
         "/api/profiles": {
             "get": {
                 "summary": "A page of profiles, ordered by id",
-                "parameters": paging,
+                "parameters": [*paging, READ_AFTER_PARAM],
                 "responses": {
                     "200": _json("A page", "ProfilePage"),
                     "400": _error("Bad paging parameters"),
@@ -160,7 +178,7 @@ def _profile_paths() -> dict[str, Any]:
                     "201": _json(
                         "Created",
                         "Profile",
-                        headers={"Location": {"schema": {"type": "string"}}, **RW_COOKIE},
+                        headers={**LOCATION, **RW_HEADERS},
                     ),
                     **WRITE_ERRORS,
                 },
@@ -170,6 +188,7 @@ def _profile_paths() -> dict[str, Any]:
             "parameters": [ID_PARAM],
             "get": {
                 "summary": "One profile",
+                "parameters": [READ_AFTER_PARAM],
                 "responses": {
                     "200": _json("The profile", "Profile"),
                     "400": _error("Non-numeric id"),
@@ -181,7 +200,7 @@ def _profile_paths() -> dict[str, Any]:
                 "summary": "Change some of name, email, bio",
                 "requestBody": _json("The changes", "ProfilePatch", required=True),
                 "responses": {
-                    "200": _json("The updated profile", "Profile", headers=RW_COOKIE),
+                    "200": _json("The updated profile", "Profile", headers=RW_HEADERS),
                     "404": _error("Unknown id"),
                     **WRITE_ERRORS,
                     "400": _error("Malformed JSON or non-numeric id"),

@@ -33,8 +33,8 @@ def assert_documented(
     status = str(response.status_code)
     assert status in operation["responses"], f"{method} {template} answered undocumented {status}"
     documented = operation["responses"][status]
-    for header in documented.get("headers", {}):
-        if header != "Set-Cookie":
+    for header, spec in documented.get("headers", {}).items():
+        if spec.get("required"):  # others depend on the database (a GTID) or the client
             assert header.lower() in response.headers, (method, template, status, header)
     content = documented.get("content", {})
     if "application/json" in content:
