@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +48,7 @@ async def prepare(settings: Settings, profiles: int) -> None:
 
 async def running_api(
     settings: Settings, *, client_ip: str = "127.0.0.1"
-) -> AsyncIterator[ApiUnderTest]:
+) -> AsyncGenerator[ApiUnderTest, None]:
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app, client=(client_ip, 50_000))
     async with (

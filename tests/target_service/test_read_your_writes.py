@@ -155,7 +155,11 @@ async def test_garbage_read_your_writes_values_never_break_a_read(sqlite_api: Ap
     client = sqlite_api.client
     for value in ("9" * 5000, "²", "0-1-" + "9" * 5000 + "~" + "a" * 32, "x~y~z"):
         raw = value.encode()
-        for headers in ({"cookie": b"loadcap_rw=" + raw}, {HEADER_NAME: raw}):
+        choices: tuple[dict[bytes, bytes], ...] = (
+            {b"cookie": b"loadcap_rw=" + raw},
+            {HEADER_NAME.encode(): raw},
+        )
+        for headers in choices:
             assert (await client.get("/api/profile/1", headers=headers)).status_code == 200
             assert (await client.get("/api/profiles", headers=headers)).status_code == 200
 
