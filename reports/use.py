@@ -11,6 +11,7 @@ database pool, errors, the SLO's latency; `none` when nothing gave out.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -78,13 +79,20 @@ def _settled(stage: Stage) -> tuple[float, float]:
 
 
 def _window(snapshots: pd.DataFrame | None, stage: Stage) -> tuple[float, float] | None:
-    """The first and last snapshot in the stage's second half (else in the whole stage)."""
+    """The first and last snapshot in the stage's second half, else in the whole stage, else
+    the two that bracket it: a stage shorter than two scrape intervals is still measured (the
+    CPU per request exactly; the cores used averaged over the wider window)."""
     if snapshots is None or snapshots.empty:
         return None
     for start, end in (_settled(stage), (stage.start_s, stage.end_s)):
         times = server.snapshot_times(snapshots, start, end)
         if len(times) >= 2:
             return times[0], times[-1]
+    times = server.snapshot_times(snapshots, -math.inf, math.inf)
+    before = [t for t in times if t <= stage.start_s]
+    after = [t for t in times if t >= stage.end_s]
+    if before and after and after[0] > before[-1]:
+        return before[-1], after[0]
     return None
 
 

@@ -126,6 +126,22 @@ def test_service_demand_is_cpu_seconds_per_request_and_capacity_per_core_its_inv
     assert row.in_flight == pytest.approx(10.0)  # Little: 1,000 req/s x 10 ms
 
 
+def test_a_stage_shorter_than_two_scrapes_is_measured_between_the_scrapes_around_it() -> None:
+    # Scrapes every 2 s (at 0, 2, 4, ...); a 1.4 s stage from 4.3 s holds none of them.
+    data, _ = _run([(10, 1000.0)], [(1000.0, 0.5)], [0.4])
+    assert data.snapshots is not None
+    data = RunData(
+        **{**data.__dict__, "snapshots": data.snapshots[data.snapshots["elapsed_s"] % 2 == 0]}
+    )
+    short = Stage(users=10, start_s=4.3, end_s=5.7, rps=1000.0, p95_ms=20.0, error_rate=0.0,
+                  met_slo=True)  # fmt: skip
+
+    row = use_row(data, short, Slo())
+
+    assert row.service_cpu_s_per_request == pytest.approx(0.0005)  # from the scrapes at 4 and 6
+    assert row.service_cores_used == pytest.approx(0.5)
+
+
 def test_a_saturated_generator_is_the_first_limit_and_never_the_service_capacity() -> None:
     data, stages = _run(
         [(10, 1000.0), (20, 1500.0), (30, 1500.0)],
