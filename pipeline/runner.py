@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import json
 import math
 import os
 import re
@@ -22,8 +21,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
+
+import msgspec
 
 import loadtests
 from loadtests.errors import LoadTestError
@@ -36,6 +36,7 @@ from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_
 from pipeline.embedded import EmbeddedService, embedded_service
 from pipeline.metrics_snapshots import MetricsSnapshots
 from pipeline.run_record import run_record
+from rundir.run_json import RUN_FILE, RunRecord, write_run_record
 from rundir.units import format_duration, format_ratio
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
@@ -162,7 +163,7 @@ def _check_locustfile(path: Path) -> None:
 class RunOutcome:
     exit_code: int
     out_dir: Path
-    record: dict[str, Any]
+    record: RunRecord  # what run.json holds
     message: str
 
 
@@ -216,8 +217,8 @@ def run_load_test(
         cpu_split=split,
     )
     exit_code, message = judge_outcome(settings.out_dir, exit_code, settings.max_error_rate)
-    record["exit_code"] = exit_code
-    (settings.out_dir / "run.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+    record = msgspec.structs.replace(record, exit_code=exit_code)
+    write_run_record(settings.out_dir / RUN_FILE, record)
     return RunOutcome(exit_code, settings.out_dir, record, message)
 
 

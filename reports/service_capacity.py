@@ -25,6 +25,7 @@ from reports.saturation import (
 )
 from reports.slo import Slo
 from reports.use import GENERATOR_LIMIT, SERVICE_CPU_LIMIT, UseRow, Verdict, verdict
+from rundir.summary_json import SummaryCapacity
 
 # Demand needs enough work to be read off the CPU counter (10 ms ticks) without noise.
 MIN_DEMAND_REQUESTS = 200
@@ -46,8 +47,9 @@ class CapacityFacts:
     cpu_model: str | None
     sentence: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_summary(self) -> SummaryCapacity:
+        """summary.json's `capacity`."""
+        return SummaryCapacity(**asdict(self))
 
 
 def _demand(rows: list[UseRow]) -> tuple[float | None, list[int]]:
@@ -84,9 +86,8 @@ def analyse_capacity(
 ) -> tuple[Verdict, CapacityFacts]:
     """The USE table of a loaded run and the capacity it supports."""
     found = verdict(data, measured_stages(data, slo, saturation), slo)
-    machine = (data.run or {}).get("machine")
-    cpu_model = machine.get("cpu_model") if isinstance(machine, dict) else None
-    return found, capacity_facts(found, cpu_model=cpu_model if isinstance(cpu_model, str) else None)
+    machine = data.run.machine if data.run is not None else None
+    return found, capacity_facts(found, cpu_model=machine.cpu_model if machine else None)
 
 
 def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> CapacityFacts:
