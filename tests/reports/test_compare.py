@@ -11,9 +11,7 @@ from reports.compare import TOTAL, compare_summaries, is_regression
 from rundir.summary_json import Summary, SummaryEndpoint
 
 
-def _summary(
-    rps: float, p95: float, error_rate: float, *, hdr_p95: float | None = None
-) -> Summary:
+def _summary(rps: float, p95: float, error_rate: float, *, hdr_p95: float | None = None) -> Summary:
     scope: dict[str, Any] = {
         "rps": rps,
         "p50_ms": 5.0,
