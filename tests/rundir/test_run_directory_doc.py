@@ -104,9 +104,7 @@ def test_every_schema_field_is_documented(name: str) -> None:
     shown, elided = documented(doc_example(name))
     elsewhere = ELSEWHERE.get(name, set())
     missing = sorted(
-        path
-        for path in fields - shown
-        if not _under(path, elided) and not _under(path, elsewhere)
+        path for path in fields - shown if not _under(path, elided) and not _under(path, elsewhere)
     )
     assert not missing, f"{DOC}: the {name} example does not show {missing}"
 
