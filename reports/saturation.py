@@ -8,7 +8,7 @@ p95 is Locust's current-window percentile (last 10 s) at the stage's last histor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -45,8 +45,20 @@ class Saturation:
         return SummarySaturation(
             capacity_rps=self.capacity_rps,
             limit=self.limit if limit is None else limit,
-            stages=[SummaryStage(**asdict(stage)) for stage in self.stages],
+            stages=[_stage_summary(stage) for stage in self.stages],
         )
+
+
+def _stage_summary(stage: Stage) -> SummaryStage:
+    return SummaryStage(
+        users=stage.users,
+        start_s=stage.start_s,
+        end_s=stage.end_s,
+        rps=stage.rps,
+        p95_ms=stage.p95_ms,
+        error_rate=stage.error_rate,
+        met_slo=stage.met_slo,
+    )
 
 
 def planned_stages(run: RunRecord | None) -> list[tuple[int, float, float]]:

@@ -12,7 +12,7 @@ estimated from demand (`basis: utilization_law`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from reports.load import RunData
@@ -49,7 +49,20 @@ class CapacityFacts:
 
     def as_summary(self) -> SummaryCapacity:
         """summary.json's `capacity`."""
-        return SummaryCapacity(**asdict(self))
+        return SummaryCapacity(
+            observed_rps=self.observed_rps,
+            service_cpu_s_per_request=self.service_cpu_s_per_request,
+            per_core_rps=self.per_core_rps,
+            basis=self.basis,
+            generator_saturated=self.generator_saturated,
+            first_limit=self.first_limit,
+            service_cores=self.service_cores,
+            service_capacity_rps=self.service_capacity_rps,
+            lower_bound=self.lower_bound,
+            demand_from=self.demand_from,
+            cpu_model=self.cpu_model,
+            sentence=self.sentence,
+        )
 
 
 def _demand(rows: list[UseRow]) -> tuple[float | None, list[int]]:

@@ -24,7 +24,7 @@ from reports.service_capacity import CapacityFacts, analyse_capacity, disturbanc
 from reports.slo import Slo
 from reports.use import Verdict
 from rundir.document import document_text
-from rundir.hdr_json import HdrDocument, LatencyFacts
+from rundir.hdr_json import HdrDocument, LatencyFacts, OpenModelTally
 from rundir.summary_json import (
     SUMMARY_FILE,
     Summary,
@@ -84,9 +84,16 @@ def _counts(row: pd.Series) -> _Counts:
 
 
 def _totals(data: RunData) -> SummaryTotals:
-    hdr = _hdr(data, AGGREGATED)
+    counts, hdr = _counts(data.aggregated), _hdr(data, AGGREGATED)
     return SummaryTotals(
-        **msgspec.structs.asdict(_counts(data.aggregated)),
+        requests=counts.requests,
+        failures=counts.failures,
+        error_rate=counts.error_rate,
+        rps=counts.rps,
+        p50_ms=counts.p50_ms,
+        p90_ms=counts.p90_ms,
+        p95_ms=counts.p95_ms,
+        p99_ms=counts.p99_ms,
         hdr=hdr if hdr is not None else msgspec.UNSET,
     )
 
@@ -96,11 +103,18 @@ def _endpoints(data: RunData) -> list[SummaryEndpoint]:
     intended = intended_shares(data.run.mix if data.run is not None else None)
     entries = []
     for _, row in data.endpoints.iterrows():
-        hdr = _hdr(data, row["endpoint"])
+        counts, hdr = _counts(row), _hdr(data, row["endpoint"])
         entry = SummaryEndpoint(
             name=row["endpoint"],
             method=row["method"],
-            **msgspec.structs.asdict(_counts(row)),
+            requests=counts.requests,
+            failures=counts.failures,
+            error_rate=counts.error_rate,
+            rps=counts.rps,
+            p50_ms=counts.p50_ms,
+            p90_ms=counts.p90_ms,
+            p95_ms=counts.p95_ms,
+            p99_ms=counts.p99_ms,
             share=int(row["requests"]) / total if total else 0.0,
             intended_share=intended.get(row["endpoint"]),
             hdr=hdr if hdr is not None else msgspec.UNSET,
@@ -116,11 +130,20 @@ def _open_model(data: RunData) -> SummaryOpenModel | None:
     facts = (data.run.open_model if data.run is not None else None) or hdr.open_model
     if facts is None and hdr.intended is None:
         return None
-    tally = msgspec.structs.asdict(facts) if facts is not None else {}
+    tally = facts or OpenModelTally()
     intended = None
     if hdr.intended is not None:
         intended = {key: entry.latency() for key, entry in hdr.intended.items()}
-    return SummaryOpenModel(**tally, intended=intended)
+    return SummaryOpenModel(
+        target_rps=tally.target_rps,
+        achieved_rps=tally.achieved_rps,
+        scheduled=tally.scheduled,
+        sent=tally.sent,
+        completed=tally.completed,
+        late_sends=tally.late_sends,
+        dropped=tally.dropped,
+        intended=intended,
+    )
 
 
 def _server(snapshots: pd.DataFrame | None) -> SummaryServer | None:

@@ -71,7 +71,30 @@ class UseRow:
 
     def as_summary(self) -> SummaryUseRow:
         """A row of summary.json's `use`."""
-        return SummaryUseRow(**asdict(self), service_utilization=self.service_utilization)
+        return SummaryUseRow(
+            users=self.users,
+            start_s=self.start_s,
+            end_s=self.end_s,
+            rps=self.rps,
+            p95_ms=self.p95_ms,
+            error_rate=self.error_rate,
+            met_slo=self.met_slo,
+            generator_cpu=self.generator_cpu,
+            service_cores_used=self.service_cores_used,
+            service_cores_available=self.service_cores_available,
+            service_cpu_s=self.service_cpu_s,
+            service_requests=self.service_requests,
+            service_cpu_s_per_request=self.service_cpu_s_per_request,
+            in_flight=self.in_flight,
+            pool=self.pool,
+            pool_in_use=self.pool_in_use,
+            pool_size=self.pool_size,
+            pool_full_share=self.pool_full_share,
+            cache_errors=self.cache_errors,
+            other_cores=self.other_cores,
+            limit=self.limit,
+            service_utilization=self.service_utilization,
+        )
 
 
 def _settled(stage: Stage) -> tuple[float, float]:

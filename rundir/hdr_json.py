@@ -38,9 +38,17 @@ class HistogramFacts(LatencyFacts, frozen=True, kw_only=True, omit_defaults=True
 
     def latency(self) -> LatencyFacts:
         """The figures without the histogram blob."""
-        fields = msgspec.structs.asdict(self)
-        del fields["histogram"]
-        return LatencyFacts(**fields)
+        return LatencyFacts(
+            count=self.count,
+            min_ms=self.min_ms,
+            mean_ms=self.mean_ms,
+            max_ms=self.max_ms,
+            p50_ms=self.p50_ms,
+            p90_ms=self.p90_ms,
+            p95_ms=self.p95_ms,
+            p99_ms=self.p99_ms,
+            p999_ms=self.p999_ms,
+        )
 
 
 class OpenModelTally(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
