@@ -18,7 +18,15 @@ from rundir.hdr_json import OpenModelTally
 
 RUN_FILE = "run.json"
 
-__all__ = ["RUN_FILE", "Machine", "OpenModelTally", "PlannedStage", "RunRecord"]
+__all__ = [
+    "RUN_FILE",
+    "Machine",
+    "OpenModelTally",
+    "PlannedStage",
+    "RunRecord",
+    "read_run_record",
+    "write_run_record",
+]
 
 
 class PlannedStage(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +49,8 @@ class Machine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """run.json: the flags as they were resolved, the clock, and where the run ran."""
+
     loadcap_version: str | None = None
     locust_version: str | None = None
     host: str | None = None
