@@ -14,7 +14,7 @@ from capacity.growth import measure_sqlite_row_bytes
 from capacity.plans import PlanRequest
 from capacity.pricing import PriceBook
 from capacity.report import PlanReport, build_report
-from capacity.runs import read_run
+from capacity.runs import read_measured_run
 from capacity.usl import UslFit, fit_usl
 from capacity.usl_csv import read_measurements
 from capacity.workload import SEED_CACHE_HIT_RATIO, SEED_MIX, Workload
@@ -61,7 +61,7 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     per_instance, source = o.per_instance_rps, "given with --per-instance-rps"
     per_core, core_source = o.per_core_rps, "given with --per-core-rps"
     if o.run_dir is not None:
-        run = read_run(o.run_dir)
+        run = read_measured_run(o.run_dir)
         per_instance, source, p95 = run.per_instance_rps, run.source, run.p95_ms
         per_core, core_source = run.per_core_rps, run.demand_source
         notes += run.notes

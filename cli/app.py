@@ -601,7 +601,7 @@ def gate(
 ) -> None:
     """CI benchmark gate: thresholds and baseline regression. Exit 0 pass, 1 fail, 2 bad input."""
     from reports import gate as gate_engine
-    from reports.gate_facts import load_run
+    from reports.gate_facts import load_gate_run
     from reports.junit import write_junit
     from reports.thresholds import (
         parse_error_rate,
@@ -623,14 +623,14 @@ def gate(
     limits += [parse_threshold(text) for text in threshold or ()]
     options = gate_engine.GateOptions(
         thresholds=tuple(limits),
-        baseline=load_run(baseline) if baseline is not None else None,
+        baseline=load_gate_run(baseline) if baseline is not None else None,
         max_regression=parse_percentage(max_regression),
         noise_floor_ms=noise_floor_ms,
         min_requests=min_requests,
         allow_saturated_generator=allow_saturated_generator,
         noise_model=noise_model,
     )
-    result = gate_engine.evaluate(load_run(run_dir), options)
+    result = gate_engine.evaluate(load_gate_run(run_dir), options)
     for warning in result.warnings:
         err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     markdown = gate_engine.render_markdown(result)

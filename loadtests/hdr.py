@@ -6,11 +6,12 @@ merged from workers by addition, and are written to `hdr.json` (docs/run-directo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
+
+from rundir.document import document_text
+from rundir.hdr_json import HdrDocument, HistogramFacts, OpenModelTally
 
 SIGNIFICANT_FIGURES = 3
 LOWEST_US = 1
@@ -57,7 +58,7 @@ class LatencyRecorder:
                 histogram = self._histograms[key] = _new_histogram()
             histogram.add(other)
 
-    def summary(self) -> dict[str, dict[str, Any]]:
+    def summary(self) -> dict[str, HistogramFacts]:
         """Per endpoint plus `Aggregated`: count, min/mean/max, percentiles, the histogram."""
         result = {key: describe(h) for key, h in sorted(self._histograms.items())}
         if self._histograms:
@@ -68,20 +69,25 @@ class LatencyRecorder:
         return result
 
 
-def describe(histogram: HdrHistogram) -> dict[str, Any]:
+def describe(histogram: HdrHistogram) -> HistogramFacts:
     def ms(micros: float) -> float:
         return round(micros / 1000.0, 3)
 
-    facts: dict[str, Any] = {
-        "count": int(histogram.get_total_count()),
-        "min_ms": ms(histogram.get_min_value()),
-        "mean_ms": ms(histogram.get_mean_value()),
-        "max_ms": ms(histogram.get_max_value()),
-    }
-    for name, percentile in PERCENTILES.items():
-        facts[name] = ms(histogram.get_value_at_percentile(percentile))
-    facts["histogram"] = histogram.encode().decode("ascii")
-    return facts
+    def at(percentile: float) -> float:
+        return ms(histogram.get_value_at_percentile(percentile))
+
+    return HistogramFacts(
+        count=int(histogram.get_total_count()),
+        min_ms=ms(histogram.get_min_value()),
+        mean_ms=ms(histogram.get_mean_value()),
+        max_ms=ms(histogram.get_max_value()),
+        p50_ms=at(PERCENTILES["p50_ms"]),
+        p90_ms=at(PERCENTILES["p90_ms"]),
+        p95_ms=at(PERCENTILES["p95_ms"]),
+        p99_ms=at(PERCENTILES["p99_ms"]),
+        p999_ms=at(PERCENTILES["p999_ms"]),
+        histogram=histogram.encode().decode("ascii"),
+    )
 
 
 def write_hdr_json(
@@ -89,19 +95,17 @@ def write_hdr_json(
     service: LatencyRecorder,
     *,
     intended: LatencyRecorder | None = None,
-    open_model: dict[str, Any] | None = None,
+    open_model: OpenModelTally | None = None,
 ) -> None:
     """Service time per endpoint; for open-model runs also the intended-start latencies."""
-    document: dict[str, Any] = {
-        "unit": "ms",
-        "significant_figures": SIGNIFICANT_FIGURES,
-        "endpoints": service.summary(),
-    }
-    if intended is not None:
-        document["intended"] = intended.summary()
-    if open_model is not None:
-        document["open_model"] = open_model
+    document = HdrDocument(
+        unit="ms",
+        significant_figures=SIGNIFICANT_FIGURES,
+        endpoints=service.summary(),
+        intended=intended.summary() if intended is not None else None,
+        open_model=open_model,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    temporary.write_text(document_text(document), encoding="utf-8")
     temporary.replace(path)

@@ -20,6 +20,7 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests.hdr import LatencyRecorder
 from loadtests.profile_requests import REQUESTS, Workload, keep_no_cookies
+from rundir.hdr_json import OpenModelTally
 
 
 @dataclass
@@ -36,20 +37,20 @@ class ArrivalCounters:
         return asdict(self)
 
 
-def combine(target_rps: float, snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+def combine(target_rps: float, snapshots: list[dict[str, Any]]) -> OpenModelTally:
     """The run's open-model facts (run.json `open_model`) from per-process snapshots."""
     total = {k: sum(s.get(k, 0) for s in snapshots) for k in ("due", "sent", "late_sends")}
     completed = sum(int(s.get("completed", 0)) for s in snapshots)
     elapsed = max((float(s.get("elapsed_s", 0.0)) for s in snapshots), default=0.0)
-    return {
-        "target_rps": target_rps,
-        "achieved_rps": round(completed / elapsed, 2) if elapsed > 0 else 0.0,
-        "scheduled": total["due"],
-        "sent": total["sent"],
-        "completed": completed,
-        "late_sends": total["late_sends"],
-        "dropped": max(0, total["due"] - total["sent"]),
-    }
+    return OpenModelTally(
+        target_rps=target_rps,
+        achieved_rps=round(completed / elapsed, 2) if elapsed > 0 else 0.0,
+        scheduled=total["due"],
+        sent=total["sent"],
+        completed=completed,
+        late_sends=total["late_sends"],
+        dropped=max(0, total["due"] - total["sent"]),
+    )
 
 
 class ArrivalSchedule:

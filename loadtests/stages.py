@@ -4,7 +4,7 @@ soak. No Locust import here: `loadcap run` and the tests use these without geven
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from loadtests.errors import LoadTestError
@@ -18,9 +18,6 @@ class Stage:
     end_s: float
     users: int
     spawn_rate: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rps": None}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -142,7 +142,7 @@ def _measure(
             outcome = run_load_test(run, on_progress=progress)
         except KeyboardInterrupt:  # arrived between Locust polls: keep what was written
             return 130, True
-    interrupted = outcome.record.get("elapsed_s", settings.duration_s) < settings.duration_s - 2
+    interrupted = (outcome.record.elapsed_s or settings.duration_s) < settings.duration_s - 2
     return outcome.exit_code, interrupted
 
 

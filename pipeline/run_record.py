@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loadtests.stages import STAGE_BUILDERS, ShapeSettings
 from pipeline.cpu_split import CpuSplit, available_cpus
+from rundir.document import DocumentError
+from rundir.hdr_json import read_hdr
+from rundir.run_json import Machine, OpenModelTally, PlannedStage, RunRecord
 
 if TYPE_CHECKING:
     from pipeline.runner import RunSettings
@@ -27,39 +29,41 @@ def run_record(
     processes: int = 1,
     metrics_url: str | None = None,
     cpu_split: CpuSplit | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     split = cpu_split or CpuSplit(service=None, generator=None)
-    return {
-        "loadcap_version": _version("loadcap"),
-        "locust_version": _version("locust"),
-        "host": host,
-        "started_at": started_at.isoformat(),
-        "ended_at": ended_at.isoformat(),
-        "duration_s": settings.duration_s,
-        "elapsed_s": round((ended_at - started_at).total_seconds(), 3),
-        "users": processes if settings.rps else settings.users,
-        "spawn_rate": settings.spawn_rate_for(processes),
-        "processes": processes,
-        "shape": settings.shape,
-        "stages": planned_stages(settings, processes),
-        "mix": None if settings.locustfile else settings.mix.as_dict(),
-        "locustfile": str(settings.locustfile) if settings.locustfile else None,
-        "id_count": settings.id_count,
-        "cookies": settings.cookies,
-        "open_model": open_model_facts(settings.out_dir / "hdr.json") if settings.rps else None,
-        "embedded_service": embedded,
-        "web": settings.web,
-        "exit_code": exit_code,
-        "metrics_url": metrics_url,
-        "service_cores": settings.service_cores,
+    mix: dict[str, int | float] | None = None if settings.locustfile else {**settings.mix.as_dict()}
+    return RunRecord(
+        loadcap_version=_version("loadcap"),
+        locust_version=_version("locust"),
+        host=host,
+        started_at=started_at.isoformat(),
+        ended_at=ended_at.isoformat(),
+        duration_s=settings.duration_s,
+        elapsed_s=round((ended_at - started_at).total_seconds(), 3),
+        users=processes if settings.rps else settings.users,
+        spawn_rate=settings.spawn_rate_for(processes),
+        processes=processes,
+        shape=settings.shape,
+        stages=planned_stages(settings, processes),
+        mix=mix,
+        locustfile=str(settings.locustfile) if settings.locustfile else None,
+        id_count=settings.id_count,
+        cookies=settings.cookies,
+        open_model=open_model_facts(settings.out_dir / "hdr.json") if settings.rps else None,
+        embedded_service=embedded,
+        web=settings.web,
+        exit_code=exit_code,
+        metrics_url=metrics_url,
+        service_cores=settings.service_cores,
         # Where it ran: service demand (CPU s per request) holds for this CPU, not another.
-        "machine": machine_facts(),
-        **split.as_dict(),
-    }
+        machine=machine_facts(),
+        service_cpus=sorted(split.service) if split.service is not None else None,
+        generator_cpus=sorted(split.generator) if split.generator is not None else None,
+    )
 
 
-def machine_facts() -> dict[str, Any]:
-    return {"cpus": len(available_cpus()), "cpu_model": cpu_model(), "arch": platform.machine()}
+def machine_facts() -> Machine:
+    return Machine(cpus=len(available_cpus()), cpu_model=cpu_model(), arch=platform.machine())
 
 
 def cpu_model() -> str:
@@ -73,7 +77,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def planned_stages(settings: RunSettings, processes: int = 1) -> list[dict[str, Any]]:
+def planned_stages(settings: RunSettings, processes: int = 1) -> list[PlannedStage]:
     if settings.shape:
         shape = ShapeSettings(
             total_s=settings.duration_s,
@@ -82,18 +86,26 @@ def planned_stages(settings: RunSettings, processes: int = 1) -> list[dict[str, 
             step_users=settings.users,
             step_seconds=settings.step_seconds,
         )
-        return [stage.as_dict() for stage in STAGE_BUILDERS[settings.shape](shape)]
+        return [
+            PlannedStage(
+                start_s=stage.start_s,
+                end_s=stage.end_s,
+                users=stage.users,
+                spawn_rate=stage.spawn_rate,
+                rps=None,
+            )
+            for stage in STAGE_BUILDERS[settings.shape](shape)
+        ]
     users = processes if settings.rps else settings.users
-    return [{"start_s": 0.0, "end_s": settings.duration_s, "users": users, "rps": settings.rps}]
+    return [PlannedStage(start_s=0.0, end_s=settings.duration_s, users=users, rps=settings.rps)]
 
 
-def open_model_facts(hdr_json: Path) -> dict[str, Any] | None:
+def open_model_facts(hdr_json: Path) -> OpenModelTally | None:
     """The master's tally of scheduled, late and dropped sends, kept in `hdr.json`."""
     try:
-        facts = json.loads(hdr_json.read_text(encoding="utf-8")).get("open_model")
-    except (OSError, ValueError):
+        return read_hdr(hdr_json).open_model
+    except DocumentError:
         return None
-    return facts if isinstance(facts, dict) else None
 
 
 def _version(package: str) -> str:

@@ -8,7 +8,6 @@ target's `/metrics`, shows a progress line, and writes `run.json` (docs/run-dire
 from __future__ import annotations
 
 import ast
-import json
 import math
 import os
 import re
@@ -21,9 +20,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
+import msgspec
 import pandas as pd
 
 import loadtests
@@ -40,6 +39,7 @@ from pipeline.run_record import run_record
 from reports import locust_csv as lc
 from reports.errors import ReportInputError
 from reports.load import EXCEPTIONS_FILE, FAILURES_FILE
+from rundir.run_json import RUN_FILE, RunRecord, write_run_record
 from rundir.units import format_duration, format_ratio
 from target_service.process import stop_process
 
@@ -168,7 +168,7 @@ def _check_locustfile(path: Path) -> None:
 class RunOutcome:
     exit_code: int
     out_dir: Path
-    record: dict[str, Any]
+    record: RunRecord  # what run.json holds
     message: str
 
 
@@ -220,8 +220,8 @@ def run_load_test(
         cpu_split=split,
     )
     exit_code, message = judge_outcome(settings.out_dir, exit_code, settings.max_error_rate)
-    record["exit_code"] = exit_code
-    (settings.out_dir / "run.json").write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+    record = msgspec.structs.replace(record, exit_code=exit_code)
+    write_run_record(settings.out_dir / RUN_FILE, record)
     return RunOutcome(exit_code, settings.out_dir, record, message)
 
 

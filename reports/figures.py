@@ -51,7 +51,7 @@ def client_charts(data: RunData, slo: Slo) -> list[Chart]:
     latency = metrics.latency(history) if has_history else pd.DataFrame()
     errors = metrics.error_rate(history) if has_history else pd.Series(dtype=float)
     users = metrics.users(history) if has_history else pd.Series(dtype=float)
-    mix = metrics.mix(data.endpoints, (data.run or {}).get("mix"))
+    mix = metrics.mix(data.endpoints, data.run.mix if data.run is not None else None)
     return [
         render("Throughput", lambda ax: charts.plot_throughput(ax, throughput)),
         render("Latency", lambda ax: charts.plot_latency(ax, latency, slo_p95_ms=slo.p95_ms)),

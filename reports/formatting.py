@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from reports.compare import Delta
+from rundir.hdr_json import LatencyFacts
+from rundir.run_json import RunRecord
+from rundir.summary_json import (
+    Summary,
+    SummaryCapacity,
+    SummaryOpenModel,
+    SummarySaturation,
+    SummaryServer,
+)
 
 MISSING = "n/a"
 
@@ -30,29 +40,31 @@ def count(value: Any) -> str:
     return f"{value:,.0f}" if isinstance(value, int | float) else MISSING
 
 
-def intended_totals(summary: dict[str, Any]) -> dict[str, Any] | None:
+def intended_totals(summary: Summary) -> LatencyFacts | None:
     """Open-model runs: the Aggregated latency measured from the intended send times."""
-    intended = (summary.get("open_model") or {}).get("intended") or {}
-    aggregated = intended.get("Aggregated")
-    return aggregated if isinstance(aggregated, dict) else None
+    intended = (summary.open_model.intended if summary.open_model else None) or {}
+    return intended.get("Aggregated")
 
 
-def slo_verdict(summary: dict[str, Any]) -> str:
+def slo_verdict(summary: Summary) -> str:
     """One sentence: did the whole run meet the SLO?"""
-    totals, slo = summary["totals"], summary["slo"]
-    p95 = (totals.get("hdr") or {}).get("p95_ms", totals.get("p95_ms"))
+    totals, slo = summary.totals, summary.slo
+    objective = slo.p95_ms if slo and slo.p95_ms is not None else math.inf
+    budget = slo.max_error_rate if slo and slo.max_error_rate is not None else 1.0
+    exact = totals.hdr.p95_ms if totals.hdr else None
+    p95 = exact if exact is not None else totals.p95_ms
     label = "p95"
     intended = intended_totals(summary)
-    if intended is not None and intended.get("p95_ms") is not None:
+    if intended is not None and intended.p95_ms is not None:
         # In an open-model run the users' wait includes queueing before the send.
-        p95, label = intended["p95_ms"], "p95 from intended send time"
-    errors = totals["error_rate"]
-    latency_ok = isinstance(p95, int | float) and p95 <= slo["p95_ms"]
-    errors_ok = errors <= slo["max_error_rate"]
+        p95, label = intended.p95_ms, "p95 from intended send time"
+    errors = totals.error_rate or 0.0
+    latency_ok = p95 is not None and p95 <= objective
+    errors_ok = errors <= budget
     verdict = "met" if latency_ok and errors_ok else "not met"
     return (
-        f"SLO {verdict}: {label} {ms(p95)} (objective ≤ {slo['p95_ms']:g} ms), "
-        f"error rate {share(errors)} (objective ≤ {share(slo['max_error_rate'])})."
+        f"SLO {verdict}: {label} {ms(p95)} (objective ≤ {objective:g} ms), "
+        f"error rate {share(errors)} (objective ≤ {share(budget)})."
     )
 
 
@@ -63,59 +75,53 @@ OPEN_MODEL_NOTE = (
 )
 
 
-def open_model_rows(facts: dict[str, Any]) -> list[list[str]]:
+def open_model_rows(facts: SummaryOpenModel) -> list[list[str]]:
     """Target and achieved rate, late and dropped sends, latency from intended send time."""
-    sent = facts.get("sent")
-    late = facts.get("late_sends")
-    late_share = late / sent if isinstance(late, int | float) and sent else None
+    sent, late = facts.sent, facts.late_sends
+    late_share = late / sent if late is not None and sent else None
     rows = [
-        ["arrival rate: target / achieved", f"{rate(facts.get('target_rps'))} / "
-         f"{rate(facts.get('achieved_rps'))} req/s"],
+        ["arrival rate: target / achieved", f"{rate(facts.target_rps)} / "
+         f"{rate(facts.achieved_rps)} req/s"],
         ["sends: scheduled / sent / completed", " / ".join(
-            count(facts.get(key)) for key in ("scheduled", "sent", "completed"))],
+            count(n) for n in (facts.scheduled, facts.sent, facts.completed))],
         ["late sends (started behind schedule)", f"{count(late)} ({share(late_share)})"],
-        ["dropped (due, never started)", count(facts.get("dropped"))],
+        ["dropped (due, never started)", count(facts.dropped)],
     ]  # fmt: skip
-    intended = (facts.get("intended") or {}).get("Aggregated") or {}
-    if intended:
-        keys = ("p50_ms", "p95_ms", "p99_ms", "p999_ms")
+    intended = (facts.intended or {}).get("Aggregated")
+    if intended is not None:
+        figures = (intended.p50_ms, intended.p95_ms, intended.p99_ms, intended.p999_ms)
         rows.append(
             ["p50 / p95 / p99 / p99.9 from intended send time",
-             " / ".join(ms(intended.get(k)) for k in keys)]
+             " / ".join(ms(value) for value in figures)]
         )  # fmt: skip
     return rows
 
 
-def run_line(run: dict[str, Any] | None) -> str:
+def run_line(run: RunRecord | None) -> str:
     """What was asked: host, shape, users, duration, processes."""
-    if not run:
+    if run is None:
         return "No run.json: a plain Locust run (what was asked is unknown)."
-    parts = [f"host {run.get('host', '?')}"]
-    open_model = run.get("open_model")
-    if isinstance(open_model, dict):
-        parts.append(f"open model at {rate(open_model.get('target_rps'))} req/s")
+    parts = [f"host {run.host or '?'}"]
+    if run.open_model is not None:
+        parts.append(f"open model at {rate(run.open_model.target_rps)} req/s")
     else:
-        parts.append(f"shape {run.get('shape') or 'constant'}")
+        parts.append(f"shape {run.shape or 'constant'}")
         peak = peak_users(run)
         if peak is not None:
-            parts.append(f"peak {peak} users" if run.get("shape") else f"{peak} users")
-    if isinstance(run.get("duration_s"), int | float):
-        parts.append(f"{run['duration_s']:.0f} s")
-    if (run.get("processes") or 1) > 1:
-        parts.append(f"{run['processes']} processes")
-    if run.get("started_at"):
-        parts.append(f"started {timestamp(run['started_at'])}")
+            parts.append(f"peak {peak} users" if run.shape else f"{peak} users")
+    if run.duration_s is not None:
+        parts.append(f"{run.duration_s:.0f} s")
+    if (run.processes or 1) > 1:
+        parts.append(f"{run.processes} processes")
+    if run.started_at:
+        parts.append(f"started {timestamp(run.started_at)}")
     return ", ".join(parts) + "."
 
 
-def peak_users(run: dict[str, Any]) -> int | None:
+def peak_users(run: RunRecord) -> int | None:
     """The most users the run had: a shape's highest stage, else the flag (run.json)."""
-    stages = run.get("stages")
-    levels = [s["users"] for s in stages or [] if isinstance(s, dict) and "users" in s]
-    if levels:
-        return int(max(levels))
-    users = run.get("users")
-    return int(users) if isinstance(users, int | float) else None
+    levels = [s.users for s in run.stages or [] if s.users is not None]
+    return max(levels) if levels else run.users
 
 
 def timestamp(value: Any) -> str:
@@ -167,64 +173,63 @@ ENDPOINT_HEADER = [
 STAGE_HEADER = ["users", "req/s", "p95", "errors", "met SLO"]
 
 
-def totals_rows(summary: dict[str, Any]) -> list[list[str]]:
-    t = summary["totals"]
-    hdr = t.get("hdr") or {}
+def totals_rows(summary: Summary) -> list[list[str]]:
+    t = summary.totals
     rows = [
-        ["requests", count(t["requests"])],
-        ["failures", f"{count(t['failures'])} ({share(t['error_rate'])})"],
-        ["throughput", f"{rate(t['rps'])} req/s"],
-        ["p50 / p95 / p99", " / ".join(ms(t.get(k)) for k in ("p50_ms", "p95_ms", "p99_ms"))],
+        ["requests", count(t.requests)],
+        ["failures", f"{count(t.failures)} ({share(t.error_rate)})"],
+        ["throughput", f"{rate(t.rps)} req/s"],
+        ["p50 / p95 / p99", " / ".join(ms(v) for v in (t.p50_ms, t.p95_ms, t.p99_ms))],
     ]
-    if hdr:
-        exact = " / ".join(ms(hdr.get(k)) for k in ("p95_ms", "p99_ms", "p999_ms"))
+    if t.hdr:
+        exact = " / ".join(ms(v) for v in (t.hdr.p95_ms, t.hdr.p99_ms, t.hdr.p999_ms))
         rows.append(["exact p95 / p99 / p99.9 (HDR)", exact])
     return rows
 
 
-def endpoint_rows(summary: dict[str, Any]) -> list[list[str]]:
+def endpoint_rows(summary: Summary) -> list[list[str]]:
     return [
         [
-            e["name"],
-            count(e["requests"]),
-            rate(e["rps"]),
-            share(e["error_rate"]),
-            ms(e.get("p50_ms")),
-            ms(e.get("p95_ms")),
-            ms(e.get("p99_ms")),
-            share(e["share"]),
-            share(e.get("intended_share")),
+            e.name,
+            count(e.requests),
+            rate(e.rps),
+            share(e.error_rate),
+            ms(e.p50_ms),
+            ms(e.p95_ms),
+            ms(e.p99_ms),
+            share(e.share),
+            share(e.intended_share),
         ]
-        for e in summary["endpoints"]
+        for e in summary.endpoints
     ]
 
 
-def stage_rows(saturation: dict[str, Any]) -> list[list[str]]:
+def stage_rows(saturation: SummarySaturation) -> list[list[str]]:
     """The last cell is "yes"/"no": each page marks a failed stage its own way."""
     return [
         [
-            str(s["users"]),
-            rate(s["rps"]),
-            ms(s["p95_ms"]),
-            share(s["error_rate"]),
-            "yes" if s["met_slo"] else "no",
+            str(s.users),
+            rate(s.rps),
+            ms(s.p95_ms),
+            share(s.error_rate),
+            "yes" if s.met_slo else "no",
         ]
-        for s in saturation["stages"]
+        for s in saturation.stages
     ]
 
 
 def capacity_headline(
-    saturation: dict[str, Any],
+    saturation: SummarySaturation,
     *,
     strong: Callable[[str], str],
-    capacity: dict[str, Any] | None = None,
+    capacity: SummaryCapacity | None = None,
 ) -> str:
     """`strong` marks the figure up (bold in Markdown, <strong> in HTML). A figure the load
     generator capped is called what it is: an observation, not the service's capacity."""
-    observed = saturation.get("capacity_rps")
+    observed = saturation.capacity_rps
     if observed is None:
         return strong("No step met the SLO.")
-    if capacity and capacity.get("generator_saturated"):
+    if capacity and capacity.generator_saturated:
         figure = strong(f"Observed: {rate(observed)} req/s")
         return (
             f"{figure} — the highest step throughput that met the SLO, capped by the load "
@@ -234,14 +239,14 @@ def capacity_headline(
     return f"{figure} — the highest step throughput that met the SLO."
 
 
-def server_rows(facts: dict[str, Any]) -> list[list[str]]:
-    queries = ", ".join(f"{pool} {count(n)}" for pool, n in facts["queries"].items())
-    fallbacks = ", ".join(f"{r} {count(n)}" for r, n in facts["replica_fallbacks"].items())
+def server_rows(facts: SummaryServer) -> list[list[str]]:
+    queries = ", ".join(f"{pool} {count(n)}" for pool, n in (facts.queries or {}).items())
+    fallbacks = ", ".join(f"{r} {count(n)}" for r, n in (facts.replica_fallbacks or {}).items())
     return [
-        ["cache hit ratio", share(facts["cache_hit_ratio"])],
+        ["cache hit ratio", share(facts.cache_hit_ratio)],
         ["queries by pool", queries or MISSING],
-        ["reads served by replicas", share(facts.get("replica_read_share"))],
-        ["rate-limited (429)", count(facts["rate_limited"])],
+        ["reads served by replicas", share(facts.replica_read_share)],
+        ["rate-limited (429)", count(facts.rate_limited)],
         ["replica fallbacks", fallbacks or "none"],
     ]
 
@@ -278,56 +283,54 @@ def _demand_ms(seconds: Any) -> str:
     return f"{seconds * 1000:.3f} ms" if isinstance(seconds, int | float) else MISSING
 
 
-def use_rows(summary: dict[str, Any]) -> list[list[str]]:
+def use_rows(summary: Summary) -> list[list[str]]:
     rows = []
-    for r in summary.get("use") or []:
+    for r in summary.use or []:
         pool = MISSING
-        if isinstance(r.get("pool_size"), int | float) and r["pool_size"]:
-            pool = f"{count(r.get('pool_in_use'))} / {count(r['pool_size'])}"
-        generator = r.get("generator_cpu")
+        if r.pool_size:
+            pool = f"{count(r.pool_in_use)} / {count(r.pool_size)}"
+        generator = r.generator_cpu
         rows.append(
             [
-                str(r["users"]),
-                rate(r["rps"]),
-                ms(r.get("p95_ms")),
-                share(r["error_rate"]),
-                f"{generator:.0%}" if isinstance(generator, int | float) else MISSING,
-                _cores(r.get("service_cores_used"), r.get("service_cores_available")),
-                _demand_ms(r.get("service_cpu_s_per_request")),
-                f"{rate(r.get('in_flight'))} of {r['users']}",
+                str(r.users),
+                rate(r.rps),
+                ms(r.p95_ms),
+                share(r.error_rate),
+                f"{generator:.0%}" if generator is not None else MISSING,
+                _cores(r.service_cores_used, r.service_cores_available),
+                _demand_ms(r.service_cpu_s_per_request),
+                f"{rate(r.in_flight)} of {r.users}",
                 pool,
-                count(r.get("cache_errors")),
-                f"{r['other_cores']:.2f} cores"
-                if isinstance(r.get("other_cores"), int | float)
-                else MISSING,
-                LIMIT_NAMES.get(str(r["limit"]), str(r["limit"])),
+                count(r.cache_errors),
+                f"{r.other_cores:.2f} cores" if r.other_cores is not None else MISSING,
+                LIMIT_NAMES.get(str(r.limit), str(r.limit)),
             ]
         )
     return rows
 
 
-def capacity_rows(capacity: dict[str, Any]) -> list[list[str]]:
+def capacity_rows(capacity: SummaryCapacity) -> list[list[str]]:
     """The capacity object's facts, each saying what it is the capacity of."""
-    per_core = capacity.get("per_core_rps")
-    figure = capacity.get("service_capacity_rps")
-    bound = " (lower bound)" if capacity.get("lower_bound") else ""
+    per_core = capacity.per_core_rps
+    figure = capacity.service_capacity_rps
+    bound = " (lower bound)" if capacity.lower_bound else ""
     rows = [
-        ["first limit", LIMIT_NAMES.get(str(capacity.get("first_limit")), MISSING)],
+        ["first limit", LIMIT_NAMES.get(str(capacity.first_limit), MISSING)],
         [
             "generator saturated",
             "yes: the observed figure is the generator's ceiling"
-            if capacity.get("generator_saturated")
+            if capacity.generator_saturated
             else "no",
         ],
-        ["observed at the SLO (clients)", f"{rate(capacity.get('observed_rps'))} req/s"],
-        ["service CPU per request (D)", _demand_ms(capacity.get("service_cpu_s_per_request"))],
+        ["observed at the SLO (clients)", f"{rate(capacity.observed_rps)} req/s"],
+        ["service CPU per request (D)", _demand_ms(capacity.service_cpu_s_per_request)],
         ["per core (1 / D)", f"{rate(per_core)} req/s" if per_core else MISSING],
         [
             "service capacity at this configuration",
             f"{rate(figure)} req/s{bound}" if figure else MISSING,
         ],
-        ["basis", BASIS_NAMES.get(str(capacity.get("basis")), MISSING)],
+        ["basis", BASIS_NAMES.get(str(capacity.basis), MISSING)],
     ]
-    if capacity.get("cpu_model"):
-        rows.append(["measured on", str(capacity["cpu_model"])])
+    if capacity.cpu_model:
+        rows.append(["measured on", capacity.cpu_model])
     return rows

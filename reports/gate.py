@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from reports import gate_noise
-from reports.gate_facts import TOTAL, RunFacts, ScopeFacts
+from reports.gate_facts import TOTAL, GateRun, ScopeFacts
 from reports.thresholds import (
     METRICS,
     PERCENTILES,
@@ -54,7 +54,7 @@ class Check:
 @dataclass(frozen=True, kw_only=True)
 class GateOptions:
     thresholds: tuple[Threshold, ...] = ()
-    baseline: RunFacts | None = None
+    baseline: GateRun | None = None
     max_regression: float = 0.10
     noise_floor_ms: float = 2.0
     noise_floor_rps: float = 1.0
@@ -68,7 +68,7 @@ class GateOptions:
 
 @dataclass(frozen=True)
 class GateResult:
-    run: RunFacts
+    run: GateRun
     options: GateOptions
     checks: tuple[Check, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()
@@ -82,7 +82,7 @@ class GateResult:
         return not self.failed
 
 
-def evaluate(run: RunFacts, options: GateOptions) -> GateResult:
+def evaluate(run: GateRun, options: GateOptions) -> GateResult:
     """Run every check. Raise GateInputError when there is nothing to check or a bad name."""
     thresholds = options.thresholds or slo_thresholds(run)
     if not thresholds and options.baseline is None:
@@ -101,7 +101,7 @@ def evaluate(run: RunFacts, options: GateOptions) -> GateResult:
 
 
 def measurement_validity(
-    run: RunFacts, thresholds: tuple[Threshold, ...], options: GateOptions
+    run: GateRun, thresholds: tuple[Threshold, ...], options: GateOptions
 ) -> list[Check]:
     """A throughput check is only meaningful on a run the service, not Locust, limited."""
     checks_throughput = options.baseline is not None or any(
@@ -131,7 +131,7 @@ def measurement_validity(
     ]
 
 
-def slo_thresholds(run: RunFacts) -> tuple[Threshold, ...]:
+def slo_thresholds(run: GateRun) -> tuple[Threshold, ...]:
     """With no threshold given, the run's own SLO (summary.json `slo`) is the bar."""
     thresholds = []
     if run.slo_p95_ms is not None:
@@ -141,7 +141,7 @@ def slo_thresholds(run: RunFacts) -> tuple[Threshold, ...]:
     return tuple(thresholds)
 
 
-def check_threshold(run: RunFacts, threshold: Threshold) -> Check:
+def check_threshold(run: GateRun, threshold: Threshold) -> Check:
     scope = run.scope(threshold.endpoint)
     description = f"{threshold.metric.name} {threshold.allowed}"
     if scope.requests == 0:
@@ -169,7 +169,7 @@ def check_threshold(run: RunFacts, threshold: Threshold) -> Check:
 Windows = tuple[gate_noise.WindowSeries | None, gate_noise.WindowSeries | None]
 
 
-def check_baseline(run: RunFacts, baseline: RunFacts, options: GateOptions) -> list[Check]:
+def check_baseline(run: GateRun, baseline: GateRun, options: GateOptions) -> list[Check]:
     checks: list[Check] = []
     windows: Windows = (None, None)
     if options.noise_model:
@@ -344,7 +344,7 @@ def render_markdown(result: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def percentile_provenance(run: RunFacts) -> str:
+def percentile_provenance(run: GateRun) -> str:
     if run.has_hdr and run.totals.hdr_clock == "intended":
         return "exact, from HDR histograms, from each request's intended send time (open model)"
     if run.has_hdr:

@@ -8,66 +8,27 @@ objects in summary.json, or hdr.json) and Locust's bucketed ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import msgspec
-
 from reports.thresholds import PERCENTILES, GateInputError
+from rundir.document import DocumentError
+from rundir.hdr_json import HDR_FILE, LatencyFacts, read_hdr
+from rundir.summary_json import (
+    SUMMARY_FILE,
+    SummaryEndpoint,
+    SummarySlo,
+    SummaryTotals,
+    read_summary,
+)
 
 _T = TypeVar("_T")
 
 TOTAL = "Total"
 # Names a threshold may use for the run's totals; Locust calls that row "Aggregated".
 TOTAL_ALIASES = frozenset({"total", "totals", "aggregated", "all"})
-
-
-class _Percentiles(msgspec.Struct):
-    p50_ms: float | None = None
-    p90_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    p999_ms: float | None = None
-
-
-class _Totals(_Percentiles, kw_only=True):
-    requests: float
-    failures: float
-    rps: float | None  # null when Locust had nothing to divide by
-    error_rate: float | None = None
-    hdr: _Percentiles | None = None
-
-
-class _Endpoint(_Totals, kw_only=True):
-    name: str
-    method: str | None = None
-
-
-class _Slo(msgspec.Struct):
-    p95_ms: float | None = None
-    max_error_rate: float | None = None
-
-
-class _OpenModel(msgspec.Struct):
-    intended: dict[str, _Percentiles] | None = None
-
-
-class _Capacity(msgspec.Struct):
-    generator_saturated: bool = False
-    first_limit: str | None = None
-
-
-class _Summary(msgspec.Struct):
-    totals: _Totals
-    endpoints: list[_Endpoint]
-    slo: _Slo | None = None
-    open_model: _OpenModel | None = None
-    capacity: _Capacity | None = None
-
-
-class _HdrFile(msgspec.Struct):
-    endpoints: dict[str, _Percentiles]
 
 
 @dataclass(frozen=True)
@@ -100,7 +61,9 @@ class ScopeFacts:
 
 
 @dataclass(frozen=True)
-class RunFacts:
+class GateRun:
+    """What the gate judges of one run directory."""
+
     run_dir: Path
     totals: ScopeFacts
     endpoints: dict[str, ScopeFacts]
@@ -129,47 +92,54 @@ class RunFacts:
         return self.totals.has_hdr
 
 
-def load_run(run_dir: Path) -> RunFacts:
+def load_gate_run(run_dir: Path) -> GateRun:
     """Read a run directory's summary.json (and hdr.json); GateInputError when unusable."""
     if not run_dir.is_dir():
         raise GateInputError(f"run directory {run_dir} does not exist")
-    summary_path = run_dir / "summary.json"
+    summary_path = run_dir / SUMMARY_FILE
     if not summary_path.is_file():
         raise GateInputError(
             f"{run_dir} has no summary.json (write it with `loadcap report {run_dir}`)"
         )
-    summary = _decode(summary_path, _Summary)
-    hdr_file = _decode(run_dir / "hdr.json", _HdrFile) if (run_dir / "hdr.json").is_file() else None
-    hdr_by_name = hdr_file.endpoints if hdr_file else {}
+    summary = _read(summary_path, read_summary)
+    hdr_path = run_dir / HDR_FILE
+    hdr_file = _read(hdr_path, read_hdr) if hdr_path.is_file() else None
+    hdr_by_name: dict[str, LatencyFacts] = dict(hdr_file.endpoints) if hdr_file else {}
     intended = (summary.open_model.intended if summary.open_model else None) or {}
     endpoints: dict[str, ScopeFacts] = {}
-    for endpoint in summary.endpoints:
+    for index, endpoint in enumerate(summary.endpoints):
         key = _endpoint_key(endpoint)
         if not key:
             raise GateInputError(f"{summary_path}: an endpoint has no name")
         exact = endpoint.hdr or hdr_by_name.get(key)
-        endpoints[key] = _scope(key, endpoint, exact, intended.get(key))
+        where = f"$.endpoints[{index}]"
+        endpoints[key] = _scope(
+            key, endpoint, exact, intended.get(key), path=summary_path, where=where
+        )
     exact_totals = summary.totals.hdr or hdr_by_name.get("Aggregated")
-    totals = _scope(TOTAL, summary.totals, exact_totals, intended.get("Aggregated"))
-    slo = summary.slo or _Slo()
-    capped = summary.capacity is not None and summary.capacity.generator_saturated
-    return RunFacts(
+    totals = _scope(
+        TOTAL,
+        summary.totals,
+        exact_totals,
+        intended.get("Aggregated"),
+        path=summary_path,
+        where="$.totals",
+    )
+    slo = summary.slo or SummarySlo()
+    capped = summary.capacity is not None and summary.capacity.generator_saturated is True
+    return GateRun(
         run_dir, totals, endpoints, slo.p95_ms, slo.max_error_rate, generator_saturated=capped
     )
 
 
-def _decode(path: Path, kind: type[_T]) -> _T:
+def _read(path: Path, read: Callable[[Path], _T]) -> _T:
     try:
-        return msgspec.json.decode(path.read_bytes(), type=kind)
-    except msgspec.ValidationError as exc:
-        raise GateInputError(f"{path}: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise GateInputError(f"{path} is not valid JSON: {exc}") from None
-    except OSError as exc:
-        raise GateInputError(f"cannot read {path}: {exc.strerror}") from None
+        return read(path)
+    except DocumentError as exc:
+        raise GateInputError(str(exc)) from None
 
 
-def _endpoint_key(endpoint: _Endpoint) -> str:
+def _endpoint_key(endpoint: SummaryEndpoint) -> str:
     """`"<METHOD> <name>"` as hdr.json keys it, whether or not `name` already has the method."""
     name = endpoint.name.strip()
     method = (endpoint.method or "").strip()
@@ -179,19 +149,29 @@ def _endpoint_key(endpoint: _Endpoint) -> str:
 
 
 def _scope(
-    name: str, row: _Totals, hdr: _Percentiles | None, intended: _Percentiles | None = None
+    name: str,
+    row: SummaryTotals | SummaryEndpoint,
+    hdr: LatencyFacts | None,
+    intended: LatencyFacts | None,
+    *,
+    path: Path,
+    where: str,
 ) -> ScopeFacts:
-    rps = row.rps or 0.0
-    if row.requests < 0 or row.failures < 0 or rps < 0:
+    """One scope's facts; `where` is the row's place in summary.json (`$.totals`)."""
+    requests, failures, rps = row.requests, row.failures, row.rps or 0.0
+    if requests is None or failures is None:
+        field = "requests" if requests is None else "failures"
+        raise GateInputError(f"{path}: the gate needs `{field}` - at `{where}.{field}`")
+    if requests < 0 or failures < 0 or rps < 0:
         raise GateInputError(f"summary.json: negative counts for {name}")
     error_rate = row.error_rate
     if error_rate is None:
-        error_rate = row.failures / row.requests if row.requests else 0.0
+        error_rate = failures / requests if requests else 0.0
     exact = intended if intended is not None else hdr
     return ScopeFacts(
         name=name,
-        requests=row.requests,
-        failures=row.failures,
+        requests=requests,
+        failures=failures,
         error_rate=error_rate,
         rps=rps,
         locust=_percentiles(row),
@@ -200,5 +180,8 @@ def _scope(
     )
 
 
-def _percentiles(source: _Percentiles) -> dict[str, float | None]:
-    return {name: getattr(source, f"{name}_ms") for name in PERCENTILES}
+def _percentiles(source: LatencyFacts | SummaryTotals | SummaryEndpoint) -> dict[str, float | None]:
+    """By threshold name ("p95"); Locust's rows have no p99.9."""
+    p999 = source.p999_ms if isinstance(source, LatencyFacts) else None
+    figures = (source.p50_ms, source.p90_ms, source.p95_ms, source.p99_ms, p999)
+    return dict(zip(PERCENTILES, figures, strict=True))

@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rundir.document import DocumentError
+from rundir.run_json import RUN_FILE, read_run_record
+
 WINDOWS_FILE = "windows.json"
 TOTAL_KEYS = ("Aggregated", "Total")
 MIN_WINDOWS = 4  # per run, after dropping the first (ramp-up) and last (partial) second
@@ -160,17 +163,29 @@ def _median(matrix: Samples) -> Samples:
 # --- like with like --------------------------------------------------------------------------
 
 
-def load_shape(run_dir: Path) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class LoadShape:
+    """What load a run was asked for."""
+
+    shape: str  # "constant" for a run without a shape
+    users: int | None
+    rps: float | None  # the open model's target
+
+    def describe(self) -> str:
+        if self.rps:
+            return f"an open model at {self.rps:g} req/s"
+        per = " per step" if self.shape == "step" else ""
+        return f"{self.shape} load with {self.users} users{per}"
+
+
+def load_shape(run_dir: Path) -> LoadShape | None:
     """What load a run was asked for, from run.json; None for a plain Locust run."""
     try:
-        record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = read_run_record(run_dir / RUN_FILE)
+    except DocumentError:
         return None
-    if not isinstance(record, dict):
-        return None
-    open_model = record.get("open_model")
-    rps = open_model.get("target_rps") if isinstance(open_model, dict) else None
-    return {"shape": record.get("shape") or "constant", "users": record.get("users"), "rps": rps}
+    rps = record.open_model.target_rps if record.open_model is not None else None
+    return LoadShape(shape=record.shape or "constant", users=record.users, rps=rps)
 
 
 def load_warnings(run_dir: Path, baseline_dir: Path) -> list[str]:
@@ -180,15 +195,8 @@ def load_warnings(run_dir: Path, baseline_dir: Path) -> list[str]:
         return []
     if current == baseline:
         return []
-
-    def described(shape: dict[str, Any]) -> str:
-        if shape["rps"]:
-            return f"an open model at {shape['rps']:g} req/s"
-        per = " per step" if shape["shape"] == "step" else ""
-        return f"{shape['shape']} load with {shape['users']} users{per}"
-
     return [
-        f"this run is {described(current)} but the baseline is {described(baseline)}: "
+        f"this run is {current.describe()} but the baseline is {baseline.describe()}: "
         "throughput and latency follow the load, so compare runs made with the same "
         "shape, users and rate"
     ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from html import escape
-from typing import Any
 
 from reports import formatting as fmt
 from reports.compare import METRICS, EndpointComparison
 from reports.figures import Chart
+from rundir.summary_json import Summary
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
@@ -50,13 +50,13 @@ def _charts(charts: Sequence[Chart]) -> str:
     return f'<div class="charts">{images}</div>'
 
 
-def _totals(summary: dict[str, Any]) -> str:
+def _totals(summary: Summary) -> str:
     verdict = f'<p class="note">{escape(fmt.slo_verdict(summary))}</p>'
     return verdict + _table(["", "value"], fmt.totals_rows(summary))
 
 
-def _open_model(summary: dict[str, Any]) -> str:
-    facts = summary.get("open_model")
+def _open_model(summary: Summary) -> str:
+    facts = summary.open_model
     if not facts:
         return ""
     return f'<h2>Open model</h2><p class="note">{escape(fmt.OPEN_MODEL_NOTE)}</p>' + _table(
@@ -64,8 +64,8 @@ def _open_model(summary: dict[str, Any]) -> str:
     )
 
 
-def _saturation(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
-    saturation = summary.get("saturation")
+def _saturation(summary: Summary, charts: Sequence[Chart]) -> str:
+    saturation = summary.saturation
     if not saturation:
         return ""
     rows = "".join(
@@ -76,23 +76,21 @@ def _saturation(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
         for row in fmt.stage_rows(saturation)
     )
     header = "".join(f"<th>{h}</th>" for h in fmt.STAGE_HEADER)
-    headline = fmt.capacity_headline(saturation, strong=_strong, capacity=summary.get("capacity"))
+    headline = fmt.capacity_headline(saturation, strong=_strong, capacity=summary.capacity)
     return (
         f"<h2>Saturation</h2><p>{headline}</p>"
-        f'<p class="note">{escape(saturation["limit"])}</p>'
+        f'<p class="note">{escape(saturation.limit or "")}</p>'
         f"<table><tr>{header}</tr>{rows}</table>{_charts(charts)}"
     )
 
 
-def _capacity(summary: dict[str, Any]) -> str:
-    capacity = summary.get("capacity")
+def _capacity(summary: Summary) -> str:
+    capacity = summary.capacity
     if not capacity:
         return ""
     # A step run's sentence already stands under Saturation.
     sentence = (
-        ""
-        if summary.get("saturation")
-        else f'<p class="note">{escape(str(capacity.get("sentence", "")))}</p>'
+        "" if summary.saturation else f'<p class="note">{escape(capacity.sentence or "")}</p>'
     )
     return (
         "<h2>Capacity: what hit its limit first</h2>"
@@ -107,12 +105,12 @@ def _strong(text: str) -> str:
     return f"<strong>{escape(text)}</strong>"
 
 
-def _endpoints(summary: dict[str, Any]) -> str:
+def _endpoints(summary: Summary) -> str:
     return "<h2>Endpoints</h2>" + _table(fmt.ENDPOINT_HEADER, fmt.endpoint_rows(summary))
 
 
-def _server(summary: dict[str, Any], charts: Sequence[Chart]) -> str:
-    facts = summary.get("server")
+def _server(summary: Summary, charts: Sequence[Chart]) -> str:
+    facts = summary.server
     if not facts:
         return "<h2>Server</h2><p>No /metrics snapshots in this run.</p>"
     table = _table(["", "value"], fmt.server_rows(facts), first_text=2)
@@ -147,7 +145,7 @@ def _comparison(
 
 
 def html_report(
-    summary: dict[str, Any],
+    summary: Summary,
     *,
     title: str,
     client: Sequence[Chart],
@@ -160,7 +158,7 @@ def html_report(
 ) -> str:
     parts = [
         f"<h1>loadcap report: {escape(title)}</h1>",
-        f"<p>{escape(fmt.run_line(summary.get('run')))}</p>",
+        f"<p>{escape(fmt.run_line(summary.run))}</p>",
         "<h2>Totals</h2>",
         _totals(summary),
         _open_model(summary),

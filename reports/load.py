@@ -1,4 +1,4 @@
-"""Load a run directory (see docs/run-directory.md) into frames and plain dicts.
+"""Load a run directory (see docs/run-directory.md) into frames and its typed documents.
 
 Everything downstream (summary, charts, reports, comparison) works on `RunData`, never on
 the files, so the file layout is known in one place.
@@ -6,11 +6,11 @@ the files, so the file layout is known in one place.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pandas as pd
 
@@ -18,13 +18,16 @@ from reports import locust_csv as lc
 from reports.errors import ReportInputError
 from reports.generator import load_generator
 from reports.prom import load_snapshots
+from rundir.document import DocumentError
+from rundir.hdr_json import HDR_FILE, HdrDocument, read_hdr
+from rundir.run_json import RUN_FILE, RunRecord, read_run_record
+
+_T = TypeVar("_T")
 
 STATS_FILE = "locust_stats.csv"
 HISTORY_FILE = "locust_stats_history.csv"
 FAILURES_FILE = "locust_failures.csv"
 EXCEPTIONS_FILE = "locust_exceptions.csv"
-HDR_FILE = "hdr.json"
-RUN_FILE = "run.json"
 METRICS_DIR = "metrics"
 # Locust's own console output, when the runner kept it: its CPU warnings live there.
 LOG_FILES = ("locust.log",)
@@ -39,8 +42,8 @@ class RunData:
     history: pd.DataFrame | None
     failures: pd.DataFrame
     exceptions: pd.DataFrame
-    hdr: dict[str, Any] | None
-    run: dict[str, Any] | None
+    hdr: HdrDocument | None  # hdr.json
+    run: RunRecord | None  # run.json
     snapshots: pd.DataFrame | None
     log_lines: list[str] = field(default_factory=list)
     generator: pd.DataFrame | None = None  # generator.csv: each Locust process's CPU
@@ -94,16 +97,15 @@ def _load_optional_csv(path: Path, aliases: lc.Aliases, required: tuple[str, ...
     return lc.read_locust_csv(path, aliases, required)
 
 
-def load_json(path: Path) -> dict[str, Any] | None:
+def load_document(path: Path, read: Callable[[Path], _T]) -> _T | None:
+    """An optional document of the run directory: None when absent, `ReportInputError`
+    (naming the file and the field) when it cannot be used."""
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReportInputError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ReportInputError(f"{path}: expected a JSON object")
-    return data
+        return read(path)
+    except DocumentError as exc:
+        raise ReportInputError(str(exc)) from None
 
 
 def _log_lines(run_dir: Path) -> list[str]:
@@ -115,10 +117,10 @@ def _log_lines(run_dir: Path) -> list[str]:
     return lines
 
 
-def run_start(run: dict[str, Any] | None, history: pd.DataFrame | None) -> float | None:
+def run_start(run: RunRecord | None, history: pd.DataFrame | None) -> float | None:
     """Unix time the run started: run.json's `started_at`, else the first history row."""
-    started_at = (run or {}).get("started_at")
-    if isinstance(started_at, str):
+    started_at = run.started_at if run is not None else None
+    if started_at is not None:
         try:
             moment = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
         except ValueError:
@@ -136,13 +138,13 @@ def _on_run_clock(frame: pd.DataFrame | None, start: float | None) -> pd.DataFra
     return frame.assign(elapsed_s=frame["timestamp"] - start)
 
 
-def load_run(run_dir: Path, *, with_history: bool = True) -> RunData:
+def load_run_data(run_dir: Path, *, with_history: bool = True) -> RunData:
     """Read a run directory; `ReportInputError` (one line) when it cannot be used."""
     if not run_dir.is_dir():
         raise ReportInputError(f"{run_dir}: not a directory")
     stats = load_stats(run_dir)
     history = load_history(run_dir) if with_history else None
-    run = load_json(run_dir / RUN_FILE)
+    run = load_document(run_dir / RUN_FILE, read_run_record)
     start = run_start(run, history)
     return RunData(
         run_dir=run_dir,
@@ -154,7 +156,7 @@ def load_run(run_dir: Path, *, with_history: bool = True) -> RunData:
         exceptions=_load_optional_csv(
             run_dir / EXCEPTIONS_FILE, lc.EXCEPTIONS_COLUMNS, lc.EXCEPTIONS_REQUIRED
         ),
-        hdr=load_json(run_dir / HDR_FILE),
+        hdr=load_document(run_dir / HDR_FILE, read_hdr),
         run=run,
         snapshots=_on_run_clock(load_snapshots(run_dir / METRICS_DIR), start),
         log_lines=_log_lines(run_dir),

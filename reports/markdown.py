@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from reports import formatting as fmt
 from reports.compare import METRICS, EndpointComparison
+from rundir.summary_json import Summary
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -16,13 +16,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [cells(header), cells(["---"] * len(header)), *(cells(row) for row in rows), ""]
 
 
-def _totals(summary: dict[str, Any]) -> list[str]:
+def _totals(summary: Summary) -> list[str]:
     rows = fmt.totals_rows(summary)
     return ["## Totals", "", fmt.slo_verdict(summary), "", *_table(["", "value"], rows)]
 
 
-def _saturation(summary: dict[str, Any]) -> list[str]:
-    saturation = summary.get("saturation")
+def _saturation(summary: Summary) -> list[str]:
+    saturation = summary.saturation
     if not saturation:
         return []
     rows = [
@@ -32,21 +32,21 @@ def _saturation(summary: dict[str, Any]) -> list[str]:
         "## Saturation",
         "",
         fmt.capacity_headline(
-            saturation, strong=lambda text: f"**{text}**", capacity=summary.get("capacity")
+            saturation, strong=lambda text: f"**{text}**", capacity=summary.capacity
         ),
         "",
-        saturation["limit"],
+        saturation.limit or "",
         "",
         *_table(fmt.STAGE_HEADER, rows),
     ]
 
 
-def _capacity(summary: dict[str, Any]) -> list[str]:
-    capacity = summary.get("capacity")
+def _capacity(summary: Summary) -> list[str]:
+    capacity = summary.capacity
     if not capacity:
         return []
     # A step run's sentence already stands under Saturation.
-    sentence = [] if summary.get("saturation") else [str(capacity.get("sentence", "")), ""]
+    sentence = [] if summary.saturation else [capacity.sentence or "", ""]
     return [
         "## Capacity: what hit its limit first",
         "",
@@ -56,8 +56,8 @@ def _capacity(summary: dict[str, Any]) -> list[str]:
     ]
 
 
-def _open_model(summary: dict[str, Any]) -> list[str]:
-    facts = summary.get("open_model")
+def _open_model(summary: Summary) -> list[str]:
+    facts = summary.open_model
     if not facts:
         return []
     return [
@@ -69,12 +69,12 @@ def _open_model(summary: dict[str, Any]) -> list[str]:
     ]
 
 
-def _endpoints(summary: dict[str, Any]) -> list[str]:
+def _endpoints(summary: Summary) -> list[str]:
     return ["## Endpoints", "", *_table(fmt.ENDPOINT_HEADER, fmt.endpoint_rows(summary))]
 
 
-def _server(summary: dict[str, Any]) -> list[str]:
-    facts = summary.get("server")
+def _server(summary: Summary) -> list[str]:
+    facts = summary.server
     if not facts:
         return ["## Server", "", "No /metrics snapshots in this run.", ""]
     return ["## Server", "", *_table(["", "value"], fmt.server_rows(facts))]
@@ -116,14 +116,14 @@ def _failures(failures: Sequence[tuple[str, str, int]]) -> list[str]:
 
 
 def markdown_report(
-    summary: dict[str, Any],
+    summary: Summary,
     *,
     title: str,
     failures: Sequence[tuple[str, str, int]] = (),
     comparisons: Sequence[EndpointComparison] = (),
     baseline_name: str = "",
 ) -> str:
-    lines = [f"# loadcap report: {title}", "", fmt.run_line(summary.get("run")), ""]
+    lines = [f"# loadcap report: {title}", "", fmt.run_line(summary.run), ""]
     lines += _totals(summary) + _open_model(summary) + _saturation(summary) + _capacity(summary)
     lines += _endpoints(summary)
     lines += _server(summary) + _failures(failures)

@@ -12,7 +12,7 @@ from pathlib import Path
 from reports import figures
 from reports.compare import compare_summaries
 from reports.html import html_report
-from reports.load import RunData, load_run
+from reports.load import RunData, load_run_data
 from reports.markdown import markdown_report
 from reports.saturation import analyse
 from reports.slo import Slo
@@ -47,8 +47,8 @@ def write_report(
 ) -> ReportFiles:
     """Write the three outputs into `run_dir`; `ReportInputError` when a run cannot be read."""
     slo = slo or Slo()
-    data = load_run(run_dir)
-    baseline = load_run(baseline_dir) if baseline_dir is not None else None
+    data = load_run_data(run_dir)
+    baseline = load_run_data(baseline_dir) if baseline_dir is not None else None
     saturation = analyse(data, slo)
     summary = summarise(data, slo, saturation)
     summary_path = dump_summary(summary, run_dir)

@@ -8,8 +8,7 @@ p95 is Locust's current-window percentile (last 10 s) at the stage's last histor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -17,6 +16,8 @@ from reports.load import RunData
 from reports.metrics import endpoint_history
 from reports.slo import Slo
 from reports.stage_limits import StageServer, limit_sentence, stage_server
+from rundir.run_json import RunRecord
+from rundir.summary_json import SummarySaturation, SummaryStage
 
 FLAT_GROWTH = 0.05  # more users but under 5% more throughput: the service stopped scaling
 MIN_STAGE_S = 3.0  # a user count held for less than this is part of a ramp, not a stage
@@ -39,21 +40,35 @@ class Saturation:
     capacity_rps: float | None
     limit: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "capacity_rps": self.capacity_rps,
-            "limit": self.limit,
-            "stages": [asdict(stage) for stage in self.stages],
-        }
+    def as_summary(self, *, limit: str | None = None) -> SummarySaturation:
+        """summary.json's `saturation`; `limit`: the sentence to say, if not this one."""
+        return SummarySaturation(
+            capacity_rps=self.capacity_rps,
+            limit=self.limit if limit is None else limit,
+            stages=[_stage_summary(stage) for stage in self.stages],
+        )
 
 
-def planned_stages(run: dict[str, Any] | None) -> list[tuple[int, float, float]]:
+def _stage_summary(stage: Stage) -> SummaryStage:
+    return SummaryStage(
+        users=stage.users,
+        start_s=stage.start_s,
+        end_s=stage.end_s,
+        rps=stage.rps,
+        p95_ms=stage.p95_ms,
+        error_rate=stage.error_rate,
+        met_slo=stage.met_slo,
+    )
+
+
+def planned_stages(run: RunRecord | None) -> list[tuple[int, float, float]]:
     """(users, start_s, end_s) from run.json's `stages`, when the runner recorded them."""
-    stages = (run or {}).get("stages") or []
-    try:
-        return [(int(s["users"]), float(s["start_s"]), float(s["end_s"])) for s in stages]
-    except (KeyError, TypeError, ValueError):
-        return []
+    bounds = []
+    for stage in (run.stages if run is not None else None) or []:
+        if stage.users is None or stage.start_s is None or stage.end_s is None:
+            return []  # an incomplete record: the history's user counts say more
+        bounds.append((stage.users, stage.start_s, stage.end_s))
+    return bounds
 
 
 def observed_stages(history: pd.DataFrame) -> list[tuple[int, float, float]]:
@@ -68,9 +83,9 @@ def observed_stages(history: pd.DataFrame) -> list[tuple[int, float, float]]:
     return stages
 
 
-def is_step_run(run: dict[str, Any] | None, stages: Sequence[tuple[int, float, float]]) -> bool:
-    if run is not None and run.get("shape") is not None:
-        return run.get("shape") == "step"
+def is_step_run(run: RunRecord | None, stages: Sequence[tuple[int, float, float]]) -> bool:
+    if run is not None and run.shape is not None:
+        return run.shape == "step"
     users = [u for u, _, _ in stages]
     return len(stages) >= 2 and users == sorted(users) and len(set(users)) == len(users)
 

@@ -12,7 +12,7 @@ estimated from demand (`basis: utilization_law`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from reports.load import RunData
@@ -25,6 +25,7 @@ from reports.saturation import (
 )
 from reports.slo import Slo
 from reports.use import GENERATOR_LIMIT, SERVICE_CPU_LIMIT, UseRow, Verdict, verdict
+from rundir.summary_json import SummaryCapacity
 
 # Demand needs enough work to be read off the CPU counter (10 ms ticks) without noise.
 MIN_DEMAND_REQUESTS = 200
@@ -46,8 +47,22 @@ class CapacityFacts:
     cpu_model: str | None
     sentence: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_summary(self) -> SummaryCapacity:
+        """summary.json's `capacity`."""
+        return SummaryCapacity(
+            observed_rps=self.observed_rps,
+            service_cpu_s_per_request=self.service_cpu_s_per_request,
+            per_core_rps=self.per_core_rps,
+            basis=self.basis,
+            generator_saturated=self.generator_saturated,
+            first_limit=self.first_limit,
+            service_cores=self.service_cores,
+            service_capacity_rps=self.service_capacity_rps,
+            lower_bound=self.lower_bound,
+            demand_from=self.demand_from,
+            cpu_model=self.cpu_model,
+            sentence=self.sentence,
+        )
 
 
 def _demand(rows: list[UseRow]) -> tuple[float | None, list[int]]:
@@ -84,9 +99,8 @@ def analyse_capacity(
 ) -> tuple[Verdict, CapacityFacts]:
     """The USE table of a loaded run and the capacity it supports."""
     found = verdict(data, measured_stages(data, slo, saturation), slo)
-    machine = (data.run or {}).get("machine")
-    cpu_model = machine.get("cpu_model") if isinstance(machine, dict) else None
-    return found, capacity_facts(found, cpu_model=cpu_model if isinstance(cpu_model, str) else None)
+    machine = data.run.machine if data.run is not None else None
+    return found, capacity_facts(found, cpu_model=machine.cpu_model if machine else None)
 
 
 def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> CapacityFacts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reports.errors import ReportInputError
+from rundir.summary_json import SummarySlo
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,5 +29,6 @@ class Slo:
     def met_by(self, *, p95_ms: float, error_rate: float) -> bool:
         return p95_ms <= self.p95_ms and error_rate <= self.max_error_rate
 
-    def as_dict(self) -> dict[str, float]:
-        return {"p95_ms": self.p95_ms, "max_error_rate": self.max_error_rate}
+    def as_summary(self) -> SummarySlo:
+        """summary.json's `slo`."""
+        return SummarySlo(p95_ms=self.p95_ms, max_error_rate=self.max_error_rate)

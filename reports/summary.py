@@ -1,7 +1,8 @@
 """summary.json: the machine-readable facts of a run (SPEC.md contract, docs/run-directory.md).
 
 `loadcap run` writes it at the end of every run and the gate reads it, so this module stays
-quick and free of matplotlib: pandas over the CSVs, nothing drawn.
+quick and free of matplotlib: pandas over the CSVs, nothing drawn. The document's schema is
+`rundir/summary_json.py`; this module is its one producer.
 """
 
 from __future__ import annotations
@@ -11,30 +12,30 @@ import math
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from reports import server
-from reports.load import RunData, load_run
+from reports.load import RunData, load_run_data
 from reports.locust_csv import AGGREGATED
 from reports.metrics import intended_shares
 from reports.saturation import Saturation, analyse
 from reports.service_capacity import CapacityFacts, analyse_capacity, disturbance, meanwhile
 from reports.slo import Slo
 from reports.use import Verdict
-
-SUMMARY_FILE = "summary.json"
-PERCENTILES = ("p50_ms", "p90_ms", "p95_ms", "p99_ms")
-HDR_FIELDS = (
-    "count",
-    "min_ms",
-    "mean_ms",
-    "max_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "p999_ms",
+from rundir.document import document_text
+from rundir.hdr_json import HdrDocument, LatencyFacts, OpenModelTally
+from rundir.summary_json import (
+    SUMMARY_FILE,
+    Summary,
+    SummaryEndpoint,
+    SummaryOpenModel,
+    SummaryServer,
+    SummaryTotals,
+    write_summary_document,
 )
+
+__all__ = ["SUMMARY_FILE", "build_summary", "dump_summary", "summarise", "write_summary"]
 
 
 def _number(value: Any) -> float | None:
@@ -45,106 +46,141 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _hdr(data: RunData, endpoint: str) -> dict[str, float | None] | None:
-    entry = ((data.hdr or {}).get("endpoints") or {}).get(endpoint)
-    return _hdr_facts(entry) if isinstance(entry, dict) else None
+def _hdr(data: RunData, endpoint: str) -> LatencyFacts | None:
+    """hdr.json's figures for one endpoint, without the histogram blob."""
+    entry = data.hdr.endpoints.get(endpoint) if data.hdr is not None else None
+    return entry.latency() if entry is not None else None
 
 
-def _hdr_facts(entry: dict[str, Any]) -> dict[str, float | None]:
-    """hdr.json's fields for one endpoint, without the histogram blob."""
-    facts: dict[str, float | None] = {
-        field: _number(entry.get(field)) for field in HDR_FIELDS if field in entry
-    }
-    if facts.get("count") is not None:
-        facts["count"] = int(facts["count"] or 0)
-    return facts
+class _Counts(msgspec.Struct, frozen=True, kw_only=True):
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float | None
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
 
 
-def _counts(row: pd.Series) -> dict[str, Any]:
+def _counts(row: pd.Series) -> _Counts:
     requests, failures = int(row["requests"]), int(row["failures"])
-    facts: dict[str, Any] = {
-        "requests": requests,
-        "failures": failures,
-        "error_rate": failures / requests if requests else 0.0,
-        "rps": _number(row["rps"]),
-    }
-    facts |= {p: _number(row[p]) for p in PERCENTILES if p in row.index}
-    if "p50_ms" not in facts and "median_ms" in row.index:
-        facts["p50_ms"] = _number(row["median_ms"])
-    return facts
+
+    def percentile(name: str) -> float | None:
+        if name in row.index:
+            return _number(row[name])
+        return _number(row["median_ms"]) if name == "p50_ms" and "median_ms" in row.index else None
+
+    return _Counts(
+        requests=requests,
+        failures=failures,
+        error_rate=failures / requests if requests else 0.0,
+        rps=_number(row["rps"]),
+        p50_ms=percentile("p50_ms"),
+        p90_ms=percentile("p90_ms"),
+        p95_ms=percentile("p95_ms"),
+        p99_ms=percentile("p99_ms"),
+    )
 
 
-def _totals(data: RunData) -> dict[str, Any]:
-    totals = _counts(data.aggregated)
-    hdr = _hdr(data, AGGREGATED)
-    if hdr is not None:
-        totals["hdr"] = hdr
-    return totals
+def _totals(data: RunData) -> SummaryTotals:
+    counts, hdr = _counts(data.aggregated), _hdr(data, AGGREGATED)
+    return SummaryTotals(
+        requests=counts.requests,
+        failures=counts.failures,
+        error_rate=counts.error_rate,
+        rps=counts.rps,
+        p50_ms=counts.p50_ms,
+        p90_ms=counts.p90_ms,
+        p95_ms=counts.p95_ms,
+        p99_ms=counts.p99_ms,
+        hdr=hdr if hdr is not None else msgspec.UNSET,
+    )
 
 
-def _endpoints(data: RunData) -> list[dict[str, Any]]:
+def _endpoints(data: RunData) -> list[SummaryEndpoint]:
     total = int(data.aggregated["requests"])
-    intended = intended_shares((data.run or {}).get("mix"))
+    intended = intended_shares(data.run.mix if data.run is not None else None)
     entries = []
     for _, row in data.endpoints.iterrows():
-        entry = {"name": row["endpoint"], "method": row["method"], **_counts(row)}
-        entry["share"] = int(row["requests"]) / total if total else 0.0
-        entry["intended_share"] = intended.get(row["endpoint"])
-        hdr = _hdr(data, row["endpoint"])
-        if hdr is not None:
-            entry["hdr"] = hdr
+        counts, hdr = _counts(row), _hdr(data, row["endpoint"])
+        entry = SummaryEndpoint(
+            name=row["endpoint"],
+            method=row["method"],
+            requests=counts.requests,
+            failures=counts.failures,
+            error_rate=counts.error_rate,
+            rps=counts.rps,
+            p50_ms=counts.p50_ms,
+            p90_ms=counts.p90_ms,
+            p95_ms=counts.p95_ms,
+            p99_ms=counts.p99_ms,
+            share=int(row["requests"]) / total if total else 0.0,
+            intended_share=intended.get(row["endpoint"]),
+            hdr=hdr if hdr is not None else msgspec.UNSET,
+        )
         entries.append(entry)
     return entries
 
 
-def _open_model(data: RunData) -> dict[str, Any] | None:
+def _open_model(data: RunData) -> SummaryOpenModel | None:
     """Open-model runs: the arrival-rate tally (run.json, else hdr.json) and the latency
     measured from each send's intended time, per endpoint and `Aggregated`."""
-    facts = (data.run or {}).get("open_model") or (data.hdr or {}).get("open_model")
-    intended = (data.hdr or {}).get("intended")
-    if not isinstance(facts, dict) and not isinstance(intended, dict):
+    hdr = data.hdr or HdrDocument(endpoints={})
+    facts = (data.run.open_model if data.run is not None else None) or hdr.open_model
+    if facts is None and hdr.intended is None:
         return None
-    result: dict[str, Any] = dict(facts) if isinstance(facts, dict) else {}
-    if isinstance(intended, dict):
-        result["intended"] = {
-            key: _hdr_facts(entry) for key, entry in intended.items() if isinstance(entry, dict)
-        }
-    return result
+    tally = facts or OpenModelTally()
+    intended = None
+    if hdr.intended is not None:
+        intended = {key: entry.latency() for key, entry in hdr.intended.items()}
+    return SummaryOpenModel(
+        target_rps=tally.target_rps,
+        achieved_rps=tally.achieved_rps,
+        scheduled=tally.scheduled,
+        sent=tally.sent,
+        completed=tally.completed,
+        late_sends=tally.late_sends,
+        dropped=tally.dropped,
+        intended=intended,
+    )
 
 
-def _server(snapshots: pd.DataFrame | None) -> dict[str, Any] | None:
+def _server(snapshots: pd.DataFrame | None) -> SummaryServer | None:
     if snapshots is None or snapshots.empty:
         return None
     fallbacks = server.total_increase(snapshots, server.FALLBACKS, ["reason"])
-    return {
-        "cache_hit_ratio": server.cache_hit_ratio(snapshots),
-        "queries": server.queries_by_pool(snapshots),
-        "replica_read_share": server.replica_read_share(snapshots),
-        "replica_query_ms": server.replica_query_ms(snapshots),
-        "rate_limited": round(float(server.total_increase(snapshots, server.RATE_LIMITED).sum())),
-        "replica_fallbacks": {str(k): round(float(v)) for k, v in fallbacks.items()},
-    }
+    return SummaryServer(
+        cache_hit_ratio=server.cache_hit_ratio(snapshots),
+        queries=server.queries_by_pool(snapshots),
+        replica_read_share=server.replica_read_share(snapshots),
+        replica_query_ms=server.replica_query_ms(snapshots),
+        rate_limited=round(float(server.total_increase(snapshots, server.RATE_LIMITED).sum())),
+        replica_fallbacks={str(k): round(float(v)) for k, v in fallbacks.items()},
+    )
 
 
-def summarise(data: RunData, slo: Slo, saturation: Saturation | None) -> dict[str, Any]:
-    """The summary.json object for a loaded run."""
-    summary: dict[str, Any] = {
-        "totals": _totals(data),
-        "endpoints": _endpoints(data),
-        "slo": slo.as_dict(),
-    }
+def summarise(data: RunData, slo: Slo, saturation: Saturation | None) -> Summary:
+    """The summary.json document for a loaded run."""
     found, capacity = analyse_capacity(data, slo, saturation)
-    if saturation is not None:
-        if saturation.capacity_rps is not None:
-            summary["capacity_rps"] = saturation.capacity_rps
-        summary["saturation"] = saturation.as_dict()
-        summary["saturation"]["limit"] = limit_text(saturation, found, capacity)
-    summary["capacity"] = capacity.as_dict()
-    summary["use"] = [row.as_dict() for row in found.rows]
-    summary["open_model"] = _open_model(data)
-    summary["server"] = _server(data.snapshots)
-    summary["run"] = data.run
-    return summary
+    step = (
+        msgspec.UNSET
+        if saturation is None
+        else saturation.as_summary(limit=limit_text(saturation, found, capacity))
+    )
+    capacity_rps = saturation.capacity_rps if saturation is not None else None
+    return Summary(
+        totals=_totals(data),
+        endpoints=_endpoints(data),
+        slo=slo.as_summary(),
+        capacity_rps=capacity_rps if capacity_rps is not None else msgspec.UNSET,
+        saturation=step,
+        capacity=capacity.as_summary(),
+        use=[row.as_summary() for row in found.rows],
+        open_model=_open_model(data),
+        server=_server(data.snapshots),
+        run=data.run,
+    )
 
 
 # The saturation analysis of the breached stage explains these limits in more detail (the
@@ -167,27 +203,20 @@ def limit_text(saturation: Saturation, found: Verdict, capacity: CapacityFacts) 
 
 
 def build_summary(run_dir: Path, *, slo: Slo | None = None) -> dict[str, Any]:
-    """Read a run directory and return its summary.json object (`ReportInputError` if unusable)."""
+    """Read a run directory and return the plain JSON object summary.json would hold
+    (`ReportInputError` if unusable); `summarise` gives the typed `Summary`."""
     slo = slo or Slo()
-    data = load_run(run_dir)
-    return summarise(data, slo, analyse(data, slo))
+    data = load_run_data(run_dir)
+    plain: dict[str, Any] = json.loads(document_text(summarise(data, slo, analyse(data, slo))))
+    return plain
 
 
-def dump_summary(summary: dict[str, Any], run_dir: Path) -> Path:
-    path = run_dir / SUMMARY_FILE
-    text = json.dumps(summary, indent=2, allow_nan=False, default=_plain)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
+def dump_summary(summary: Summary, run_dir: Path) -> Path:
+    return write_summary_document(run_dir / SUMMARY_FILE, summary)
 
 
 def write_summary(run_dir: Path, *, slo: Slo | None = None) -> Path:
     """Write `<run_dir>/summary.json` and return its path."""
-    return dump_summary(build_summary(run_dir, slo=slo), run_dir)
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars that slipped through become Python numbers (NaN -> null)."""
-    if hasattr(value, "item"):
-        item = value.item()
-        return None if isinstance(item, float) and math.isnan(item) else item
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    slo = slo or Slo()
+    data = load_run_data(run_dir)
+    return dump_summary(summarise(data, slo, analyse(data, slo)), run_dir)

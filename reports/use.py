@@ -27,6 +27,7 @@ from reports.load import RunData
 from reports.metrics import endpoint_history
 from reports.saturation import Stage
 from reports.slo import Slo
+from rundir.summary_json import SummaryUseRow
 
 GENERATOR_LIMIT = 0.90  # Locust's own warning threshold ("CPU usage above 90%!")
 SERVICE_CPU_LIMIT = 0.85  # cores used / cores available
@@ -69,8 +70,32 @@ class UseRow:
             return None
         return self.service_cores_used / self.service_cores_available
 
-    def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "service_utilization": self.service_utilization}
+    def as_summary(self) -> SummaryUseRow:
+        """A row of summary.json's `use`."""
+        return SummaryUseRow(
+            users=self.users,
+            start_s=self.start_s,
+            end_s=self.end_s,
+            rps=self.rps,
+            p95_ms=self.p95_ms,
+            error_rate=self.error_rate,
+            met_slo=self.met_slo,
+            generator_cpu=self.generator_cpu,
+            service_cores_used=self.service_cores_used,
+            service_cores_available=self.service_cores_available,
+            service_cpu_s=self.service_cpu_s,
+            service_requests=self.service_requests,
+            service_cpu_s_per_request=self.service_cpu_s_per_request,
+            in_flight=self.in_flight,
+            pool=self.pool,
+            pool_in_use=self.pool_in_use,
+            pool_size=self.pool_size,
+            pool_full_share=self.pool_full_share,
+            cache_errors=self.cache_errors,
+            other_cores=self.other_cores,
+            limit=self.limit,
+            service_utilization=self.service_utilization,
+        )
 
 
 def _settled(stage: Stage) -> tuple[float, float]:
@@ -151,17 +176,17 @@ def _pool_peak(
 def _recorded_cores(data: RunData) -> float | None:
     """Cores the service had, as run.json recorded them: `--service-cores`, or the CPUs
     loadcap pinned it to (for a target that does not say so itself)."""
-    run = data.run or {}
-    given = run.get("service_cores")
-    if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
+    if data.run is None:
+        return None
+    given, pinned = data.run.service_cores, data.run.service_cpus
+    if given is not None and given > 0:
         return float(given)
-    pinned = run.get("service_cpus")
-    return float(len(pinned)) if isinstance(pinned, list) and pinned else None
+    return float(len(pinned)) if pinned else None
 
 
 def _service_is_local(data: RunData) -> bool:
     """A target on loopback shares the machine whose CPU generator.csv recorded."""
-    host = str((data.run or {}).get("host") or "")
+    host = (data.run.host if data.run is not None else None) or ""
     return urlparse(host).hostname in ("localhost", "::1") or (
         urlparse(host).hostname or ""
     ).startswith("127.")
@@ -243,13 +268,12 @@ class Verdict:
 
 def late_share(data: RunData) -> float | None:
     """Open model: the share of sends that started behind schedule (run.json / hdr.json)."""
-    facts = (data.run or {}).get("open_model") or (data.hdr or {}).get("open_model")
-    if not isinstance(facts, dict):
+    facts = (data.run.open_model if data.run is not None else None) or (
+        data.hdr.open_model if data.hdr is not None else None
+    )
+    if facts is None or facts.sent is None or facts.late_sends is None or facts.sent <= 0:
         return None
-    sent, late = facts.get("sent"), facts.get("late_sends")
-    if not isinstance(sent, int | float) or not isinstance(late, int | float) or sent <= 0:
-        return None
-    return float(late) / float(sent)
+    return facts.late_sends / facts.sent
 
 
 def cpu_warnings(data: RunData) -> list[float]:

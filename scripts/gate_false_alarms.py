@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.runner import RunSettings, run_load_test
 from reports.gate import GateOptions, evaluate
-from reports.gate_facts import load_run
+from reports.gate_facts import load_gate_run
 from reports.summary import write_summary
 from rundir.units import parse_duration, parse_ratio
 from target_service.process import ServiceProcess
@@ -40,8 +40,10 @@ def one_run(out: Path, host: str, users: int, duration_s: float) -> Path:
 def failed_baseline_checks(
     current: Path, baseline: Path, allowance: float, noise: bool
 ) -> list[str]:
-    options = GateOptions(baseline=load_run(baseline), max_regression=allowance, noise_model=noise)
-    result = evaluate(load_run(current), options)
+    options = GateOptions(
+        baseline=load_gate_run(baseline), max_regression=allowance, noise_model=noise
+    )
+    result = evaluate(load_gate_run(current), options)
     return [check.name for check in result.failed if check.kind == "baseline"]
 
 

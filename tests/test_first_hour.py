@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import msgspec
 
 from reports.formatting import run_line
+from rundir.run_json import RunRecord
 from tests.fixtures.ports import free_port, wait_for_port
 
 LOADCAP = Path(sys.executable).with_name("loadcap")
@@ -97,6 +99,6 @@ def test_report_header_says_the_peak_users_and_a_readable_start_time() -> None:
         "duration_s": 50,
         "started_at": "2026-12-01T08:38:47.840647+00:00",
     }
-    line = run_line(run)
+    line = run_line(msgspec.convert(run, RunRecord))
     assert "peak 50 users" in line and "10 users" not in line
     assert "started 2026-12-01 08:38:47 UTC" in line

@@ -11,7 +11,7 @@ import pytest
 from capacity.planner import PlanOptions, make_plan_request
 from capacity.plans import PlanRequest, implied_cpu_share, instance_options, right_sized_plan
 from capacity.pricing import load_price_book, parse_price_book
-from capacity.runs import read_run
+from capacity.runs import read_measured_run
 from capacity.workload import Workload
 
 PRICES = Path(__file__).parents[2] / "capacity" / "aws_prices.json"
@@ -82,7 +82,7 @@ def test_plan_from_a_generator_saturated_run_uses_demand_and_calls_the_observed_
     }
     run = _run_dir(tmp_path, capacity, capacity_rps=2900.0)
 
-    facts = read_run(run)
+    facts = read_measured_run(run)
     request, notes = make_plan_request(PlanOptions(run_dir=run), load_price_book())
 
     assert "lower bound" in facts.source and "load generator" in facts.source
@@ -99,7 +99,7 @@ def test_a_run_without_demand_plans_on_the_observed_figure_labelled_a_lower_boun
         tmp_path, {"first_limit": "load_generator", "generator_saturated": True}, capacity_rps=900.0
     )
 
-    facts = read_run(run)
+    facts = read_measured_run(run)
 
     assert facts.per_core_rps is None and facts.per_instance_rps == 900.0
     assert "lower bound" in facts.source
@@ -113,6 +113,6 @@ def test_demand_is_not_scaled_when_a_pool_was_the_limit(tmp_path: Path) -> None:
         "service_cpu_s_per_request": 0.0002,
     }
 
-    facts = read_run(_run_dir(tmp_path, capacity, capacity_rps=1200.0))
+    facts = read_measured_run(_run_dir(tmp_path, capacity, capacity_rps=1200.0))
 
     assert facts.per_core_rps is None and facts.per_instance_rps == 1200.0

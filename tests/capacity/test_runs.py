@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from capacity.errors import CapacityInputError
-from capacity.runs import read_run
+from capacity.runs import read_measured_run
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> Path:
@@ -35,7 +35,7 @@ def summary(**extra: Any) -> dict[str, Any]:
 
 
 def test_capacity_rps_is_preferred_with_hdr_p95_mix_and_hit_ratio(tmp_path: Path) -> None:
-    facts = read_run(write_summary(tmp_path / "run", summary(capacity_rps=240.0)))
+    facts = read_measured_run(write_summary(tmp_path / "run", summary(capacity_rps=240.0)))
     assert facts.per_instance_rps == 240.0
     assert "met the SLO" in facts.source
     assert facts.p95_ms == 38.5
@@ -45,7 +45,7 @@ def test_capacity_rps_is_preferred_with_hdr_p95_mix_and_hit_ratio(tmp_path: Path
 
 
 def test_without_capacity_rps_totals_rps_is_used_with_a_note(tmp_path: Path) -> None:
-    facts = read_run(write_summary(tmp_path / "run", summary()))
+    facts = read_measured_run(write_summary(tmp_path / "run", summary()))
     assert facts.per_instance_rps == 180.0
     assert any("no SLO-meeting capacity" in note for note in facts.notes)
 
@@ -62,13 +62,13 @@ def test_bad_run_directories_are_rejected(
     if content is not None:
         (run_dir / "summary.json").write_text(content, encoding="utf-8")
     with pytest.raises(CapacityInputError, match=message):
-        read_run(run_dir)
+        read_measured_run(run_dir)
 
 
 def test_zero_throughput_run_is_rejected(tmp_path: Path) -> None:
     run_dir = write_summary(tmp_path / "run", {"totals": {"rps": 0}})
     with pytest.raises(CapacityInputError, match=r"positive totals\.rps"):
-        read_run(run_dir)
+        read_measured_run(run_dir)
 
 
 def test_a_run_whose_replicas_served_few_queries_says_so_in_the_notes(tmp_path: Path) -> None:
@@ -77,18 +77,20 @@ def test_a_run_whose_replicas_served_few_queries_says_so_in_the_notes(tmp_path: 
         "queries": {"master": 33303, "replica0": 105},
         "replica_fallbacks": {"down": 0, "lag": 0, "read_your_writes": 24834},
     }
-    facts = read_run(write_summary(tmp_path / "run", summary(server=server)))
+    facts = read_measured_run(write_summary(tmp_path / "run", summary(server=server)))
     [note] = [n for n in facts.notes if "replicas served" in n]
     assert "only 0%" in note and "24,834 reads were pinned" in note
 
 
 def test_a_run_with_busy_replicas_or_without_replicas_states_no_warning(tmp_path: Path) -> None:
     busy = {"queries": {"master": 100, "replica0": 400, "replica1": 500}}
-    facts = read_run(write_summary(tmp_path / "busy", summary(capacity_rps=240.0, server=busy)))
+    facts = read_measured_run(
+        write_summary(tmp_path / "busy", summary(capacity_rps=240.0, server=busy))
+    )
     assert facts.notes == ["replicas served 90% of the run's database queries"]
     alone = {"queries": {"master": 1000}}
     run = write_summary(tmp_path / "alone", summary(capacity_rps=240.0, server=alone))
-    assert read_run(run).notes == []
+    assert read_measured_run(run).notes == []
 
 
 def test_the_plan_sizes_replicas_from_the_measured_read_share_and_query_time(
@@ -104,7 +106,7 @@ def test_the_plan_sizes_replicas_from_the_measured_read_share_and_query_time(
         "replica_query_ms": 4.0,
     }
     run = write_summary(tmp_path / "run", summary(capacity_rps=240.0, server=server))
-    facts = read_run(run)
+    facts = read_measured_run(run)
     assert (facts.replica_read_share, facts.replica_query_ms) == (0.95, 4.0)
     assert any("95% of the run's database reads" in note for note in facts.notes)
 

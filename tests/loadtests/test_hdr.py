@@ -1,14 +1,17 @@
 import json
 from pathlib import Path
 
+import msgspec
+
 from loadtests.hdr import AGGREGATED, LatencyRecorder, write_hdr_json
+from rundir.hdr_json import OpenModelTally
 
 
 def test_percentiles_are_exact_to_three_significant_figures() -> None:
     recorder = LatencyRecorder()
     for ms in range(1, 1001):  # 1..1000 ms, one each
         recorder.record("GET /api/profiles", float(ms))
-    facts = recorder.summary()["GET /api/profiles"]
+    facts = msgspec.structs.asdict(recorder.summary()["GET /api/profiles"])
     assert facts["count"] == 1000
     assert abs(facts["p50_ms"] - 500) <= 0.5
     assert abs(facts["p99_ms"] - 990) <= 1.0
@@ -20,7 +23,7 @@ def test_percentiles_are_exact_to_three_significant_figures() -> None:
 def test_sub_millisecond_latencies_keep_microseconds() -> None:
     recorder = LatencyRecorder()
     recorder.record("GET /x", 0.123)
-    assert recorder.summary()["GET /x"]["p50_ms"] == 0.123
+    assert recorder.summary()["GET /x"].p50_ms == 0.123
 
 
 def test_merging_worker_increments_equals_recording_in_one_place() -> None:
@@ -36,10 +39,8 @@ def test_merging_worker_increments_equals_recording_in_one_place() -> None:
         master.merge_encoded(json.loads(json.dumps(worker.encode())))  # as sent over the wire
     merged, expected = master.summary(), single.summary()
     for key in ("GET /a", "POST /b", AGGREGATED):
-        assert {k: v for k, v in merged[key].items() if k != "histogram"} == {
-            k: v for k, v in expected[key].items() if k != "histogram"
-        }
-    assert merged[AGGREGATED]["count"] == 1500
+        assert merged[key].latency() == expected[key].latency()  # all but the histogram
+    assert merged[AGGREGATED].count == 1500
 
 
 def test_hdr_json_follows_the_run_directory_contract(tmp_path: Path) -> None:
@@ -47,7 +48,7 @@ def test_hdr_json_follows_the_run_directory_contract(tmp_path: Path) -> None:
     service.record("GET /api/profile/{id}", 2.0)
     intended.record("GET /api/profile/{id}", 30.0)
     path = tmp_path / "hdr.json"
-    write_hdr_json(path, service, intended=intended, open_model={"target_rps": 5.0})
+    write_hdr_json(path, service, intended=intended, open_model=OpenModelTally(target_rps=5.0))
     document = json.loads(path.read_text())
     assert document["unit"] == "ms" and document["significant_figures"] == 3
     entry = document["endpoints"]["GET /api/profile/{id}"]

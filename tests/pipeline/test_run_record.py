@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipeline.run_record import planned_stages
 from pipeline.runner import RunSettings, locust_command
+from rundir.run_json import PlannedStage
 from tests.loadtests.profiles_double import profiles_double
 
 
@@ -26,13 +27,13 @@ def test_step_stages_in_run_json_follow_the_step_length_given_to_locust(tmp_path
 
     assert float(_flag(command, "--step-seconds")) == 15
     assert float(_flag(command, "--step-users")) == 10
-    assert [s["end_s"] for s in stages] == [15.0 * i for i in range(1, 9)]
-    assert [s["users"] for s in stages] == [10 * i for i in range(1, 9)]
+    assert [s.end_s for s in stages] == [15.0 * i for i in range(1, 9)]
+    assert [s.users for s in stages] == [10 * i for i in range(1, 9)]
 
 
 def test_a_constant_run_has_one_stage_at_its_user_count(tmp_path: Path) -> None:
     stages = planned_stages(RunSettings(out_dir=tmp_path, users=25, duration_s=30))
-    assert stages == [{"start_s": 0.0, "end_s": 30, "users": 25, "rps": None}]
+    assert stages == [PlannedStage(start_s=0.0, end_s=30, users=25, rps=None)]
 
 
 def test_loadcap_run_passes_step_seconds_to_the_step_shape(tmp_path: Path) -> None:

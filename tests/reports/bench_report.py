@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from reports.load import load_run
+from reports.load import load_run_data
 from reports.report import write_report
 from reports.summary import write_summary
 from tests.reports.recorded import PLAIN, RUNS
@@ -38,7 +38,7 @@ def main() -> None:
         rows = sum(1 for _ in (run_dir / "locust_stats_history.csv").open()) - 1
         snapshots = len(list((run_dir / "metrics").glob("*.prom")))
         print(f"synthetic run: {args.seconds} s, {rows} history rows, {snapshots} snapshots")
-        print(f"load_run      {_best_of(args.repeat, lambda: load_run(run_dir)):6.2f} s")
+        print(f"load_run_data {_best_of(args.repeat, lambda: load_run_data(run_dir)):6.2f} s")
         print(f"write_summary {_best_of(args.repeat, lambda: write_summary(run_dir)):6.2f} s")
         print(f"write_report  {_best_of(args.repeat, lambda: write_report(run_dir)):6.2f} s")
         html_kb = (run_dir / "report.html").stat().st_size / 1024

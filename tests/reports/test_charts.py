@@ -8,7 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from reports import charts, figures, metrics
-from reports.load import load_run
+from reports.load import load_run_data
 from reports.saturation import analyse
 from reports.slo import Slo
 from tests.reports.recorded import RUNS, STEP
@@ -21,7 +21,7 @@ def _axes() -> Axes:
 
 
 def test_every_chart_of_a_recorded_step_run_renders_as_png() -> None:
-    data = load_run(RUNS / STEP)
+    data = load_run_data(RUNS / STEP)
     slo = Slo()
 
     drawn = [
@@ -47,7 +47,7 @@ def test_every_chart_of_a_recorded_step_run_renders_as_png() -> None:
 
 
 def test_throughput_has_a_line_per_endpoint_and_labelled_axes() -> None:
-    history = load_run(RUNS / STEP).history
+    history = load_run_data(RUNS / STEP).history
     assert history is not None
     table = metrics.throughput(history)
 

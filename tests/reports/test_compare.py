@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from reports.compare import TOTAL, compare_summaries, is_regression
+from rundir.summary_json import Summary, SummaryEndpoint
 
 
-def _summary(
-    rps: float, p95: float, error_rate: float, *, hdr_p95: float | None = None
-) -> dict[str, Any]:
+def _summary(rps: float, p95: float, error_rate: float, *, hdr_p95: float | None = None) -> Summary:
     scope: dict[str, Any] = {
         "rps": rps,
         "p50_ms": 5.0,
@@ -21,7 +21,8 @@ def _summary(
     }
     if hdr_p95 is not None:
         scope["hdr"] = {"p50_ms": 5.0, "p95_ms": hdr_p95, "p99_ms": 2 * hdr_p95}
-    return {"totals": scope, "endpoints": [{"name": "GET /api/profiles", **scope}]}
+    summary = {"totals": scope, "endpoints": [{"name": "GET /api/profiles", **scope}]}
+    return msgspec.convert(summary, Summary)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def test_exact_hdr_percentiles_are_compared_when_both_runs_have_them() -> None:
 
 def test_an_endpoint_missing_from_one_run_shows_without_a_delta() -> None:
     baseline = _summary(100.0, 20.0, 0.0)
-    baseline["endpoints"].append({"name": "POST /api/profiles", "rps": 5.0, "p95_ms": 9.0})
+    baseline.endpoints.append(SummaryEndpoint(name="POST /api/profiles", rps=5.0, p95_ms=9.0))
 
     comparisons = compare_summaries(_summary(100.0, 20.0, 0.0), baseline)
 

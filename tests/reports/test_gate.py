@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from cli import EXIT_CHECK_FAILED, EXIT_OK, app
 from reports.gate import GateOptions, evaluate
-from reports.gate_facts import load_run
+from reports.gate_facts import load_gate_run
 from reports.thresholds import parse_threshold
 from tests.reports.gate_runs import GET, LIST, endpoint, totals, write_run
 
@@ -90,7 +90,7 @@ def test_hdr_json_supplies_exact_percentiles_absent_from_summary(tmp_path: Path)
         },
     }
     run = write_run(tmp_path / "run", hdr_json=hdr)
-    facts = load_run(run)
+    facts = load_gate_run(run)
     checks = evaluate(facts, GateOptions(thresholds=(parse_threshold(f"{GET}:p90<8"),))).checks
     assert [(c.measured, c.status, c.note) for c in checks[1:]] == [
         ("7.5 ms", "pass", "HDR (exact)")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli import EXIT_CHECK_FAILED, EXIT_OK, app
 from reports.gate import GateOptions, evaluate
-from reports.gate_facts import load_run
+from reports.gate_facts import load_gate_run
 from tests.reports.gate_runs import GET, LIST, endpoint, totals, write_run
 
 runner = CliRunner()
@@ -129,8 +129,8 @@ def test_exact_percentiles_are_compared_only_when_both_runs_have_them(tmp_path: 
     exact = {"p50_ms": 3.0, "p95_ms": 11.0, "p99_ms": 25.0}
     baseline = write_run(tmp_path / "base", total=totals(requests=1000, p95=12.0, hdr=exact))
     current = write_run(tmp_path / "cur", total=totals(requests=1000, p95=12.0))
-    options = GateOptions(baseline=load_run(baseline))
-    checks = {c.name: c for c in evaluate(load_run(current), options).checks}
+    options = GateOptions(baseline=load_gate_run(baseline))
+    checks = {c.name: c for c in evaluate(load_gate_run(current), options).checks}
     # Mixing exact 11 ms with Locust's rounded 12 ms would report a +9% change that is not one.
     assert checks["Total: p95 vs baseline"].note == "Locust (bucketed)"
     assert checks["Total: p95 vs baseline"].measured == "12 ms (+0.0%)"

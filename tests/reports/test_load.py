@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reports.errors import ReportInputError
-from reports.load import load_run
+from reports.load import load_run_data
 from tests.reports.recorded import PLAIN, aggregated_row, copy_run
 
 # The column names Locust 1.x wrote (before "# requests" became "Request Count", etc.).
@@ -30,7 +30,7 @@ def _rewrite(path: Path, edit: str, replacement: str) -> None:
 
 
 def test_stats_are_read_into_canonical_columns(run_dir: Path) -> None:
-    data = load_run(run_dir)
+    data = load_run_data(run_dir)
     row = aggregated_row(run_dir)
 
     assert int(data.aggregated["requests"]) == int(row["Request Count"])
@@ -44,12 +44,12 @@ def test_stats_are_read_into_canonical_columns(run_dir: Path) -> None:
 
 
 def test_older_locust_column_names_read_the_same(run_dir: Path) -> None:
-    expected = load_run(run_dir).aggregated
+    expected = load_run_data(run_dir).aggregated
     stats = run_dir / "locust_stats.csv"
     header = stats.read_text().splitlines()[0]
     _rewrite(stats, header, OLD_STATS_HEADER)
 
-    renamed = load_run(run_dir).aggregated
+    renamed = load_run_data(run_dir).aggregated
 
     assert renamed[["requests", "failures", "rps", "p95_ms"]].tolist() == (
         expected[["requests", "failures", "rps", "p95_ms"]].tolist()
@@ -62,21 +62,21 @@ def test_columns_a_newer_locust_adds_are_ignored(run_dir: Path) -> None:
     stats.write_text("\n".join(f"{line},x" for line in lines) + "\n")
     stats.write_text(stats.read_text().replace("100%,x", "100%,Brand New Column", 1))
 
-    assert int(load_run(run_dir).aggregated["requests"]) > 0
+    assert int(load_run_data(run_dir).aggregated["requests"]) > 0
 
 
 def test_missing_stats_csv_is_a_clear_error(run_dir: Path) -> None:
     (run_dir / "locust_stats.csv").unlink()
 
     with pytest.raises(ReportInputError, match=r"locust_stats\.csv: file not found"):
-        load_run(run_dir)
+        load_run_data(run_dir)
 
 
 def test_missing_history_csv_is_a_clear_error(run_dir: Path) -> None:
     (run_dir / "locust_stats_history.csv").unlink()
 
     with pytest.raises(ReportInputError, match=r"locust_stats_history\.csv: file not found"):
-        load_run(run_dir)
+        load_run_data(run_dir)
 
 
 def test_a_row_cut_off_mid_write_is_reported_as_truncated(run_dir: Path) -> None:
@@ -85,7 +85,7 @@ def test_a_row_cut_off_mid_write_is_reported_as_truncated(run_dir: Path) -> None
     history.write_text(text[: len(text) - 40])
 
     with pytest.raises(ReportInputError, match=r"history\.csv: truncated or malformed row at line"):
-        load_run(run_dir)
+        load_run_data(run_dir)
 
 
 def test_stats_without_aggregated_row_is_reported_as_truncated(run_dir: Path) -> None:
@@ -93,14 +93,14 @@ def test_stats_without_aggregated_row_is_reported_as_truncated(run_dir: Path) ->
     stats.write_text("\n".join(stats.read_text().splitlines()[:-1]) + "\n")
 
     with pytest.raises(ReportInputError, match="no Aggregated row"):
-        load_run(run_dir)
+        load_run_data(run_dir)
 
 
 def test_an_empty_file_is_a_clear_error(run_dir: Path) -> None:
     (run_dir / "locust_stats.csv").write_text("")
 
     with pytest.raises(ReportInputError, match="file is empty"):
-        load_run(run_dir)
+        load_run_data(run_dir)
 
 
 def test_unknown_columns_are_named_in_the_error(run_dir: Path) -> None:
@@ -109,7 +109,7 @@ def test_unknown_columns_are_named_in_the_error(run_dir: Path) -> None:
     with pytest.raises(
         ReportInputError, match=r"unknown column layout, missing .*found: when, what"
     ):
-        load_run(run_dir)
+        load_run_data(run_dir)
 
 
 def test_a_run_without_requests_is_an_empty_run(run_dir: Path) -> None:
@@ -119,9 +119,9 @@ def test_a_run_without_requests_is_an_empty_run(run_dir: Path) -> None:
     stats.write_text(f"{header}\n,Aggregated,0,0,0,0,0,0,0,0,0{',N/A' * (columns - 11)}\n")
 
     with pytest.raises(ReportInputError, match=r"no requests \(empty run\)"):
-        load_run(run_dir)
+        load_run_data(run_dir)
 
 
 def test_a_run_dir_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ReportInputError, match="not a directory"):
-        load_run(tmp_path / "nope")
+        load_run_data(tmp_path / "nope")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reports.gate import GateOptions, evaluate
-from reports.gate_facts import load_run
+from reports.gate_facts import load_gate_run
 from reports.report import write_report
 from reports.summary import build_summary, write_summary
 from reports.thresholds import parse_threshold
@@ -62,7 +62,7 @@ def test_the_gate_judges_an_open_model_run_on_latency_from_intended_send_time(
     between = (service_p95 + intended_p95) / 2
 
     result = evaluate(
-        load_run(run_dir), GateOptions(thresholds=(parse_threshold(f"p95<{between}"),))
+        load_gate_run(run_dir), GateOptions(thresholds=(parse_threshold(f"p95<{between}"),))
     )
 
     check = result.checks[-1]
@@ -78,7 +78,9 @@ def test_baseline_compares_like_with_like_clocks(tmp_path: Path, clock: str) -> 
     for run_dir in (current, baseline):
         write_summary(run_dir)
 
-    result = evaluate(load_run(current), GateOptions(baseline=load_run(baseline), min_requests=1))
+    result = evaluate(
+        load_gate_run(current), GateOptions(baseline=load_gate_run(baseline), min_requests=1)
+    )
 
     p95 = next(c for c in result.checks if c.name == "Total: p95 vs baseline")
     expected = "HDR (exact, from intended send time)" if clock == "intended" else "Locust"

@@ -12,6 +12,7 @@ from reports.saturation import Stage
 from reports.service_capacity import analyse_capacity, capacity_facts
 from reports.slo import Slo
 from reports.use import stage_limit, use_row, verdict
+from rundir.run_json import Machine, RunRecord
 
 STAGE_S = 10
 
@@ -94,7 +95,7 @@ def _run(
         failures=pd.DataFrame(columns=["name", "error", "occurrences"]),
         exceptions=pd.DataFrame(),
         hdr=None,
-        run={"host": "http://127.0.0.1:1", "machine": {"cpu_model": "Test CPU"}},
+        run=RunRecord(host="http://127.0.0.1:1", machine=Machine(cpu_model="Test CPU")),
         snapshots=_snapshots(service, pool=pool),
         log_lines=log or [],
         generator=_generator(generator) if generator is not None else None,
