@@ -20,6 +20,7 @@ from capacity.errors import CapacityInputError
 from loadtests.errors import LoadTestError
 from reports.errors import ReportInputError
 from reports.thresholds import GateInputError
+from rundir.document import DocumentError
 from rundir.units import UnitError, parse_duration, parse_ratio
 from target_service.settings import Settings, SettingsError, display_url
 from target_service.storage import DuplicateEmail, StorageUnavailable
@@ -71,6 +72,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     LoadTestError,
     CapacityInputError,
     UnitError,  # a duration or ratio flag
+    DocumentError,  # a run directory's JSON document that cannot be read
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -18,6 +18,11 @@ from loadtests.progress import Progress as RunProgress
 from pipeline.demo import DemoProgress, DemoResult
 from pipeline.run import RunReport
 from pipeline.runner import RunSettings
+from rundir.summary_json import Summary, SummaryCapacity
+
+if TYPE_CHECKING:
+    from capacity.cost import CostTable
+    from capacity.report import PlanReport
 
 # --- loadcap run -----------------------------------------------------------------------------
 
@@ -106,36 +111,36 @@ class DemoDisplay:
 def show_demo(result: DemoResult, console: Console) -> None:
     """The rich summary: measured capacity, latency, the two plans, where the files are."""
     summary, plan, s = result.summary, result.plan, result.settings
-    totals = summary["totals"]
-    hdr = totals.get("hdr") or {}
+    totals = summary.totals
+    exact = totals.hdr or None  # hdr.json's percentiles when the run wrote them
     measured = Table.grid(padding=(0, 2))
-    measured.add_row("requests", f"{totals['requests']:,} ({totals['failures']:,} failed)")
-    measured.add_row("throughput", f"{totals['rps']:,.1f} req/s on average")
+    measured.add_row("requests", f"{totals.requests or 0:,} ({totals.failures or 0:,} failed)")
+    measured.add_row("throughput", f"{totals.rps or 0.0:,.1f} req/s on average")
     for label, value in capacity_lines(summary, s.slo_p95_ms):
         measured.add_row(label, value)
-    p95 = hdr.get("p95_ms", totals.get("p95_ms"))
-    p99 = hdr.get("p99_ms", totals.get("p99_ms"))
+    p95 = exact.p95_ms if exact else totals.p95_ms
+    p99 = exact.p99_ms if exact else totals.p99_ms
     measured.add_row("latency", f"p95 {_ms(p95)}, p99 {_ms(p99)} over the whole sweep")
-    limit = (summary.get("saturation") or {}).get("limit") or (summary.get("capacity") or {}).get(
-        "sentence"
+    limit = (summary.saturation.limit if summary.saturation else None) or (
+        summary.capacity.sentence if summary.capacity else None
     )
     if limit:
-        measured.add_row("verdict", str(limit))
+        measured.add_row("verdict", limit)
     console.print(Panel(measured, title="measured", expand=False))
     console.print(_plans_table(plan, s.target_rps))
-    for warning in plan.get("warnings") or []:
+    for warning in plan.right_sized.warnings:
         console.print(f"[yellow]![/] {warning}", highlight=False)
     if result.interrupted:
         console.print("[yellow]interrupted:[/] the report covers what was measured until then")
     console.print("files: " + ", ".join(str(p) for p in result.files), highlight=False)
 
 
-def capacity_lines(summary: dict[str, Any], slo_p95_ms: float) -> list[tuple[str, str]]:
+def capacity_lines(summary: Summary, slo_p95_ms: float) -> list[tuple[str, str]]:
     """What the run measured and what it is the capacity *of*, from summary.json."""
-    facts = summary.get("capacity") or {}
-    observed = summary.get("capacity_rps") or facts.get("observed_rps")
+    facts = summary.capacity or SummaryCapacity()
+    observed = summary.capacity_rps or facts.observed_rps
     slo = f"p95 <= {slo_p95_ms:g} ms, errors <= 1%"
-    capped = bool(facts.get("generator_saturated"))
+    capped = bool(facts.generator_saturated)
     if observed:
         what = (
             "capped by the load generator: a lower bound"
@@ -145,70 +150,62 @@ def capacity_lines(summary: dict[str, Any], slo_p95_ms: float) -> list[tuple[str
         lines = [("observed at the SLO", f"{observed:,.1f} req/s ({slo}; {what})")]
     else:
         lines = [("observed at the SLO", "no step met the SLO")]
-    demand, per_core = facts.get("service_cpu_s_per_request"), facts.get("per_core_rps")
+    demand, per_core = facts.service_cpu_s_per_request, facts.per_core_rps
     if demand and per_core:
         lines.append(
             ("service demand", f"{demand * 1000:.3f} ms of CPU per request (from its own CPU)")
         )
-        basis = facts.get("basis")
         how = (
             "Utilization Law, 1 / D: the capacity"
-            if basis == "utilization_law"
+            if facts.basis == "utilization_law"
             else "1 / D; the observed figure is the capacity at this configuration"
         )
         lines.append(("capacity per core", f"{per_core:,.1f} req/s ({how})"))
     else:
         lines.append(("service demand", "not measured (the target exports no process CPU)"))
-    limit = str(facts.get("first_limit") or "none").replace("_", " ")
+    limit = (facts.first_limit or "none").replace("_", " ")
     lines.append(("first limit", limit + (" (not the service)" if capped else "")))
     return lines
 
 
-def _plans_table(plan: dict[str, Any], target_rps: float) -> Table:
+def _plans_table(report: PlanReport, target_rps: float) -> Table:
     table = Table(title=f"plan for {target_rps:,.0f} req/s (USD per month)", title_justify="left")
     for column in ("", "instances", "type", "app tier", "total"):
         table.add_column(column, justify="left" if column in ("", "type") else "right")
-    seed = plan["seed"]
-    written, priced = seed["as_written"], seed["priced"]
-    table.add_row("seed plan as written", "100", "t3.medium", _usd(written["ec2"]),
-                  _usd(written["monthly_total_usd"]))  # fmt: skip
-    table.add_row(
-        "seed plan, priced",
-        str(priced["instances"]),
-        str(priced["instance_type"]),
-        _usd(_app_tier(priced["cost"])),
-        _usd(priced["cost"]["monthly_total_usd"]),
-    )
-    app_tier = _app_tier(plan["cost"])
-    total = float(plan["cost"]["monthly_total_usd"])
-    table.add_row(
-        "right-sized (measured)",
-        str(plan["instances"]),
-        str(plan["instance_type"]),
-        _usd(app_tier),
-        _usd(total),
-    )
-    cheapest = plan.get("cheapest_instance_type")
-    if isinstance(cheapest, dict) and cheapest.get("instance_type") != plan["instance_type"]:
-        cheapest_app = float(cheapest["monthly_usd"])
+    written = report.seed_as_written
+    table.add_row("seed plan as written", "100", "t3.medium", _usd(written.by_key()["ec2"]),
+                  _usd(written.monthly_total_usd))  # fmt: skip
+    for label, plan in (("seed plan, priced", report.seed_priced),
+                        ("right-sized (measured)", report.right_sized)):  # fmt: skip
+        table.add_row(
+            label,
+            str(plan.instances),
+            plan.instance_type,
+            _usd(_app_tier(plan.cost)),
+            _usd(plan.cost.monthly_total_usd),
+        )
+    plan, cheapest = report.right_sized, report.cheapest
+    if cheapest.instance_type != plan.instance_type:
+        app_tier = _app_tier(plan.cost)
         table.add_row(
             "right-sized, cheapest type",
-            str(cheapest["instances"]),
-            str(cheapest["instance_type"]),
-            _usd(cheapest_app),
-            _usd(total - app_tier + cheapest_app),
+            str(cheapest.instances),
+            cheapest.instance_type,
+            _usd(cheapest.monthly_usd),
+            _usd(plan.cost.monthly_total_usd - app_tier + cheapest.monthly_usd),
         )
     return table
 
 
-def _app_tier(cost: dict[str, Any]) -> float:
+def _app_tier(cost: CostTable) -> float:
     """EC2 plus, for burstable types, the CPU credits a sustained load costs."""
-    return float(cost.get("ec2", 0.0)) + float(cost.get("ec2_cpu_credits", 0.0))
+    items = cost.by_key()
+    return items.get("ec2", 0.0) + items.get("ec2_cpu_credits", 0.0)
 
 
-def _ms(value: Any) -> str:
-    return "-" if value is None else f"{float(value):,.1f} ms"
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f} ms"
 
 
-def _usd(value: Any) -> str:
-    return "-" if value is None else f"${float(value):,.0f}"
+def _usd(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.0f}"

@@ -13,14 +13,18 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from loadtests.errors import LoadTestError
 from loadtests.progress import Progress as RunProgress
 from pipeline.cpu_split import AUTO, split_cpus
 from pipeline.embedded import reference_service
 from pipeline.runner import RunSettings, run_load_test
+from rundir.summary_json import Summary, read_summary
 from target_service.settings import Settings
+
+if TYPE_CHECKING:
+    from capacity.report import PlanReport
 
 STEPS = 8  # the sweep is cut into this many steps, each `step_users` users higher
 MIN_STEP_S = 5.0
@@ -54,8 +58,8 @@ class DemoSettings:
 @dataclass(frozen=True)
 class DemoResult:
     settings: DemoSettings
-    summary: dict[str, Any]
-    plan: dict[str, Any]
+    summary: Summary
+    plan: PlanReport
     files: list[Path]
     interrupted: bool
     load_exit_code: int
@@ -98,7 +102,7 @@ def run_demo(
 
     files = write_report(settings.out_dir, slo=Slo(p95_ms=settings.slo_p95_ms))
     plan, plan_files = _plan(settings)
-    summary = json.loads(files.summary.read_text(encoding="utf-8"))
+    summary = read_summary(files.summary)
     return DemoResult(
         settings=settings,
         summary=summary,
@@ -146,7 +150,7 @@ def _measure(
     return outcome.exit_code, interrupted
 
 
-def _plan(settings: DemoSettings) -> tuple[dict[str, Any], list[Path]]:
+def _plan(settings: DemoSettings) -> tuple[PlanReport, list[Path]]:
     from capacity.planner import PlanOptions, make_plan_report
     from capacity.pricing import load_price_book
     from capacity.render import to_markdown
@@ -163,4 +167,4 @@ def _plan(settings: DemoSettings) -> tuple[dict[str, Any], list[Path]]:
     json_path = settings.out_dir / "plan.json"
     md_path.write_text(to_markdown(report), encoding="utf-8")
     json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return data, [md_path, json_path]
+    return report, [md_path, json_path]

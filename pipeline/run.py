@@ -7,23 +7,24 @@ and the sentence on what hit its limit first. It returns them; the CLI prints.
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
 
 from pipeline.runner import ProgressCallback, RunOutcome, RunSettings, run_load_test
 from reports.errors import ReportInputError
+from reports.load import STATS_FILE
 from reports.summary import write_summary
+from rundir.document import DocumentError
+from rundir.summary_json import Summary, read_summary
 
 
 @dataclass(frozen=True)
 class RunReport:
     outcome: RunOutcome
-    summary: dict[str, Any] | None  # summary.json, None when the run left nothing to summarise
+    summary: Summary | None  # summary.json, None when the run left nothing to summarise
     summary_error: str | None = None  # why there is no summary.json, when Locust wrote stats
 
     @property
@@ -32,24 +33,22 @@ class RunReport:
 
     def whole_run_line(self) -> str | None:
         """The run's totals as summary.json (and so the report) has them."""
-        totals = (self.summary or {}).get("totals")
-        if not isinstance(totals, dict):
+        if self.summary is None:
             return None
-        hdr = totals.get("hdr") or {}
-        p95 = hdr.get("p95_ms", totals.get("p95_ms"))
-        rps = totals.get("rps")
+        totals = self.summary.totals
+        p95 = totals.hdr.p95_ms if totals.hdr and totals.hdr.p95_ms is not None else totals.p95_ms
         shown_p95 = "-" if p95 is None else f"{p95:.0f} ms"
-        shown_rps = "-" if rps is None else f"{rps:.1f}"
+        shown_rps = "-" if totals.rps is None else f"{totals.rps:.1f}"
         return (
             f"whole run: {shown_rps} req/s, p95 {shown_p95}, "
-            f"failures {totals.get('failures', 0):.0f}/{totals.get('requests', 0):.0f}"
+            f"failures {totals.failures or 0:.0f}/{totals.requests or 0:.0f}"
         )
 
     @property
     def verdict(self) -> str | None:
         """summary.json's sentence on what hit its limit first."""
-        sentence = ((self.summary or {}).get("capacity") or {}).get("sentence")
-        return sentence if isinstance(sentence, str) else None
+        capacity = self.summary.capacity if self.summary else None
+        return capacity.sentence if capacity else None
 
 
 def run_and_summarise(
@@ -58,13 +57,13 @@ def run_and_summarise(
     """The run (Ctrl+C or SIGTERM end it early, keeping what was measured), then summary.json."""
     with _sigterm_as_interrupt():
         outcome = run_load_test(settings, on_progress=on_progress)
-    if not (outcome.out_dir / "locust_stats.csv").exists():
+    if not (outcome.out_dir / STATS_FILE).exists():
         return RunReport(outcome, None)
     try:
-        path = write_summary(outcome.out_dir)
-    except ReportInputError as exc:
+        summary = read_summary(write_summary(outcome.out_dir))
+    except (ReportInputError, DocumentError) as exc:
         return RunReport(outcome, None, summary_error=str(exc))
-    return RunReport(outcome, json.loads(path.read_text(encoding="utf-8")))
+    return RunReport(outcome, summary)
 
 
 @contextmanager

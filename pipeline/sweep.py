@@ -9,7 +9,6 @@ the levels differ only in load; a worker sweep starts one embedded service per w
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pipeline.cpu_split import AUTO, CpuSplit, split_cpus
 from pipeline.embedded import reference_service
 from pipeline.runner import RunSettings, run_load_test
 from reports.summary import write_summary
+from rundir.summary_json import SummaryCapacity, read_summary
 
 SWEEP_CSV = "sweep.csv"
 WORKERS_CSV = "workers.csv"
@@ -144,16 +144,16 @@ def _measure(
     outcome = run_load_test(run)
     if not (outcome.out_dir / "locust_stats.csv").exists():
         raise LoadTestError(f"sweep level {name}: {outcome.message}")
-    summary = json.loads(write_summary(outcome.out_dir).read_text(encoding="utf-8"))
-    totals, capacity = summary["totals"], summary.get("capacity") or {}
+    summary = read_summary(write_summary(outcome.out_dir))
+    totals, capacity = summary.totals, summary.capacity or SummaryCapacity()
     point = SweepPoint(
         n=n,
-        throughput=float(totals.get("rps") or 0.0),
-        p95_ms=None if totals.get("p95_ms") is None else float(totals["p95_ms"]),
-        error_rate=float(totals.get("error_rate") or 0.0),
+        throughput=totals.rps or 0.0,
+        p95_ms=totals.p95_ms,
+        error_rate=totals.error_rate or 0.0,
         run_dir=outcome.out_dir,
-        first_limit=str(capacity.get("first_limit") or "none"),
-        per_core_rps=capacity.get("per_core_rps"),
+        first_limit=capacity.first_limit or "none",
+        per_core_rps=capacity.per_core_rps,
     )
     if on_point is not None:
         on_point(kind, point)

@@ -14,7 +14,6 @@ compare the figures of one invocation, not across invocations.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import signal
@@ -30,6 +29,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.runner import RunSettings, run_load_test
+from reports.load import load_stats
+from rundir.hdr_json import read_hdr
 from rundir.units import parse_duration
 from tests.fixtures.ports import free_port, wait_for_port
 
@@ -87,16 +88,16 @@ def measure(label: str, host: str | None, duration_s: float, users: int) -> dict
     )
     started = time.monotonic()
     outcome = run_load_test(settings)
-    hdr = json.loads((out / "hdr.json").read_text())["endpoints"]["Aggregated"]
-    with (out / "locust_stats.csv").open() as handle:
-        total = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    hdr = read_hdr(out / "hdr.json").endpoints["Aggregated"]
+    stats = load_stats(out)  # Locust's CSV by column name, whatever the version
+    total = stats[stats["endpoint"] == "Aggregated"].iloc[0]
     return {
         "target": label,
-        "req_s": float(total["Requests/s"]),
-        "requests": int(total["Request Count"]),
-        "failures": int(total["Failure Count"]),
-        "p50_ms": hdr["p50_ms"],
-        "p95_ms": hdr["p95_ms"],
+        "req_s": float(total["rps"]),
+        "requests": int(total["requests"]),
+        "failures": int(total["failures"]),
+        "p50_ms": hdr.p50_ms,
+        "p95_ms": hdr.p95_ms,
         "exit_code": outcome.exit_code,
         "wall_s": round(time.monotonic() - started, 1),
         "run_dir": str(out),

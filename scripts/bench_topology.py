@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from pipeline.demo import DemoSettings, run_demo  # noqa: E402
+from rundir.summary_json import SummaryServer  # noqa: E402
 from rundir.units import parse_duration  # noqa: E402
 from target_service.settings import Settings  # noqa: E402
 from tests.fixtures.mariadb_server import (  # noqa: E402
@@ -42,23 +43,23 @@ def demo(
 ) -> dict[str, object]:
     settings = DemoSettings(out_dir=out, duration_s=duration_s, service=service, cookies=cookies)
     result = run_demo(settings)
-    summary, plan = result.summary, result.plan
-    totals, server = summary["totals"], summary.get("server") or {}
-    hdr = totals.get("hdr") or totals
+    summary, plan = result.summary, result.plan.right_sized
+    totals, server = summary.totals, summary.server or SummaryServer()
+    exact = totals.hdr or None
     return {
-        "capacity_rps": summary.get("capacity_rps"),
-        "rps": totals["rps"],
-        "p95_ms": hdr.get("p95_ms"),
-        "p99_ms": hdr.get("p99_ms"),
-        "errors": totals["failures"],
-        "cache_hit_ratio": server.get("cache_hit_ratio"),
-        "queries": server.get("queries"),
-        "replica_read_share": server.get("replica_read_share"),
-        "replica_query_ms": server.get("replica_query_ms"),
-        "replica_fallbacks": server.get("replica_fallbacks"),
-        "instances_for_1000": plan["instances"],
-        "replicas_planned": plan["database"]["replicas"],
-        "monthly_usd": plan["cost"]["monthly_total_usd"],
+        "capacity_rps": summary.capacity_rps or None,
+        "rps": totals.rps,
+        "p95_ms": exact.p95_ms if exact else totals.p95_ms,
+        "p99_ms": exact.p99_ms if exact else totals.p99_ms,
+        "errors": totals.failures,
+        "cache_hit_ratio": server.cache_hit_ratio,
+        "queries": server.queries,
+        "replica_read_share": server.replica_read_share,
+        "replica_query_ms": server.replica_query_ms,
+        "replica_fallbacks": server.replica_fallbacks,
+        "instances_for_1000": plan.instances,
+        "replicas_planned": plan.database.replicas,
+        "monthly_usd": round(plan.cost.monthly_total_usd, 2),
     }
 
 
