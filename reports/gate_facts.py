@@ -159,8 +159,14 @@ def _scope(
 ) -> ScopeFacts:
     """One scope's facts; `where` is the row's place in summary.json (`$.totals`)."""
     requests, failures, rps = row.requests, row.failures, row.rps or 0.0
-    if requests is None or failures is None:
-        field = "requests" if requests is None else "failures"
+    # A throughput that is not there is not 0 req/s: the gate refuses to judge it.
+    missing = [
+        field
+        for field, value in (("requests", requests), ("failures", failures), ("rps", row.rps))
+        if value is None and (field != "rps" or requests)
+    ]
+    if missing or requests is None or failures is None:
+        field = missing[0]
         raise GateInputError(f"{path}: the gate needs `{field}` - at `{where}.{field}`")
     if requests < 0 or failures < 0 or rps < 0:
         raise GateInputError(f"summary.json: negative counts for {name}")

@@ -49,6 +49,8 @@ def test_summary_that_is_not_json(tmp_path: Path) -> None:
         ({"totals": totals(), "endpoints": {}}, "$.endpoints"),
         ({"totals": {**totals(), "rps": "fast"}, "endpoints": []}, "$.totals.rps"),
         ({"totals": {**totals(), "requests": None}, "endpoints": []}, "$.totals.requests"),
+        # A throughput that is not there is not 0 req/s.
+        ({"totals": {k: v for k, v in totals().items() if k != "rps"}}, "$.totals.rps"),
         ({"totals": totals(), "endpoints": [{"requests": 1, "failures": 0, "rps": 1}]}, "name"),
     ],
 )
