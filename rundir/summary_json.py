@@ -113,16 +113,10 @@ class SummaryCapacity(msgspec.Struct, frozen=True, kw_only=True):
     sentence: str | None = None
 
 
-class SummaryUseRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One stage of the USE table: what clients saw and what each resource did meanwhile."""
+class SummaryUseRow(SummaryStage, frozen=True, kw_only=True):
+    """One stage of the USE table: what clients saw (the stage's fields) and what each
+    resource did meanwhile."""
 
-    users: int | None = None
-    start_s: float | None = None
-    end_s: float | None = None
-    rps: float | None = None
-    p95_ms: float | None = None
-    error_rate: float | None = None
-    met_slo: bool | None = None
     generator_cpu: float | None = None  # the busiest Locust process, share of one core
     service_cores_used: float | None = None
     service_cores_available: float | None = None
