@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, Perce
 from reports.locust_csv import AGGREGATED
 
 if TYPE_CHECKING:
-    from reports.saturation import Stage
+    from reports.saturation import MeasuredStage
 
 TOTAL_STYLE = {"color": "black", "linewidth": 2.0}
 PERCENTILE_COLOURS = {"p50_ms": "#4c72b0", "p95_ms": "#dd8452", "p99_ms": "#c44e52"}
@@ -234,7 +234,7 @@ def plot_pool(ax: Axes, in_use: pd.DataFrame, size: pd.Series) -> Axes:
     return ax
 
 
-def plot_stages(ax: Axes, stages: Sequence[Stage], *, slo_p95_ms: float) -> Axes:
+def plot_stages(ax: Axes, stages: Sequence[MeasuredStage], *, slo_p95_ms: float) -> Axes:
     """Step run: throughput per stage (bars, green when the SLO held) and p95 (line)."""
     title = "Step stages: throughput and p95"
     if not stages:

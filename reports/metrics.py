@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from reports.locust_csv import AGGREGATED
-from reports.server import increases
+from reports.service_metrics import increases
 
 LATENCY_COLUMNS = ("p50_ms", "p95_ms", "p99_ms")
 # A chart is ~700 px wide: more points than this only make noise (an hour has 3,600 rows).

@@ -21,11 +21,11 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from reports import server
+from reports import service_metrics
 from reports.generator import busiest_share, generator_and_machine
 from reports.load import RunData
 from reports.metrics import endpoint_history
-from reports.saturation import Stage
+from reports.saturation import MeasuredStage
 from reports.slo import Slo
 from rundir.summary_json import SummaryUseRow
 
@@ -98,22 +98,22 @@ class UseRow:
         )
 
 
-def _settled(stage: Stage) -> tuple[float, float]:
+def _settled(stage: MeasuredStage) -> tuple[float, float]:
     """A stage's steady state, as saturation measures it: its second half."""
     return stage.start_s + (stage.end_s - stage.start_s) / 2, stage.end_s
 
 
-def _window(snapshots: pd.DataFrame | None, stage: Stage) -> tuple[float, float] | None:
+def _window(snapshots: pd.DataFrame | None, stage: MeasuredStage) -> tuple[float, float] | None:
     """The first and last snapshot in the stage's second half, else in the whole stage, else
     the two that bracket it: a stage shorter than two scrape intervals is still measured (the
     CPU per request exactly; the cores used averaged over the wider window)."""
     if snapshots is None or snapshots.empty:
         return None
     for start, end in (_settled(stage), (stage.start_s, stage.end_s)):
-        times = server.snapshot_times(snapshots, start, end)
+        times = service_metrics.snapshot_times(snapshots, start, end)
         if len(times) >= 2:
             return times[0], times[-1]
-    times = server.snapshot_times(snapshots, -math.inf, math.inf)
+    times = service_metrics.snapshot_times(snapshots, -math.inf, math.inf)
     before = [t for t in times if t <= stage.start_s]
     after = [t for t in times if t >= stage.end_s]
     if before and after and after[0] > before[-1]:
@@ -132,7 +132,7 @@ def _client_requests(history: pd.DataFrame | None, first_s: float, last_s: float
     return float(at[1] - at[0])
 
 
-def _in_flight(history: pd.DataFrame | None, stage: Stage) -> float | None:
+def _in_flight(history: pd.DataFrame | None, stage: MeasuredStage) -> float | None:
     """X · R over the stage's second half, R from Locust's cumulative mean response time."""
     if history is None or "avg_ms" not in history.columns:
         return None
@@ -157,7 +157,7 @@ def _pool_peak(
     """The pool closest to full over the window: (pool, most in use, size, share of the
     snapshots that found every connection checked out)."""
     window = snapshots[(snapshots["elapsed_s"] >= first_s) & (snapshots["elapsed_s"] <= last_s)]
-    in_use, size = server.pool_usage(window)
+    in_use, size = service_metrics.pool_usage(window)
     if in_use.empty or size.empty:
         return None
     best: tuple[float, str, int, int, float] | None = None
@@ -192,7 +192,7 @@ def _service_is_local(data: RunData) -> bool:
     ).startswith("127.")
 
 
-def use_row(data: RunData, stage: Stage, slo: Slo) -> UseRow:
+def use_row(data: RunData, stage: MeasuredStage, slo: Slo) -> UseRow:
     """Measure every resource over one stage (its verdict is `stage_limit`'s to give)."""
     snapshots = data.snapshots
     window = _window(snapshots, stage)
@@ -200,12 +200,18 @@ def use_row(data: RunData, stage: Stage, slo: Slo) -> UseRow:
     pool = None
     if snapshots is not None and window is not None:
         first_s, last_s = window
-        cpu = server.counter_increase(snapshots, server.PROCESS_CPU, first_s, last_s)
-        requests = server.counter_increase(snapshots, server.REQUESTS, first_s, last_s)
+        cpu = service_metrics.counter_increase(
+            snapshots, service_metrics.PROCESS_CPU, first_s, last_s
+        )
+        requests = service_metrics.counter_increase(
+            snapshots, service_metrics.REQUESTS, first_s, last_s
+        )
         if requests is None:  # a foreign service: the requests Locust saw completed
             requests = _client_requests(data.history, first_s, last_s)
-        cores = server.cores_available(snapshots) or _recorded_cores(data)
-        cache_errors = server.counter_increase(snapshots, server.CACHE_ERRORS, first_s, last_s)
+        cores = service_metrics.cores_available(snapshots) or _recorded_cores(data)
+        cache_errors = service_metrics.counter_increase(
+            snapshots, service_metrics.CACHE_ERRORS, first_s, last_s
+        )
         pool = _pool_peak(snapshots, first_s, last_s)
     seconds = window[1] - window[0] if window is not None else None
     demand = cpu / requests if cpu is not None and requests else None
@@ -298,7 +304,7 @@ def cpu_warnings(data: RunData) -> list[float]:
     return moments
 
 
-def verdict(data: RunData, stages: Sequence[Stage], slo: Slo) -> Verdict:
+def verdict(data: RunData, stages: Sequence[MeasuredStage], slo: Slo) -> Verdict:
     """The USE rows of `stages` and the first limit hit, in stage order."""
     warnings = cpu_warnings(data)
     late = late_share(data)
