@@ -197,8 +197,9 @@ def _rds(fleet: Fleet, book: PriceBook, region: str) -> list[LineItem]:
 
 def response_bytes(workload: Workload, *, row_bytes: float, page_size: int) -> float:
     """Mix-weighted body size: a list page carries `page_size` profiles, the rest one."""
-    mix = workload.mix
-    return mix.list * page_size * row_bytes + (mix.get + mix.create + mix.patch) * row_bytes
+    share = workload.mix.shares()
+    one_row = share["get"] + share["create"] + share["patch"]
+    return share["list"] * page_size * row_bytes + one_row * row_bytes
 
 
 def _alb(

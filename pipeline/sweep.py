@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtests.errors import LoadTestError
-from loadtests.mix import Mix
 from pipeline.cpu_split import AUTO, CpuSplit, split_cpus
 from pipeline.embedded import reference_service
 from pipeline.runner import RunSettings, run_load_test
 from reports.summary import write_summary
+from rundir.mix import Mix
 
 SWEEP_CSV = "sweep.csv"
 WORKERS_CSV = "workers.csv"
