@@ -145,35 +145,31 @@ def overlay_charts(current: RunData, baseline: RunData) -> list[Chart]:
     """Throughput and p95 of both runs on one time axis."""
     if current.history is None or baseline.history is None:
         return []
-
-    def total(history: pd.DataFrame) -> pd.Series:
-        table = metrics.throughput(history)
-        return table[AGGREGATED] if AGGREGATED in table.columns else pd.Series(dtype=float)
-
-    def p95(history: pd.DataFrame) -> pd.Series:
-        table = metrics.latency(history)
-        return table["p95_ms"] if "p95_ms" in table.columns else pd.Series(dtype=float)
-
     now, then = current.history, baseline.history
+
+    def overlay(
+        name: str, series: Callable[[pd.DataFrame], pd.Series], *, title: str, ylabel: str
+    ) -> Chart:
+        ours, theirs = series(now), series(then)
+        return render(
+            name, lambda ax: charts.plot_overlay(ax, ours, theirs, title=title, ylabel=ylabel)
+        )
+
     return [
-        render(
+        overlay(
             "Throughput vs baseline",
-            lambda ax: charts.plot_overlay(
-                ax,
-                total(now),
-                total(then),
-                title="Throughput: current vs baseline",
-                ylabel="requests/s",
-            ),
+            lambda history: _column(metrics.throughput(history), AGGREGATED),
+            title="Throughput: current vs baseline",
+            ylabel="requests/s",
         ),
-        render(
+        overlay(
             "p95 vs baseline",
-            lambda ax: charts.plot_overlay(
-                ax,
-                p95(now),
-                p95(then),
-                title="p95 response time: current vs baseline",
-                ylabel="ms",
-            ),
+            lambda history: _column(metrics.latency(history), "p95_ms"),
+            title="p95 response time: current vs baseline",
+            ylabel="ms",
         ),
     ]
+
+
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    return table[name] if name in table.columns else pd.Series(dtype=float)

@@ -15,7 +15,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlparse
 
 import numpy as np
@@ -39,16 +39,9 @@ LIMITS = ("load_generator", "service_cpu", "db_pool", "errors", "slo_latency", "
 
 
 @dataclass(frozen=True, kw_only=True)
-class UseRow:
-    """One stage: what clients saw and what each resource did meanwhile."""
+class UseRow(MeasuredStage):
+    """One stage: what clients saw (the measured stage) and what each resource did meanwhile."""
 
-    users: int
-    start_s: float
-    end_s: float
-    rps: float
-    p95_ms: float | None
-    error_rate: float
-    met_slo: bool
     generator_cpu: float | None  # the busiest Locust process, share of one core
     service_cores_used: float | None
     service_cores_available: float | None
@@ -221,29 +214,23 @@ def use_row(data: RunData, stage: MeasuredStage, slo: Slo) -> UseRow:
     if machine_cores is not None and generator_cores is not None:
         local = service_cores if _service_is_local(data) else 0.0
         other = max(0.0, machine_cores - generator_cores - (local or 0.0))
-    facts = {
-        "users": stage.users,
-        "start_s": stage.start_s,
-        "end_s": stage.end_s,
-        "rps": stage.rps,
-        "p95_ms": stage.p95_ms,
-        "error_rate": stage.error_rate,
-        "met_slo": stage.met_slo,
-        "generator_cpu": busiest_share(data.generator, *_settled(stage)),
-        "service_cores_used": service_cores,
-        "service_cores_available": cores,
-        "service_cpu_s": cpu,
-        "service_requests": requests,
-        "service_cpu_s_per_request": demand if demand and demand > 0 else None,
-        "in_flight": _in_flight(data.history, stage),
-        "pool": pool[0] if pool else None,
-        "pool_in_use": pool[1] if pool else None,
-        "pool_size": pool[2] if pool else None,
-        "pool_full_share": pool[3] if pool else None,
-        "cache_errors": cache_errors,
-        "other_cores": other,
-    }
-    return UseRow(**facts, limit="none")  # type: ignore[arg-type]
+    return UseRow(
+        **asdict(stage),
+        generator_cpu=busiest_share(data.generator, *_settled(stage)),
+        service_cores_used=service_cores,
+        service_cores_available=cores,
+        service_cpu_s=cpu,
+        service_requests=requests,
+        service_cpu_s_per_request=demand if demand and demand > 0 else None,
+        in_flight=_in_flight(data.history, stage),
+        pool=pool[0] if pool else None,
+        pool_in_use=pool[1] if pool else None,
+        pool_size=pool[2] if pool else None,
+        pool_full_share=pool[3] if pool else None,
+        cache_errors=cache_errors,
+        other_cores=other,
+        limit="none",
+    )
 
 
 def stage_limit(row: UseRow, slo: Slo, *, generator_warned: bool = False) -> str:
@@ -323,7 +310,7 @@ def verdict(data: RunData, stages: Sequence[MeasuredStage], slo: Slo) -> Verdict
         limit = stage_limit(row, slo, generator_warned=warned)
         if late is not None and late > LATE_SHARE_LIMIT and limit == "none":
             limit = "load_generator"
-        rows.append(UseRow(**{**asdict(row), "limit": limit}))
+        rows.append(replace(row, limit=limit))
     index = next((i for i, r in enumerate(rows) if r.limit != "none"), None)
     first = rows[index].limit if index is not None else "none"
     return Verdict(
