@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -25,10 +24,14 @@ from target_service.storage import NewProfile
 from tests.fixtures.mariadb_server import MariaDBCluster
 from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.replica_cluster import (
+    NO_CACHE,
     api_on,
+    cache_settings,
     cluster_settings,
     cluster_store,
     eventually,
+    in_rotation,
+    queries,
     sample,
     seed,
 )
@@ -39,11 +42,7 @@ PROFILE = NewProfile(name="Ada", email="ada@example.com", bio="old bio")
 
 
 def reads(metrics: ServiceMetrics, pool: str) -> float:
-    return sample(metrics, "loadcap_db_queries_total", pool=pool, kind="read")
-
-
-def in_rotation(metrics: ServiceMetrics, pool: str) -> bool:
-    return sample(metrics, "loadcap_replica_in_rotation", pool=pool) == 1
+    return queries(metrics, pool)
 
 
 @pytest.fixture
@@ -153,11 +152,7 @@ async def test_a_position_no_replica_reaches_in_time_is_read_from_the_master(
 async def cluster_api(
     request: pytest.FixtureRequest, mariadb_cluster: MariaDBCluster, redis_clean: RedisServer
 ) -> AsyncIterator[ApiUnderTest]:
-    cache: dict[str, Any] = (
-        {"redis_url": redis_clean.url}
-        if request.param == "redis"
-        else {"profile_ttl_s": 0.0, "list_ttl_s": 0.0}
-    )
+    cache = cache_settings(redis_clean if request.param == "redis" else None)
     async for running in api_on(
         mariadb_cluster, profiles=20, replica_check_interval_s=0.2, **cache
     ):
@@ -201,13 +196,7 @@ async def test_writes_hand_out_a_signed_position_that_api_clients_can_send_as_a_
 ) -> None:
     # No cache, and a monitor too slow to notice paused replicas: plain reads really are
     # served stale, so only the position the header carries can route the read correctly.
-    served = api_on(
-        mariadb_cluster,
-        profiles=5,
-        profile_ttl_s=0.0,
-        list_ttl_s=0.0,
-        replica_check_interval_s=60.0,
-    )
+    served = api_on(mariadb_cluster, profiles=5, replica_check_interval_s=60.0, **NO_CACHE)
     async with contextlib.aclosing(served) as apis:
         api = await anext(apis)
         for index in range(3):
@@ -246,10 +235,9 @@ async def test_another_instance_with_the_shared_secret_honours_the_position(
     def instance(secret: str) -> Settings:
         return cluster_settings(
             mariadb_cluster,
-            profile_ttl_s=0.0,
-            list_ttl_s=0.0,
             replica_check_interval_s=60.0,  # paused replicas stay in rotation: reads go stale
             read_your_writes_secret=secret,
+            **NO_CACHE,
         )
 
     await seed(instance("shared"), mariadb_cluster, 5)

@@ -22,7 +22,7 @@ import pytest
 from target_service.mysql_store import MySQLProfileStore
 from tests.fixtures.mariadb_server import MariaDBCluster
 from tests.fixtures.redis_server import RedisServer
-from tests.fixtures.replica_cluster import api_on, eventually
+from tests.fixtures.replica_cluster import api_on, cache_settings, eventually
 from tests.target_service.conftest import ApiUnderTest
 
 PROFILES = 2_000  # more ids than the run reads, so the cache keeps missing
@@ -94,11 +94,7 @@ def router_of(api: ApiUnderTest) -> Any:
 async def outage_api(
     request: pytest.FixtureRequest, mariadb_cluster: MariaDBCluster, redis_clean: RedisServer
 ) -> AsyncIterator[ApiUnderTest]:
-    cache: dict[str, Any] = (
-        {"redis_url": redis_clean.url}
-        if request.param == "redis"
-        else {"profile_ttl_s": 0.0, "list_ttl_s": 0.0}
-    )
+    cache = cache_settings(redis_clean if request.param == "redis" else None)
     async for running in api_on(
         mariadb_cluster,
         profiles=PROFILES,

@@ -9,15 +9,7 @@ from target_service.mysql_store import MySQLProfileStore
 from target_service.settings import Settings
 from target_service.storage import NewProfile
 from tests.fixtures.mariadb_server import MariaDBPair
-from tests.fixtures.replica_cluster import cluster_store, eventually, sample
-
-
-def queries(metrics: ServiceMetrics, pool: str, kind: str = "read") -> float:
-    return sample(metrics, "loadcap_db_queries_total", pool=pool, kind=kind)
-
-
-def in_rotation(metrics: ServiceMetrics, pool: str = "replica0") -> float:
-    return sample(metrics, "loadcap_replica_in_rotation", pool=pool)
+from tests.fixtures.replica_cluster import cluster_store, eventually, in_rotation, queries, sample
 
 
 def fallbacks(metrics: ServiceMetrics, reason: str) -> float:

@@ -8,14 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures import replica_cluster
 from tests.fixtures.mariadb_server import MariaDBPair
-from tests.fixtures.replica_cluster import api_on, eventually, sample
+from tests.fixtures.replica_cluster import NO_CACHE, api_on, eventually
 from tests.target_service.conftest import ApiUnderTest, client_for
 
 
 async def replicated(pair: MariaDBPair, **settings: Any) -> AsyncIterator[ApiUnderTest]:
-    # No cache: every GET reaches the store, so routing is what is observed.
-    async for running in api_on(pair, profiles=5, profile_ttl_s=0.0, list_ttl_s=0.0, **settings):
+    async for running in api_on(pair, profiles=5, **NO_CACHE, **settings):
         yield running
 
 
@@ -36,11 +36,11 @@ async def watched_api(mariadb_pair: MariaDBPair) -> AsyncIterator[ApiUnderTest]:
 
 
 def queries(api: ApiUnderTest, pool: str) -> float:
-    return sample(api.service.metrics, "loadcap_db_queries_total", pool=pool, kind="read")
+    return replica_cluster.queries(api.service.metrics, pool)
 
 
-def in_rotation(api: ApiUnderTest) -> float:
-    return sample(api.service.metrics, "loadcap_replica_in_rotation", pool="replica0")
+def in_rotation(api: ApiUnderTest) -> bool:
+    return replica_cluster.in_rotation(api.service.metrics)
 
 
 async def test_patch_then_get_shows_the_new_value_while_the_replica_serves_the_old(
