@@ -54,8 +54,8 @@ def size_cache(
     workload: Workload, *, book: PriceBook, region: str, assumptions: CacheAssumptions
 ) -> CacheTier:
     a = assumptions
-    get_rps = workload.target_rps * workload.mix.get
-    list_rps = workload.target_rps * workload.mix.list
+    get_rps = workload.target_rps * workload.mix.share("get")
+    list_rps = workload.target_rps * workload.mix.share("list")
     profile_keys = math.ceil(get_rps * a.profile_ttl_s)
     list_keys = math.ceil(list_rps * a.list_ttl_s)
     if a.profiles is not None:

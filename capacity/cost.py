@@ -120,6 +120,19 @@ def price_fleet(
     return CostTable(items=items)
 
 
+def _by_the_hour(
+    key: str, resource: str, spec: str, *, hourly_usd: float, hourly: str, book: PriceBook
+) -> LineItem:
+    """An item billed by the hour, for a month; `hourly` says how its hourly price is made."""
+    return LineItem(
+        key=key,
+        resource=resource,
+        spec=spec,
+        monthly_usd=book.monthly(hourly_usd),
+        arithmetic=f"{hourly} x {book.hours_per_month} h",
+    )
+
+
 def _units(
     key: str, resource: str, kind: str, count: int, hourly_usd: float, book: PriceBook
 ) -> LineItem:
@@ -155,16 +168,15 @@ def cpu_credit_item(
         return None
     credit = book.region(region).ec2_cpu_credits.usd_per_vcpu_hour
     surplus = load - baseline
-    hourly = instances * price.vcpu * surplus * credit
-    return LineItem(
-        key="ec2_cpu_credits",
-        resource="EC2 CPU credits (T3 unlimited)",
-        spec=f"{load:.0%} sustained vs {baseline:.0%} baseline",
-        monthly_usd=book.monthly(hourly),
-        arithmetic=(
-            f"{instances} x {price.vcpu} vCPU x ({load:.2f} - {baseline:.2f}) "
-            f"x ${credit}/vCPU-h x {book.hours_per_month} h"
+    return _by_the_hour(
+        "ec2_cpu_credits",
+        "EC2 CPU credits (T3 unlimited)",
+        f"{load:.0%} sustained vs {baseline:.0%} baseline",
+        hourly_usd=instances * price.vcpu * surplus * credit,
+        hourly=(
+            f"{instances} x {price.vcpu} vCPU x ({load:.2f} - {baseline:.2f}) x ${credit}/vCPU-h"
         ),
+        book=book,
     )
 
 
@@ -173,12 +185,13 @@ def _rds(fleet: Fleet, book: PriceBook, region: str) -> list[LineItem]:
     master_hourly = master.multi_az_hourly_usd if fleet.multi_az_master else master.hourly_usd
     deployment = "Multi-AZ" if fleet.multi_az_master else "Single-AZ"
     items = [
-        LineItem(
-            key="rds_master",
-            resource="RDS MySQL master",
-            spec=f"{fleet.master_class} {deployment}",
-            monthly_usd=book.monthly(master_hourly),
-            arithmetic=f"${master_hourly}/h x {book.hours_per_month} h",
+        _by_the_hour(
+            "rds_master",
+            "RDS MySQL master",
+            f"{fleet.master_class} {deployment}",
+            hourly_usd=master_hourly,
+            hourly=f"${master_hourly}/h",
+            book=book,
         )
     ]
     replica = book.rds(region, fleet.replica_class)
@@ -197,8 +210,9 @@ def _rds(fleet: Fleet, book: PriceBook, region: str) -> list[LineItem]:
 
 def response_bytes(workload: Workload, *, row_bytes: float, page_size: int) -> float:
     """Mix-weighted body size: a list page carries `page_size` profiles, the rest one."""
-    mix = workload.mix
-    return mix.list * page_size * row_bytes + (mix.get + mix.create + mix.patch) * row_bytes
+    share = workload.mix.shares()
+    one_row = share["get"] + share["create"] + share["patch"]
+    return share["list"] * page_size * row_bytes + one_row * row_bytes
 
 
 def _alb(
@@ -224,16 +238,13 @@ def _alb(
     }
     driver = max(dimensions, key=lambda k: dimensions[k])
     lcus = dimensions[driver]
-    hourly = alb.hourly_usd + lcus * alb.lcu_hourly_usd
-    return LineItem(
-        key="alb",
-        resource="Application Load Balancer",
-        spec=f"{lcus:.1f} LCU, by {driver}; ~{per_request / 1000:.1f} kB/request",
-        monthly_usd=book.monthly(hourly),
-        arithmetic=(
-            f"(${alb.hourly_usd}/h + {lcus:.2f} LCU x ${alb.lcu_hourly_usd}/LCU-h) "
-            f"x {book.hours_per_month} h"
-        ),
+    return _by_the_hour(
+        "alb",
+        "Application Load Balancer",
+        f"{lcus:.1f} LCU, by {driver}; ~{per_request / 1000:.1f} kB/request",
+        hourly_usd=alb.hourly_usd + lcus * alb.lcu_hourly_usd,
+        hourly=f"(${alb.hourly_usd}/h + {lcus:.2f} LCU x ${alb.lcu_hourly_usd}/LCU-h)",
+        book=book,
     )
 
 

@@ -25,17 +25,23 @@ T = TypeVar("T")
 PositiveUsd = Annotated[float, msgspec.Meta(gt=0)]
 NonNegativeUsd = Annotated[float, msgspec.Meta(ge=0)]
 PositiveCount = Annotated[int, msgspec.Meta(gt=0)]
+PositiveGib = Annotated[float, msgspec.Meta(gt=0)]
 Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]
 Source = Annotated[str, msgspec.Meta(min_length=1)]
 IsoDate = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
-class Ec2Price(msgspec.Struct, forbid_unknown_fields=True):
+class NodePrice(msgspec.Struct, forbid_unknown_fields=True):
+    """A node billed by the hour (an EC2 instance, an RDS instance, a cache node)."""
+
     hourly_usd: PositiveUsd
     vcpu: PositiveCount
-    memory_gib: Annotated[float, msgspec.Meta(gt=0)]
+    memory_gib: PositiveGib
     source: Source
     date: IsoDate
+
+
+class Ec2Price(NodePrice):
     arch: str = "x86_64"
     # Burstable types (t3) sustain only this CPU fraction per vCPU without buying credits.
     burstable_baseline: Fraction | None = None
@@ -47,21 +53,12 @@ class CpuCreditPrice(msgspec.Struct, forbid_unknown_fields=True):
     date: IsoDate
 
 
-class RdsPrice(msgspec.Struct, forbid_unknown_fields=True):
-    hourly_usd: PositiveUsd
+class RdsPrice(NodePrice):
     multi_az_hourly_usd: PositiveUsd
-    vcpu: PositiveCount
-    memory_gib: Annotated[float, msgspec.Meta(gt=0)]
-    source: Source
-    date: IsoDate
 
 
-class CachePrice(msgspec.Struct, forbid_unknown_fields=True):
-    hourly_usd: PositiveUsd
-    vcpu: PositiveCount
-    memory_gib: Annotated[float, msgspec.Meta(gt=0)]
-    source: Source
-    date: IsoDate
+class CachePrice(NodePrice):
+    """An ElastiCache node."""
 
 
 class LcuDimensions(msgspec.Struct, forbid_unknown_fields=True):

@@ -118,12 +118,7 @@ def report_dict(report: PlanReport) -> dict[str, Any]:
     return {
         **plan_dict(report.right_sized),
         "target_rps": workload.target_rps,
-        "mix": {
-            "list": workload.mix.list,
-            "get": workload.mix.get,
-            "create": workload.mix.create,
-            "patch": workload.mix.patch,
-        },
+        "mix": workload.mix.shares(),
         "cache_hit_ratio": workload.cache_hit_ratio,
         "per_instance_rps": request.per_instance_rps,
         "per_instance_source": request.per_instance_source,

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capacity.errors import CapacityInputError
-from capacity.workload import TrafficMix
 from rundir.document import DocumentError
+from rundir.mix import Mix, MixError
 from rundir.summary_json import (
     SUMMARY_FILE,
     SummaryCapacity,
@@ -32,7 +32,7 @@ class MeasuredRun:
     per_core_rps: float | None = None  # 1 / D (Utilization Law), when the run measured D
     demand_source: str = ""
     p95_ms: float | None = None
-    mix: TrafficMix | None = None
+    mix: Mix | None = None
     cache_hit_ratio: float | None = None
     replica_read_share: float | None = None  # reads served by replicas / all database reads
     replica_query_ms: float | None = None  # mean time of a replica read
@@ -106,11 +106,11 @@ def _number(value: float | None) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def _mix(endpoints: list[SummaryEndpoint]) -> TrafficMix | None:
+def _mix(endpoints: list[SummaryEndpoint]) -> Mix | None:
     shares = {e.name: e.share for e in endpoints if e.share is not None}
     try:
-        return TrafficMix.from_endpoint_shares(shares) if shares else None
-    except CapacityInputError:
+        return Mix.from_endpoint_shares(shares) if shares else None
+    except MixError:
         return None  # a run of other endpoints: plan with the seed's mix instead
 
 

@@ -71,7 +71,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ReportInputError,
     LoadTestError,
     CapacityInputError,
-    UnitError,  # a duration or ratio flag
+    UnitError,  # a duration, ratio or mix flag
     DocumentError,  # a run directory's JSON document that cannot be read
 )
 
@@ -332,9 +332,9 @@ def run(
 ) -> None:
     """Run a Locust load test into a run directory."""
     from cli import views
-    from loadtests.mix import Mix
     from pipeline.run import run_and_summarise
     from pipeline.runner import RunSettings
+    from rundir.mix import Mix
 
     if rps is not None and users is not None:
         raise LoadTestError(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtests.data import Skew
-from loadtests.mix import Mix
+from rundir.mix import Mix
 
 SHAPE_NAMES = ("step", "spike", "soak")
 

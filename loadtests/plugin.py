@@ -41,7 +41,6 @@ from loadtests.live_capacity import (
     ServiceCpuWatch,
     parse_service_sample,
 )
-from loadtests.mix import action_cycle
 from loadtests.open_model import (
     ArrivalCounters,
     ArrivalSchedule,
@@ -51,6 +50,7 @@ from loadtests.open_model import (
 from loadtests.profile_requests import Workload
 from loadtests.profiles_user import ProfilesUser, tasks_for
 from loadtests.shapes import SHAPES
+from rundir.mix import MixError, action_cycle
 
 logger = logging.getLogger("loadcap")
 FINAL_WRITE_PAUSE_S = 1.5
@@ -112,7 +112,7 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
         return
     try:
         workload_options(options)  # fail fast, before any user starts
-    except LoadTestError as exc:
+    except (LoadTestError, MixError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
     gevent.spawn(sample_cpu_every_second, environment, options, runner)

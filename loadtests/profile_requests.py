@@ -1,7 +1,7 @@
 """The four profile API requests: named by route template, responses checked for shape.
 
 Shared by the closed-model user (`ProfilesUser`) and the open-model scheduler, so both send
-exactly the same traffic. Each function returns the endpoint key (`"GET /api/profiles"`).
+exactly the same traffic. Each function returns the endpoint name (`"GET /api/profiles"`).
 """
 
 from __future__ import annotations
@@ -16,20 +16,9 @@ import msgspec
 from locust.contrib.fasthttp import FastHttpSession
 
 from loadtests.data import EmailMaker, KeyPicker, Skew, new_profile, profile_change
+from rundir.mix import ENDPOINT_NAMES, LIST_PATH, ONE_PATH
 
-LIST_NAME = "/api/profiles"
-ONE_NAME = "/api/profile/{id}"
-ENDPOINTS = {
-    "list": ("GET", LIST_NAME),
-    "get": ("GET", ONE_NAME),
-    "create": ("POST", LIST_NAME),
-    "patch": ("PATCH", ONE_NAME),
-}
 PROFILE_FIELDS = frozenset({"id", "name", "email", "bio", "created_at", "updated_at"})
-
-
-# Built once: each task returns its key, and a Locust task's microseconds are load not sent.
-ENDPOINT_KEYS = {action: f"{method} {name}" for action, (method, name) in ENDPOINTS.items()}
 
 
 @dataclass(kw_only=True)
@@ -49,32 +38,32 @@ class Workload:
 
 
 def list_profiles(client: FastHttpSession, workload: Workload) -> str:
-    url = f"{LIST_NAME}?page={workload.pages.pick()}&limit={workload.page_limit}"
-    with client.get(url, name=LIST_NAME, catch_response=True) as response:
+    url = f"{LIST_PATH}?page={workload.pages.pick()}&limit={workload.page_limit}"
+    with client.get(url, name=LIST_PATH, catch_response=True) as response:
         _judge(response, 200, _is_page)
-    return ENDPOINT_KEYS["list"]
+    return ENDPOINT_NAMES["list"]
 
 
 def get_profile(client: FastHttpSession, workload: Workload) -> str:
     url = f"/api/profile/{workload.ids.pick()}"
-    with client.get(url, name=ONE_NAME, catch_response=True) as response:
+    with client.get(url, name=ONE_PATH, catch_response=True) as response:
         _judge(response, 200, _is_profile)
-    return ENDPOINT_KEYS["get"]
+    return ENDPOINT_NAMES["get"]
 
 
 def create_profile(client: FastHttpSession, workload: Workload) -> str:
     body = new_profile(workload.rng, workload.emails)
-    with client.post(LIST_NAME, json=body, name=LIST_NAME, catch_response=True) as response:
+    with client.post(LIST_PATH, json=body, name=LIST_PATH, catch_response=True) as response:
         _judge(response, 201, _is_profile)
-    return ENDPOINT_KEYS["create"]
+    return ENDPOINT_NAMES["create"]
 
 
 def patch_profile(client: FastHttpSession, workload: Workload) -> str:
     url = f"/api/profile/{workload.ids.pick()}"
     body = profile_change(workload.rng)
-    with client.patch(url, json=body, name=ONE_NAME, catch_response=True) as response:
+    with client.patch(url, json=body, name=ONE_PATH, catch_response=True) as response:
         _judge(response, 200, _is_profile)
-    return ENDPOINT_KEYS["patch"]
+    return ENDPOINT_NAMES["patch"]
 
 
 REQUESTS: dict[str, Callable[[FastHttpSession, Workload], str]] = {

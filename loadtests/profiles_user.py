@@ -12,8 +12,8 @@ from typing import Any
 from locust import TaskSet, constant
 from locust.contrib.fasthttp import FastHttpUser
 
-from loadtests.mix import Mix
 from loadtests.profile_requests import REQUESTS, Workload, keep_no_cookies
+from rundir.mix import Mix
 
 TASK_NAMES = {
     "list": "list_profiles",

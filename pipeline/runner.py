@@ -29,7 +29,6 @@ import loadtests
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import GENERATOR_FILE
 from loadtests.id_range import id_count_of
-from loadtests.mix import Mix
 from loadtests.progress import Progress, latest_progress
 from loadtests.stages import STAGE_BUILDERS
 from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_cpus
@@ -39,6 +38,7 @@ from pipeline.run_record import run_record
 from reports import locust_csv as lc
 from reports.errors import ReportInputError
 from reports.load import EXCEPTIONS_FILE, FAILURES_FILE
+from rundir.mix import Mix
 from rundir.run_json import RUN_FILE, RunRecord, write_run_record
 from rundir.units import format_duration, format_ratio
 from target_service.process import stop_process

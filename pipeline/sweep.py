@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtests.errors import LoadTestError
-from loadtests.mix import Mix
 from pipeline.cpu_split import AUTO, CpuSplit, split_cpus
 from pipeline.embedded import reference_service
 from pipeline.runner import RunSettings, run_load_test
 from reports.summary import write_summary
+from rundir.mix import Mix
 from rundir.summary_json import SummaryCapacity, read_summary
 
 SWEEP_CSV = "sweep.csv"

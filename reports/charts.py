@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, Perce
 from reports.locust_csv import AGGREGATED
 
 if TYPE_CHECKING:
-    from reports.saturation import Stage
+    from reports.saturation import MeasuredStage
 
 TOTAL_STYLE = {"color": "black", "linewidth": 2.0}
 PERCENTILE_COLOURS = {"p50_ms": "#4c72b0", "p95_ms": "#dd8452", "p99_ms": "#c44e52"}
@@ -59,6 +59,15 @@ def _legend(ax: Axes) -> None:
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
+def _over_time(ax: Axes, *, title: str, ylabel: str) -> Axes:
+    """What every chart over time ends with: its title and unit, clock ticks, the legend."""
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    _time_axis(ax)
+    _legend(ax)
+    return ax
+
+
 def plot_throughput(ax: Axes, throughput: pd.DataFrame, *, title: str = "Throughput") -> Axes:
     """Requests/s over time: one line per endpoint, the total in bold."""
     if throughput.empty:
@@ -67,12 +76,8 @@ def plot_throughput(ax: Axes, throughput: pd.DataFrame, *, title: str = "Through
         style = TOTAL_STYLE if endpoint == AGGREGATED else {"linewidth": 1.0}
         label = "all endpoints" if endpoint == AGGREGATED else endpoint
         ax.plot(throughput.index, throughput[endpoint], label=label, **style)
-    ax.set_title(title)
-    ax.set_ylabel("requests/s")
     ax.set_ylim(bottom=0)
-    _time_axis(ax)
-    _legend(ax)
-    return ax
+    return _over_time(ax, title=title, ylabel="requests/s")
 
 
 def plot_latency(ax: Axes, latency: pd.DataFrame, *, slo_p95_ms: float | None = None) -> Axes:
@@ -90,12 +95,8 @@ def plot_latency(ax: Axes, latency: pd.DataFrame, *, slo_p95_ms: float | None = 
         )
     if slo_p95_ms is not None:
         ax.axhline(slo_p95_ms, label=f"SLO p95 {slo_p95_ms:g} ms", **SLO_STYLE)  # type: ignore[arg-type]
-    ax.set_title(title)
-    ax.set_ylabel("ms")
     ax.set_ylim(bottom=0)
-    _time_axis(ax)
-    _legend(ax)
-    return ax
+    return _over_time(ax, title=title, ylabel="ms")
 
 
 def plot_error_rate(ax: Axes, errors: pd.Series, *, max_error_rate: float | None = None) -> Axes:
@@ -107,11 +108,7 @@ def plot_error_rate(ax: Axes, errors: pd.Series, *, max_error_rate: float | None
         ax.axhline(max_error_rate, label=f"SLO {max_error_rate:.1%}", **SLO_STYLE)  # type: ignore[arg-type]
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(bottom=0, top=max(float(errors.max()) * 1.2, (max_error_rate or 0.0) * 2, 0.02))
-    ax.set_title(title)
-    ax.set_ylabel("failed requests")
-    _time_axis(ax)
-    _legend(ax)
-    return ax
+    return _over_time(ax, title=title, ylabel="failed requests")
 
 
 def plot_users(ax: Axes, users: pd.Series) -> Axes:
@@ -199,11 +196,7 @@ def plot_lines(
         ax.text(0.5, 0.6, "none during the run", ha="center", transform=ax.transAxes, color="grey")
     else:
         ax.set_ylim(bottom=0)
-    ax.set_title(title)
-    ax.set_ylabel(ylabel)
-    _time_axis(ax)
-    _legend(ax)
-    return ax
+    return _over_time(ax, title=title, ylabel=ylabel)
 
 
 def plot_pool(ax: Axes, in_use: pd.DataFrame, size: pd.Series) -> Axes:
@@ -222,19 +215,15 @@ def plot_pool(ax: Axes, in_use: pd.DataFrame, size: pd.Series) -> Axes:
                 linewidth=0.8,
                 label=f"{pool} size",
             )
-    ax.set_title(title)
-    ax.set_ylabel("connections")
     ax.set_ylim(
         bottom=0,
         top=max(float(size.max()) if not size.empty else 0.0, float(in_use.max().max())) * 1.15
         + 0.5,
     )
-    _time_axis(ax)
-    _legend(ax)
-    return ax
+    return _over_time(ax, title=title, ylabel="connections")
 
 
-def plot_stages(ax: Axes, stages: Sequence[Stage], *, slo_p95_ms: float) -> Axes:
+def plot_stages(ax: Axes, stages: Sequence[MeasuredStage], *, slo_p95_ms: float) -> Axes:
     """Step run: throughput per stage (bars, green when the SLO held) and p95 (line)."""
     title = "Step stages: throughput and p95"
     if not stages:
@@ -263,9 +252,5 @@ def plot_overlay(
         return no_data(ax, title)
     ax.plot(baseline.index, baseline, linestyle="--", color="grey", label="baseline")
     ax.plot(current.index, current, color="#4c72b0", label="current")
-    ax.set_title(title)
-    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    _time_axis(ax)
-    _legend(ax)
-    return ax
+    return _over_time(ax, title=title, ylabel=ylabel)

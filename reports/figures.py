@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from reports import charts, metrics, server
+from reports import charts, metrics, service_metrics
 from reports.generator import cpu_over_time
 from reports.load import RunData
 from reports.locust_csv import AGGREGATED
@@ -79,10 +79,10 @@ def server_charts(snapshots: pd.DataFrame | None) -> list[Chart]:
     """Cache hit ratio, queries per pool, pool connections, refused and failed responses."""
     if snapshots is None or snapshots.empty:
         return []
-    hit_ratio = server.cache_hit_ratio_over_time(snapshots)
-    queries = server.rates(snapshots, server.QUERIES, ["pool"])
-    in_use, size = server.pool_usage(snapshots)
-    statuses = server.status_rates(snapshots)
+    hit_ratio = service_metrics.cache_hit_ratio_over_time(snapshots)
+    queries = service_metrics.rates(snapshots, service_metrics.QUERIES, ["pool"])
+    in_use, size = service_metrics.pool_usage(snapshots)
+    statuses = service_metrics.status_rates(snapshots)
     # Zero lines, not "no data", when the service answered but refused and failed nothing.
     trouble = statuses.reindex(columns=["429", "5xx"], fill_value=0.0).rename(
         columns={"429": "429 rate-limited", "5xx": "5xx server errors"}
@@ -123,7 +123,7 @@ def cpu_charts(data: RunData) -> list[Chart]:
     if data.generator is not None and not data.generator.empty:
         table = cpu_over_time(data.generator).add_prefix("Locust ")
     if data.snapshots is not None and not data.snapshots.empty:
-        service = server.rates(data.snapshots, server.PROCESS_CPU)
+        service = service_metrics.rates(data.snapshots, service_metrics.PROCESS_CPU)
         if not service.empty:
             table = table.join(service.rename(columns={"total": "service"}), how="outer")
     if table.empty:
@@ -145,35 +145,31 @@ def overlay_charts(current: RunData, baseline: RunData) -> list[Chart]:
     """Throughput and p95 of both runs on one time axis."""
     if current.history is None or baseline.history is None:
         return []
-
-    def total(history: pd.DataFrame) -> pd.Series:
-        table = metrics.throughput(history)
-        return table[AGGREGATED] if AGGREGATED in table.columns else pd.Series(dtype=float)
-
-    def p95(history: pd.DataFrame) -> pd.Series:
-        table = metrics.latency(history)
-        return table["p95_ms"] if "p95_ms" in table.columns else pd.Series(dtype=float)
-
     now, then = current.history, baseline.history
+
+    def overlay(
+        name: str, series: Callable[[pd.DataFrame], pd.Series], *, title: str, ylabel: str
+    ) -> Chart:
+        ours, theirs = series(now), series(then)
+        return render(
+            name, lambda ax: charts.plot_overlay(ax, ours, theirs, title=title, ylabel=ylabel)
+        )
+
     return [
-        render(
+        overlay(
             "Throughput vs baseline",
-            lambda ax: charts.plot_overlay(
-                ax,
-                total(now),
-                total(then),
-                title="Throughput: current vs baseline",
-                ylabel="requests/s",
-            ),
+            lambda history: _column(metrics.throughput(history), AGGREGATED),
+            title="Throughput: current vs baseline",
+            ylabel="requests/s",
         ),
-        render(
+        overlay(
             "p95 vs baseline",
-            lambda ax: charts.plot_overlay(
-                ax,
-                p95(now),
-                p95(then),
-                title="p95 response time: current vs baseline",
-                ylabel="ms",
-            ),
+            lambda history: _column(metrics.latency(history), "p95_ms"),
+            title="p95 response time: current vs baseline",
+            ylabel="ms",
         ),
     ]
+
+
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    return table[name] if name in table.columns else pd.Series(dtype=float)

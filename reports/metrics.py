@@ -12,19 +12,12 @@ from collections.abc import Mapping
 import pandas as pd
 
 from reports.locust_csv import AGGREGATED
-from reports.server import increases
+from reports.service_metrics import increases
+from rundir.mix import ENDPOINT_NAMES
 
 LATENCY_COLUMNS = ("p50_ms", "p95_ms", "p99_ms")
 # A chart is ~700 px wide: more points than this only make noise (an hour has 3,600 rows).
 MAX_POINTS = 400
-
-# run.json's `mix` is keyed by action (loadtests/mix.py); the endpoint each action hits.
-MIX_ENDPOINTS: Mapping[str, str] = {
-    "list": "GET /api/profiles",
-    "get": "GET /api/profile/{id}",
-    "create": "POST /api/profiles",
-    "patch": "PATCH /api/profile/{id}",
-}
 
 
 def endpoint_history(history: pd.DataFrame, endpoint: str = AGGREGATED) -> pd.DataFrame:
@@ -106,7 +99,8 @@ def intended_shares(run_mix: Mapping[str, float] | None) -> dict[str, float]:
     """Endpoint -> intended share of requests, from run.json's `mix` (actions or endpoints)."""
     if not run_mix:
         return {}
-    weights = {MIX_ENDPOINTS.get(key, key): float(w) for key, w in run_mix.items()}
+    # run.json's `mix` is keyed by action; the endpoint each action hits.
+    weights = {ENDPOINT_NAMES.get(key, key): float(w) for key, w in run_mix.items()}
     total = sum(weights.values())
     return {endpoint: w / total for endpoint, w in weights.items()} if total > 0 else {}
 

@@ -1,7 +1,7 @@
 """Parse the target's `/metrics` snapshots (metrics/index.csv + *.prom) into one long frame.
 
 A snapshot is a Prometheus text exposition taken at a known time. Counters are cumulative,
-so rates and ratios come from differencing snapshots (see `reports.server`).
+so rates and ratios come from differencing snapshots (see `reports.service_metrics`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ MIN_STAGE_S = 3.0  # a user count held for less than this is part of a ramp, not
 
 
 @dataclass(frozen=True, kw_only=True)
-class Stage:
+class MeasuredStage:
+    """A stage as the run measured it, from its settled second half (what was planned is in
+    run.json's `stages`)."""
+
     users: int
     start_s: float
     end_s: float
@@ -36,7 +39,7 @@ class Stage:
 
 @dataclass(frozen=True, kw_only=True)
 class Saturation:
-    stages: list[Stage]
+    stages: list[MeasuredStage]
     capacity_rps: float | None
     limit: str
 
@@ -49,7 +52,7 @@ class Saturation:
         )
 
 
-def _stage_summary(stage: Stage) -> SummaryStage:
+def _stage_summary(stage: MeasuredStage) -> SummaryStage:
     return SummaryStage(
         users=stage.users,
         start_s=stage.start_s,
@@ -92,7 +95,7 @@ def is_step_run(run: RunRecord | None, stages: Sequence[tuple[int, float, float]
 
 def measure_stage(
     history: pd.DataFrame, users: int, start_s: float, end_s: float, slo: Slo
-) -> Stage | None:
+) -> MeasuredStage | None:
     """The stage's steady state: its second half. None if too few history rows fall in it."""
     rows = endpoint_history(history)
     rows = rows[(rows.index >= start_s) & (rows.index <= end_s)]
@@ -110,7 +113,7 @@ def measure_stage(
     error_rate = float(last["failures"] - base["failures"]) / sent
     p95 = last.get("p95_ms")
     p95_ms = float(p95) if p95 is not None and pd.notna(p95) else None
-    return Stage(
+    return MeasuredStage(
         users=users,
         start_s=start_s,
         end_s=end_s,
@@ -141,7 +144,7 @@ def analyse(data: RunData, slo: Slo) -> Saturation | None:
 
 
 def _limit(
-    data: RunData, stages: Sequence[Stage], servers: Sequence[StageServer | None], slo: Slo
+    data: RunData, stages: Sequence[MeasuredStage], servers: Sequence[StageServer | None], slo: Slo
 ) -> str:
     breach = next((i for i, s in enumerate(stages) if not s.met_slo), None)
     if breach is None:
@@ -157,7 +160,7 @@ def _limit(
     )
 
 
-def _all_stages_met(stages: Sequence[Stage]) -> str:
+def _all_stages_met(stages: Sequence[MeasuredStage]) -> str:
     """No SLO breach; but throughput that stops growing with users is saturation all the same."""
     top = stages[-1]
     best = max(stages, key=lambda s: s.rps)

@@ -17,8 +17,8 @@ from typing import Any
 
 from reports.load import RunData
 from reports.saturation import (
+    MeasuredStage,
     Saturation,
-    Stage,
     measure_stage,
     observed_stages,
     planned_stages,
@@ -84,7 +84,7 @@ def _demand(rows: list[UseRow]) -> tuple[float | None, list[int]]:
     return cpu / requests, sorted(r.users for r in chosen)
 
 
-def measured_stages(data: RunData, slo: Slo, saturation: Saturation | None) -> list[Stage]:
+def measured_stages(data: RunData, slo: Slo, saturation: Saturation | None) -> list[MeasuredStage]:
     """The step stages, else the run's planned (or observed) stages: at least the whole run."""
     if saturation is not None:
         return list(saturation.stages)

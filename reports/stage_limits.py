@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from reports import server
+from reports import service_metrics
 from reports.slo import Slo
 
 if TYPE_CHECKING:
-    from reports.saturation import Stage
+    from reports.saturation import MeasuredStage
 
 CACHE_COLLAPSE = 0.5  # the hit ratio fell to under half of the previous stage's
 QUEUEING_FACTOR = 2.0  # clients saw at least twice the service's own p95
@@ -42,7 +42,7 @@ def _within(frame: pd.DataFrame, start_s: float, end_s: float) -> pd.DataFrame:
 
 
 def _exhausted_pool(snapshots: pd.DataFrame) -> tuple[str, int, int] | None:
-    in_use, size = server.pool_usage(snapshots)
+    in_use, size = service_metrics.pool_usage(snapshots)
     if in_use.empty or size.empty:
         return None
     sizes = {str(pool): float(value) for pool, value in size.items()}
@@ -64,14 +64,14 @@ def stage_server(
     window = _within(snapshots, first, end_s)
     if window["elapsed_s"].nunique() < 2:
         return None
-    statuses = server.total_increase(window, server.REQUESTS, ["status"])
-    limited = server.total_increase(window, server.RATE_LIMITED)
+    statuses = service_metrics.total_increase(window, service_metrics.REQUESTS, ["status"])
+    limited = service_metrics.total_increase(window, service_metrics.RATE_LIMITED)
     return StageServer(
         rate_limited=float(limited.sum()) + float(statuses.get("429", 0.0)),
         server_errors=float(statuses[[s for s in statuses.index if str(s).startswith("5")]].sum()),
         exhausted_pool=_exhausted_pool(window),
-        cache_hit_ratio=server.cache_hit_ratio(window),
-        server_p95_ms=server.latency_quantile(window, 0.95, start_s=first, end_s=end_s),
+        cache_hit_ratio=service_metrics.cache_hit_ratio(window),
+        server_p95_ms=service_metrics.latency_quantile(window, 0.95, start_s=first, end_s=end_s),
     )
 
 
@@ -83,7 +83,7 @@ def _top_error(failures: pd.DataFrame) -> str:
 
 
 def limit_sentence(
-    stage: Stage,
+    stage: MeasuredStage,
     now: StageServer | None,
     previous: StageServer | None,
     *,
@@ -124,7 +124,9 @@ def limit_sentence(
     return _latency_sentence(stage, now, at=at, p95=p95, slo=slo)
 
 
-def _latency_sentence(stage: Stage, now: StageServer | None, *, at: str, p95: str, slo: Slo) -> str:
+def _latency_sentence(
+    stage: MeasuredStage, now: StageServer | None, *, at: str, p95: str, slo: Slo
+) -> str:
     """No resource ran out visibly: compare what clients saw with what the handlers took."""
     if now is not None and now.server_p95_ms is not None and stage.p95_ms is not None:
         if stage.p95_ms >= QUEUEING_FACTOR * max(now.server_p95_ms, 1.0):

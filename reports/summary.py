@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pandas as pd
 
-from reports import server
+from reports import service_metrics
 from reports.load import RunData, load_run_data
 from reports.locust_csv import AGGREGATED
 from reports.metrics import intended_shares
@@ -149,13 +149,15 @@ def _open_model(data: RunData) -> SummaryOpenModel | None:
 def _server(snapshots: pd.DataFrame | None) -> SummaryServer | None:
     if snapshots is None or snapshots.empty:
         return None
-    fallbacks = server.total_increase(snapshots, server.FALLBACKS, ["reason"])
+    fallbacks = service_metrics.total_increase(snapshots, service_metrics.FALLBACKS, ["reason"])
     return SummaryServer(
-        cache_hit_ratio=server.cache_hit_ratio(snapshots),
-        queries=server.queries_by_pool(snapshots),
-        replica_read_share=server.replica_read_share(snapshots),
-        replica_query_ms=server.replica_query_ms(snapshots),
-        rate_limited=round(float(server.total_increase(snapshots, server.RATE_LIMITED).sum())),
+        cache_hit_ratio=service_metrics.cache_hit_ratio(snapshots),
+        queries=service_metrics.queries_by_pool(snapshots),
+        replica_read_share=service_metrics.replica_read_share(snapshots),
+        replica_query_ms=service_metrics.replica_query_ms(snapshots),
+        rate_limited=round(
+            float(service_metrics.total_increase(snapshots, service_metrics.RATE_LIMITED).sum())
+        ),
         replica_fallbacks={str(k): round(float(v)) for k, v in fallbacks.items()},
     )
 

@@ -15,17 +15,17 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
-from reports import server
+from reports import service_metrics
 from reports.generator import busiest_share, generator_and_machine
 from reports.load import RunData
 from reports.metrics import endpoint_history
-from reports.saturation import Stage
+from reports.saturation import MeasuredStage
 from reports.slo import Slo
 from rundir.summary_json import SummaryUseRow
 
@@ -39,16 +39,9 @@ LIMITS = ("load_generator", "service_cpu", "db_pool", "errors", "slo_latency", "
 
 
 @dataclass(frozen=True, kw_only=True)
-class UseRow:
-    """One stage: what clients saw and what each resource did meanwhile."""
+class UseRow(MeasuredStage):
+    """One stage: what clients saw (the measured stage) and what each resource did meanwhile."""
 
-    users: int
-    start_s: float
-    end_s: float
-    rps: float
-    p95_ms: float | None
-    error_rate: float
-    met_slo: bool
     generator_cpu: float | None  # the busiest Locust process, share of one core
     service_cores_used: float | None
     service_cores_available: float | None
@@ -98,22 +91,22 @@ class UseRow:
         )
 
 
-def _settled(stage: Stage) -> tuple[float, float]:
+def _settled(stage: MeasuredStage) -> tuple[float, float]:
     """A stage's steady state, as saturation measures it: its second half."""
     return stage.start_s + (stage.end_s - stage.start_s) / 2, stage.end_s
 
 
-def _window(snapshots: pd.DataFrame | None, stage: Stage) -> tuple[float, float] | None:
+def _window(snapshots: pd.DataFrame | None, stage: MeasuredStage) -> tuple[float, float] | None:
     """The first and last snapshot in the stage's second half, else in the whole stage, else
     the two that bracket it: a stage shorter than two scrape intervals is still measured (the
     CPU per request exactly; the cores used averaged over the wider window)."""
     if snapshots is None or snapshots.empty:
         return None
     for start, end in (_settled(stage), (stage.start_s, stage.end_s)):
-        times = server.snapshot_times(snapshots, start, end)
+        times = service_metrics.snapshot_times(snapshots, start, end)
         if len(times) >= 2:
             return times[0], times[-1]
-    times = server.snapshot_times(snapshots, -math.inf, math.inf)
+    times = service_metrics.snapshot_times(snapshots, -math.inf, math.inf)
     before = [t for t in times if t <= stage.start_s]
     after = [t for t in times if t >= stage.end_s]
     if before and after and after[0] > before[-1]:
@@ -132,7 +125,7 @@ def _client_requests(history: pd.DataFrame | None, first_s: float, last_s: float
     return float(at[1] - at[0])
 
 
-def _in_flight(history: pd.DataFrame | None, stage: Stage) -> float | None:
+def _in_flight(history: pd.DataFrame | None, stage: MeasuredStage) -> float | None:
     """X · R over the stage's second half, R from Locust's cumulative mean response time."""
     if history is None or "avg_ms" not in history.columns:
         return None
@@ -157,7 +150,7 @@ def _pool_peak(
     """The pool closest to full over the window: (pool, most in use, size, share of the
     snapshots that found every connection checked out)."""
     window = snapshots[(snapshots["elapsed_s"] >= first_s) & (snapshots["elapsed_s"] <= last_s)]
-    in_use, size = server.pool_usage(window)
+    in_use, size = service_metrics.pool_usage(window)
     if in_use.empty or size.empty:
         return None
     best: tuple[float, str, int, int, float] | None = None
@@ -192,7 +185,7 @@ def _service_is_local(data: RunData) -> bool:
     ).startswith("127.")
 
 
-def use_row(data: RunData, stage: Stage, slo: Slo) -> UseRow:
+def use_row(data: RunData, stage: MeasuredStage, slo: Slo) -> UseRow:
     """Measure every resource over one stage (its verdict is `stage_limit`'s to give)."""
     snapshots = data.snapshots
     window = _window(snapshots, stage)
@@ -200,12 +193,18 @@ def use_row(data: RunData, stage: Stage, slo: Slo) -> UseRow:
     pool = None
     if snapshots is not None and window is not None:
         first_s, last_s = window
-        cpu = server.counter_increase(snapshots, server.PROCESS_CPU, first_s, last_s)
-        requests = server.counter_increase(snapshots, server.REQUESTS, first_s, last_s)
+        cpu = service_metrics.counter_increase(
+            snapshots, service_metrics.PROCESS_CPU, first_s, last_s
+        )
+        requests = service_metrics.counter_increase(
+            snapshots, service_metrics.REQUESTS, first_s, last_s
+        )
         if requests is None:  # a foreign service: the requests Locust saw completed
             requests = _client_requests(data.history, first_s, last_s)
-        cores = server.cores_available(snapshots) or _recorded_cores(data)
-        cache_errors = server.counter_increase(snapshots, server.CACHE_ERRORS, first_s, last_s)
+        cores = service_metrics.cores_available(snapshots) or _recorded_cores(data)
+        cache_errors = service_metrics.counter_increase(
+            snapshots, service_metrics.CACHE_ERRORS, first_s, last_s
+        )
         pool = _pool_peak(snapshots, first_s, last_s)
     seconds = window[1] - window[0] if window is not None else None
     demand = cpu / requests if cpu is not None and requests else None
@@ -215,29 +214,23 @@ def use_row(data: RunData, stage: Stage, slo: Slo) -> UseRow:
     if machine_cores is not None and generator_cores is not None:
         local = service_cores if _service_is_local(data) else 0.0
         other = max(0.0, machine_cores - generator_cores - (local or 0.0))
-    facts = {
-        "users": stage.users,
-        "start_s": stage.start_s,
-        "end_s": stage.end_s,
-        "rps": stage.rps,
-        "p95_ms": stage.p95_ms,
-        "error_rate": stage.error_rate,
-        "met_slo": stage.met_slo,
-        "generator_cpu": busiest_share(data.generator, *_settled(stage)),
-        "service_cores_used": service_cores,
-        "service_cores_available": cores,
-        "service_cpu_s": cpu,
-        "service_requests": requests,
-        "service_cpu_s_per_request": demand if demand and demand > 0 else None,
-        "in_flight": _in_flight(data.history, stage),
-        "pool": pool[0] if pool else None,
-        "pool_in_use": pool[1] if pool else None,
-        "pool_size": pool[2] if pool else None,
-        "pool_full_share": pool[3] if pool else None,
-        "cache_errors": cache_errors,
-        "other_cores": other,
-    }
-    return UseRow(**facts, limit="none")  # type: ignore[arg-type]
+    return UseRow(
+        **asdict(stage),
+        generator_cpu=busiest_share(data.generator, *_settled(stage)),
+        service_cores_used=service_cores,
+        service_cores_available=cores,
+        service_cpu_s=cpu,
+        service_requests=requests,
+        service_cpu_s_per_request=demand if demand and demand > 0 else None,
+        in_flight=_in_flight(data.history, stage),
+        pool=pool[0] if pool else None,
+        pool_in_use=pool[1] if pool else None,
+        pool_size=pool[2] if pool else None,
+        pool_full_share=pool[3] if pool else None,
+        cache_errors=cache_errors,
+        other_cores=other,
+        limit="none",
+    )
 
 
 def stage_limit(row: UseRow, slo: Slo, *, generator_warned: bool = False) -> str:
@@ -298,7 +291,7 @@ def cpu_warnings(data: RunData) -> list[float]:
     return moments
 
 
-def verdict(data: RunData, stages: Sequence[Stage], slo: Slo) -> Verdict:
+def verdict(data: RunData, stages: Sequence[MeasuredStage], slo: Slo) -> Verdict:
     """The USE rows of `stages` and the first limit hit, in stage order."""
     warnings = cpu_warnings(data)
     late = late_share(data)
@@ -317,7 +310,7 @@ def verdict(data: RunData, stages: Sequence[Stage], slo: Slo) -> Verdict:
         limit = stage_limit(row, slo, generator_warned=warned)
         if late is not None and late > LATE_SHARE_LIMIT and limit == "none":
             limit = "load_generator"
-        rows.append(UseRow(**{**asdict(row), "limit": limit}))
+        rows.append(replace(row, limit=limit))
     index = next((i for i, r in enumerate(rows) if r.limit != "none"), None)
     first = rows[index].limit if index is not None else "none"
     return Verdict(

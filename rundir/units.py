@@ -13,7 +13,7 @@ MAX_DURATION_S = 366 * 86400.0
 
 
 class UnitError(ValueError):
-    """A duration or a ratio given by the user could not be read."""
+    """A duration, a ratio or a traffic mix given by the user could not be read."""
 
 
 class DurationError(UnitError):

@@ -322,6 +322,22 @@ def measure_service(
     return rows
 
 
+def measure_topology(
+    case: str,
+    settings: Settings,
+    args: argparse.Namespace,
+    cores: Cores,
+    *,
+    once_up: Callable[[], None] | None = None,
+) -> list[Row]:
+    """Start the service on `settings` (with the run's --set overrides) and measure it."""
+    with service(settings.with_changes(**args.overrides), args.profiles, cores) as svc:
+        if once_up is not None:
+            once_up()
+        assert svc.pid is not None
+        return measure_service(case, svc.base_url, args, cores, args.py_spy, svc.pid)
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     cores = Cores.split()
     if cores.generator is not None:
@@ -365,23 +381,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 db_url=pair.master_url, replica_urls=(pair.replica_url,), redis_url=redis.url,
                 rate_limit=None, log_level="warning", redis_timeout_s=REDIS_TIMEOUT_S,
             )  # fmt: skip
-            with service(settings.with_changes(**args.overrides), args.profiles, cores) as svc:
-                pair.wait_synced(timeout=60)
-                assert svc.pid is not None
-                rows += measure_service(
-                    "(b) MariaDB + replica + Redis", svc.base_url, args, cores, args.py_spy,
-                    svc.pid,
-                )  # fmt: skip
+            rows += measure_topology(
+                "(b) MariaDB + replica + Redis", settings, args, cores,
+                once_up=lambda: pair.wait_synced(timeout=60),
+            )  # fmt: skip
         if "c" in cases:
             settings = Settings(
                 db_url=f"sqlite:///{work}/embedded.db", rate_limit=None, log_level="warning"
             )
-            with service(settings.with_changes(**args.overrides), args.profiles, cores) as svc:
-                assert svc.pid is not None
-                rows += measure_service(
-                    "(c) SQLite + in-process cache", svc.base_url, args, cores, args.py_spy,
-                    svc.pid,
-                )  # fmt: skip
+            rows += measure_topology("(c) SQLite + in-process cache", settings, args, cores)
     if "e" in cases:
         extra["e_s"] = report_wall_time(1 if args.quick else 3)
     ceilings = {row.tool: row.rps for row in a_rows}

@@ -33,15 +33,8 @@ from reports.load import load_stats
 from rundir.hdr_json import read_hdr
 from rundir.units import parse_duration
 from tests.fixtures.ports import free_port, wait_for_port
+from tests.loadtests.profiles_double import PROFILE
 
-PROFILE = {
-    "id": 1,
-    "name": "Ana García",
-    "email": "ana@example.test",
-    "bio": "backend engineer",
-    "created_at": "2026-01-01T00:00:00Z",
-    "updated_at": "2026-01-01T00:00:00Z",
-}
 PAGE = {"items": [PROFILE], "page": 1, "limit": 20, "has_more": True}
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

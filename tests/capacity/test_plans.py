@@ -11,7 +11,8 @@ from capacity.plans import PlanRequest, instance_options, right_sized_plan, seed
 from capacity.pricing import load_price_book
 from capacity.report import build_report, report_dict
 from capacity.seed import reconcile_seed, seed_cost_as_written
-from capacity.workload import TrafficMix, Workload
+from capacity.workload import Workload
+from rundir.mix import Mix
 
 BOOK = load_price_book()
 SEED_WORKLOAD = Workload(target_rps=1000)
@@ -139,7 +140,7 @@ def test_growth_at_the_seed_mix_reaches_100_million_in_23_days() -> None:
 
 
 def test_growth_without_creates_never_reaches_the_threshold() -> None:
-    reads_only = Workload(target_rps=1000, mix=TrafficMix(list=0.9, get=0.1, create=0, patch=0))
+    reads_only = Workload(target_rps=1000, mix=Mix(list=0.9, get=0.1, create=0, patch=0))
     growth = project_growth(reads_only, row_bytes=400)
     assert growth.days_to_threshold is None
     assert "does not grow" in growth.sentence()

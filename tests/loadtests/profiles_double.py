@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any
 
 from tests.fixtures.ports import free_port
@@ -118,6 +118,13 @@ def profiles_double(
     server.seen = seen if seen is not None else {}
     server.seen.update(reads=0, reads_with_cookie=0)
     server.delay_s, server.metrics, server.body_for_one = delay_s, metrics, body_for_one
+    with serving(server) as url:
+        yield url
+
+
+@contextmanager
+def serving(server: HTTPServer) -> Iterator[str]:
+    """`server` answering on a thread of its own; yields its base URL, then shuts it down."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -5,7 +5,7 @@ import pytest
 
 from loadtests.data import EmailMaker, KeyPicker, Skew
 from loadtests.errors import LoadTestError
-from loadtests.mix import Mix, action_cycle
+from rundir.mix import Mix, MixError, action_cycle
 from tests.loadtests.locust_process import run_in_locust_process
 
 
@@ -21,7 +21,7 @@ def test_mix_parses_positional_and_named_weights() -> None:
 
 @pytest.mark.parametrize("text", ["80,10,5", "a,b,c,d", "0,0,0,0", "list=1,delete=2", "-1,1,1,1"])
 def test_mix_rejects_bad_weights(text: str) -> None:
-    with pytest.raises(LoadTestError):
+    with pytest.raises(MixError):
         Mix.parse(text)
 
 
@@ -30,7 +30,7 @@ def test_task_list_repeats_tasks_by_weight() -> None:
         """
         import json
         from collections import Counter
-        from loadtests.mix import Mix
+        from rundir.mix import Mix
         from loadtests.profiles_user import tasks_for
         tasks = tasks_for(Mix.parse("6,2,1,1").reduced())
         print(json.dumps(Counter(task.__name__ for task in tasks)))

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.fixtures.ports import free_port, wait_for_port
+from tests.loadtests.profiles_double import serving
 
 LOADCAP = Path(sys.executable).with_name("loadcap")
 ORDERS = [{"order": n, "total_cents": 100 * n, "status": "paid"} for n in range(1, 21)]
@@ -75,14 +75,8 @@ class ShopHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ShopHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), ShopHandler)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.servers_required import require_binary
-from tests.loadtests.test_web_ui import CHROMIUM_ARGS, locust_web_ui
+from tests.loadtests.test_web_ui import chromium_page, locust_web_ui
 
 
 @pytest.fixture
@@ -32,20 +31,11 @@ def _wait_for_users(url: str, users: int, timeout: float) -> int:
 
 @pytest.mark.parametrize("shape", ["SoakShape", "SpikeShape"])
 def test_a_shape_picked_in_the_form_runs_the_user_count_typed(picker_web: str, shape: str) -> None:
-    chromium = require_binary("chromium", "/usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(picker_web + "/")
-            page.select_option("select[name=shapeClass]", shape)
-            users = page.locator("input[name=userCount]")
-            assert users.is_enabled(timeout=5_000)  # Locust disables it unless told otherwise
-            users.fill("3")
-            page.fill("input[name=spawnRate]", "3")
-            page.click("button[type=submit]")
-            assert _wait_for_users(picker_web, 3, timeout=20) == 3
-        finally:
-            browser.close()
+    with chromium_page(picker_web + "/") as page:
+        page.select_option("select[name=shapeClass]", shape)
+        users = page.locator("input[name=userCount]")
+        assert users.is_enabled(timeout=5_000)  # Locust disables it unless told otherwise
+        users.fill("3")
+        page.fill("input[name=spawnRate]", "3")
+        page.click("button[type=submit]")
+        assert _wait_for_users(picker_web, 3, timeout=20) == 3

@@ -10,7 +10,8 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -19,7 +20,8 @@ from target_service.process import ServiceProcess
 from target_service.settings import Settings
 from tests.fixtures.mariadb_server import MariaDBPair, MariaDBServer
 from tests.fixtures.redis_server import RedisServer
-from tests.reliability.load_probe import LoadProbe, health_status, poll_until
+from tests.fixtures.replica_cluster import cluster_settings
+from tests.reliability.load_probe import Figures, LoadProbe, health_status, poll_until
 
 PROFILES = 200
 FAULT_S = 3.0
@@ -39,6 +41,43 @@ async def check_ok(base_url: str, name: str) -> bool:
     return bool(checks[name]["ok"])
 
 
+@dataclass(frozen=True)
+class Fault:
+    whole: Figures  # the probe's whole run
+    during: Figures  # from the fault to the recovery
+    down_s: float  # from the fault to the restart
+    recovery_s: float  # from the restart to the recovery
+
+
+async def fault_under_load(
+    probe: LoadProbe,
+    *,
+    inject: Callable[[], Awaitable[None]],
+    restart: Callable[[], Awaitable[None]],
+    recovered: Callable[[], Awaitable[bool]],
+    answers_before: int = 200,
+    recovery_timeout_s: float = 30.0,
+) -> Fault:
+    """The probe's load on, `inject` the fault, `restart` after FAULT_S, wait until
+    `recovered`, and go on loading for another 100 answers."""
+    async with probe.running(CLIENTS):
+        await probe.wait_for_answers(answers_before)
+        fault_start = time.monotonic()
+        await inject()
+        await asyncio.sleep(FAULT_S)
+        await restart()
+        restarted = time.monotonic()
+        recovery_s = await poll_until(recovered, timeout_s=recovery_timeout_s)
+        fault_end = time.monotonic()
+        await probe.wait_for_answers(100)
+    return Fault(
+        whole=probe.figures(),
+        during=probe.figures((fault_start, fault_end)),
+        down_s=restarted - fault_start,
+        recovery_s=recovery_s,
+    )
+
+
 # --- Redis ----------------------------------------------------------------------------------
 
 
@@ -53,22 +92,22 @@ def redis_service(mariadb_db: MariaDBServer, redis_clean: RedisServer) -> Iterat
 async def test_redis_killed_under_load_costs_no_request(
     redis_service: ServiceProcess, redis_clean: RedisServer
 ) -> None:
-    probe = LoadProbe(redis_service.base_url, ids=range(1, PROFILES + 1))
-    async with probe.running(CLIENTS):
-        await probe.wait_for_answers(200)
-        fault_start = time.monotonic()
+    base_url = redis_service.base_url
+
+    async def kill() -> None:
         redis_clean.kill()
-        await poll_until(lambda: _not(check_ok(redis_service.base_url, "cache")))
-        await asyncio.sleep(FAULT_S)
-        await asyncio.to_thread(redis_clean.start)
-        restarted = time.monotonic()
-        recovery_s = await poll_until(lambda: _healthy(redis_service.base_url))
-        fault_end = time.monotonic()
-        await probe.wait_for_answers(100)
-    whole, during = probe.figures(), probe.figures((fault_start, fault_end))
+        await poll_until(lambda: _not(check_ok(base_url, "cache")))
+
+    fault = await fault_under_load(
+        LoadProbe(base_url, ids=range(1, PROFILES + 1)),
+        inject=kill,
+        restart=lambda: asyncio.to_thread(redis_clean.start),
+        recovered=lambda: _healthy(base_url),
+    )
+    whole, during = fault.whole, fault.during
     print(
-        f"Redis SIGKILLed {restarted - fault_start:.1f} s under load: {whole}; during the fault: "
-        f"{during}; /health healthy {recovery_s:.2f} s after restart"
+        f"Redis SIGKILLed {fault.down_s:.1f} s under load: {whole}; during the fault: "
+        f"{during}; /health healthy {fault.recovery_s:.2f} s after restart"
     )
     assert whole.failures == 0, str(whole)
     assert during.requests > 0
@@ -90,10 +129,7 @@ async def _healthy(base_url: str) -> bool:
 @pytest.fixture
 def replicated_service(mariadb_pair: MariaDBPair) -> Iterator[ServiceProcess]:
     # No Redis: every read reaches a database, so the replica really carries reads.
-    settings = Settings(
-        db_url=mariadb_pair.master_url, replica_urls=(mariadb_pair.replica_url,), rate_limit=None
-    )
-    with ServiceProcess(settings, profiles=PROFILES) as service:
+    with ServiceProcess(cluster_settings(mariadb_pair), profiles=PROFILES) as service:
         mariadb_pair.wait_synced()
         yield service
 
@@ -103,21 +139,17 @@ async def test_replica_killed_under_load_costs_no_request_and_rejoins(
 ) -> None:
     base_url = replicated_service.base_url
     await poll_until(lambda: check_ok(base_url, "replica0"))
-    probe = LoadProbe(base_url, ids=range(1, PROFILES + 1))
-    async with probe.running(CLIENTS):
-        await probe.wait_for_answers(200)
-        fault_start = time.monotonic()
-        await asyncio.to_thread(mariadb_pair.stop_replica)  # SIGKILL
-        await asyncio.sleep(FAULT_S)
-        await asyncio.to_thread(mariadb_pair.start_replica)
-        restarted = time.monotonic()
-        recovery_s = await poll_until(lambda: check_ok(base_url, "replica0"), timeout_s=60)
-        fault_end = time.monotonic()
-        await probe.wait_for_answers(100)
-    whole, during = probe.figures(), probe.figures((fault_start, fault_end))
+    fault = await fault_under_load(
+        LoadProbe(base_url, ids=range(1, PROFILES + 1)),
+        inject=lambda: asyncio.to_thread(mariadb_pair.stop_replica),  # SIGKILL
+        restart=lambda: asyncio.to_thread(mariadb_pair.start_replica),
+        recovered=lambda: check_ok(base_url, "replica0"),
+        recovery_timeout_s=60,
+    )
+    whole, during = fault.whole, fault.during
     print(
-        f"replica SIGKILLed {restarted - fault_start:.1f} s under load: {whole}; during the "
-        f"fault: {during}; back in rotation {recovery_s:.2f} s after restart"
+        f"replica SIGKILLed {fault.down_s:.1f} s under load: {whole}; during the "
+        f"fault: {during}; back in rotation {fault.recovery_s:.2f} s after restart"
     )
     assert whole.failures == 0, str(whole)
 
@@ -246,20 +278,23 @@ async def test_a_database_outage_logs_a_line_per_error_class_not_a_traceback_per
     mariadb_db: MariaDBServer,
 ) -> None:
     settings = Settings(db_url=mariadb_db.url, rate_limit=None)
+    logged_before = 0
     with ServiceProcess(settings, profiles=PROFILES) as service:
-        probe = LoadProbe(service.base_url, ids=range(1, PROFILES + 1))
-        async with probe.running(CLIENTS):
-            await probe.wait_for_answers(100)
+
+        async def stop_database() -> None:
+            nonlocal logged_before
             logged_before = service.log_path.stat().st_size
-            fault_start = time.monotonic()
             await asyncio.to_thread(mariadb_db.stop, kill=True)
-            await asyncio.sleep(FAULT_S)
-            await asyncio.to_thread(mariadb_db.start)
-            recovery_s = await poll_until(lambda: _healthy(service.base_url), timeout_s=30)
-            fault_end = time.monotonic()
-            await probe.wait_for_answers(100)
+
+        fault = await fault_under_load(
+            LoadProbe(service.base_url, ids=range(1, PROFILES + 1)),
+            inject=stop_database,
+            restart=lambda: asyncio.to_thread(mariadb_db.start),
+            recovered=lambda: _healthy(service.base_url),
+            answers_before=100,
+        )
         log = service.log_path.read_bytes()[logged_before:].decode(errors="replace")
-    during = probe.figures((fault_start, fault_end))
+    during, recovery_s = fault.during, fault.recovery_s
     tracebacks = log.count("Traceback")
     print(
         f"database SIGKILLed {FAULT_S:.0f} s under load: during the outage {during}; "

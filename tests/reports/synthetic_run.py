@@ -96,42 +96,16 @@ def _stats(
     with (out / "locust_stats.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
+
+        def row(method: str, name: str, sent: int, failed: int) -> list[object]:
+            rates = [sent / seconds, failed / seconds]
+            return [method, name, sent, failed, 4, 5.0, 1, 250, 300, *rates, *_latencies(rng, 4.0)]
+
         for method, name, _ in ENDPOINTS:
-            sent, failed = totals[method, name]
-            writer.writerow(
-                [
-                    method,
-                    name,
-                    sent,
-                    failed,
-                    4,
-                    5.0,
-                    1,
-                    250,
-                    300,
-                    sent / seconds,
-                    failed / seconds,
-                    *_latencies(rng, 4.0),
-                ]
-            )
+            writer.writerow(row(method, name, *totals[method, name]))
         sent = sum(t[0] for t in totals.values())
         failed = sum(t[1] for t in totals.values())
-        writer.writerow(
-            [
-                "",
-                "Aggregated",
-                sent,
-                failed,
-                4,
-                5.0,
-                1,
-                250,
-                300,
-                sent / seconds,
-                failed / seconds,
-                *_latencies(rng, 4.0),
-            ]
-        )
+        writer.writerow(row("", "Aggregated", sent, failed))
 
 
 def _snapshots(out: Path, seconds: int, rps: float, every_s: int) -> None:

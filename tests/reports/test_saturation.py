@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.saturation import Stage, measure_stage, observed_stages
+from reports.saturation import MeasuredStage, measure_stage, observed_stages
 from reports.slo import Slo
 from reports.stage_limits import StageServer, limit_sentence
 
@@ -59,7 +59,7 @@ def test_slo_is_configurable() -> None:
     assert not measure_stage(history, 10, 1.0, 10.0, Slo()).met_slo  # type: ignore[union-attr]
 
 
-def _stage(**changes: object) -> Stage:
+def _stage(**changes: object) -> MeasuredStage:
     fields = {
         "users": 40,
         "start_s": 0.0,
@@ -69,7 +69,7 @@ def _stage(**changes: object) -> Stage:
         "error_rate": 0.0,
         "met_slo": False,
     }
-    return Stage(**{**fields, **changes})  # type: ignore[arg-type]
+    return MeasuredStage(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 def _server(**changes: object) -> StageServer:
@@ -84,7 +84,7 @@ def _server(**changes: object) -> StageServer:
 
 
 def _sentence(
-    stage: Stage,
+    stage: MeasuredStage,
     now: StageServer | None,
     previous: StageServer | None = None,
     log: tuple[str, ...] = (),

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from reports.load import RunData
-from reports.saturation import Stage
+from reports.saturation import MeasuredStage
 from reports.service_capacity import analyse_capacity, capacity_facts
 from reports.slo import Slo
 from reports.use import stage_limit, use_row, verdict
@@ -87,7 +87,7 @@ def _run(
     *,
     log: list[str] | None = None,
     pool: tuple[int, int] | None = None,
-) -> tuple[RunData, list[Stage]]:
+) -> tuple[RunData, list[MeasuredStage]]:
     data = RunData(
         run_dir=Path("."),
         stats=pd.DataFrame(),
@@ -101,7 +101,7 @@ def _run(
         generator=_generator(generator) if generator is not None else None,
     )
     stages = [
-        Stage(
+        MeasuredStage(
             users=users,
             start_s=float(i * STAGE_S),
             end_s=float((i + 1) * STAGE_S),
@@ -134,7 +134,7 @@ def test_a_stage_shorter_than_two_scrapes_is_measured_between_the_scrapes_around
     data = RunData(
         **{**data.__dict__, "snapshots": data.snapshots[data.snapshots["elapsed_s"] % 2 == 0]}
     )
-    short = Stage(users=10, start_s=4.3, end_s=5.7, rps=1000.0, p95_ms=20.0, error_rate=0.0,
+    short = MeasuredStage(users=10, start_s=4.3, end_s=5.7, rps=1000.0, p95_ms=20.0, error_rate=0.0,
                   met_slo=True)  # fmt: skip
 
     row = use_row(data, short, Slo())

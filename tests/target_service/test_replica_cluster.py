@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -26,47 +23,26 @@ from target_service.settings import Settings
 from target_service.storage import NewProfile
 from tests.fixtures.mariadb_server import MariaDBCluster
 from tests.fixtures.redis_server import RedisServer
-from tests.target_service.conftest import ApiUnderTest, client_for, prepare, running_api
+from tests.fixtures.replica_cluster import (
+    NO_CACHE,
+    api_on,
+    cache_settings,
+    cluster_settings,
+    cluster_store,
+    eventually,
+    in_rotation,
+    queries,
+    sample,
+    seed,
+)
+from tests.target_service.conftest import ApiUnderTest, client_for, running_api
 
 REPLICAS = ("replica0", "replica1", "replica2")
 PROFILE = NewProfile(name="Ada", email="ada@example.com", bio="old bio")
 
 
-def sample(metrics: ServiceMetrics, name: str, **labels: str) -> float:
-    return metrics.registry.get_sample_value(name, labels) or 0.0
-
-
 def reads(metrics: ServiceMetrics, pool: str) -> float:
-    return sample(metrics, "loadcap_db_queries_total", pool=pool, kind="read")
-
-
-def in_rotation(metrics: ServiceMetrics, pool: str) -> bool:
-    return sample(metrics, "loadcap_replica_in_rotation", pool=pool) == 1
-
-
-async def eventually(condition: Callable[[], bool], *, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-@asynccontextmanager
-async def cluster_store(
-    cluster: MariaDBCluster, metrics: ServiceMetrics, **settings: Any
-) -> AsyncIterator[MySQLProfileStore]:
-    config = Settings().with_changes(
-        db_url=cluster.master_url, replica_urls=cluster.replica_urls, **settings
-    )
-    store = MySQLProfileStore(config, metrics)
-    await store.open()
-    try:
-        await store.init_schema()
-        cluster.wait_synced()
-        yield store
-    finally:
-        await store.close()
+    return queries(metrics, pool)
 
 
 @pytest.fixture
@@ -176,21 +152,10 @@ async def test_a_position_no_replica_reaches_in_time_is_read_from_the_master(
 async def cluster_api(
     request: pytest.FixtureRequest, mariadb_cluster: MariaDBCluster, redis_clean: RedisServer
 ) -> AsyncIterator[ApiUnderTest]:
-    cache: dict[str, Any] = (
-        {"redis_url": redis_clean.url}
-        if request.param == "redis"
-        else {"profile_ttl_s": 0.0, "list_ttl_s": 0.0}
-    )
-    settings = Settings(
-        db_url=mariadb_cluster.master_url,
-        replica_urls=mariadb_cluster.replica_urls,
-        rate_limit=None,
-        replica_check_interval_s=0.2,
-        **cache,
-    )
-    await prepare(settings, 20)
-    mariadb_cluster.wait_synced()
-    async for running in running_api(settings):
+    cache = cache_settings(redis_clean if request.param == "redis" else None)
+    async for running in api_on(
+        mariadb_cluster, profiles=20, replica_check_interval_s=0.2, **cache
+    ):
         yield running
 
 
@@ -231,17 +196,8 @@ async def test_writes_hand_out_a_signed_position_that_api_clients_can_send_as_a_
 ) -> None:
     # No cache, and a monitor too slow to notice paused replicas: plain reads really are
     # served stale, so only the position the header carries can route the read correctly.
-    settings = Settings(
-        db_url=mariadb_cluster.master_url,
-        replica_urls=mariadb_cluster.replica_urls,
-        rate_limit=None,
-        profile_ttl_s=0.0,
-        list_ttl_s=0.0,
-        replica_check_interval_s=60.0,
-    )
-    await prepare(settings, 5)
-    mariadb_cluster.wait_synced()
-    async with contextlib.aclosing(running_api(settings)) as apis:
+    served = api_on(mariadb_cluster, profiles=5, replica_check_interval_s=60.0, **NO_CACHE)
+    async with contextlib.aclosing(served) as apis:
         api = await anext(apis)
         for index in range(3):
             mariadb_cluster.pause_replication(index)
@@ -277,18 +233,14 @@ async def test_another_instance_with_the_shared_secret_honours_the_position(
     mariadb_cluster: MariaDBCluster,
 ) -> None:
     def instance(secret: str) -> Settings:
-        return Settings(
-            db_url=mariadb_cluster.master_url,
-            replica_urls=mariadb_cluster.replica_urls,
-            rate_limit=None,
-            profile_ttl_s=0.0,
-            list_ttl_s=0.0,
+        return cluster_settings(
+            mariadb_cluster,
             replica_check_interval_s=60.0,  # paused replicas stay in rotation: reads go stale
             read_your_writes_secret=secret,
+            **NO_CACHE,
         )
 
-    await prepare(instance("shared"), 5)
-    mariadb_cluster.wait_synced()
+    await seed(instance("shared"), mariadb_cluster, 5)
     async with (
         contextlib.aclosing(running_api(instance("shared"))) as first,
         contextlib.aclosing(running_api(instance("shared"))) as second,
@@ -314,16 +266,9 @@ async def test_the_seeds_mix_with_cookie_keeping_clients_reads_mostly_from_repli
     # 80 % list, 10 % get, 5 % create, 5 % patch, each client keeping its cookie: by time
     # window nearly every read was pinned to the master (6.8 % on replicas); by GTID they
     # stay on replicas.
-    settings = Settings(
-        db_url=mariadb_cluster.master_url,
-        replica_urls=mariadb_cluster.replica_urls,
-        redis_url=redis_clean.url,
-        rate_limit=None,
-    )
-    await prepare(settings, 500)
-    mariadb_cluster.wait_synced()
     rng = random.Random(7)
-    async with contextlib.aclosing(running_api(settings)) as apis:
+    served = api_on(mariadb_cluster, profiles=500, redis_url=redis_clean.url)
+    async with contextlib.aclosing(served) as apis:
         api = await anext(apis)
         clients = [client_for(api.app, f"192.0.2.{n}") for n in range(1, 9)]
         created = 0

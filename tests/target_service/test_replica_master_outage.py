@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from target_service.mysql_store import MySQLProfileStore
-from target_service.settings import Settings
 from tests.fixtures.mariadb_server import MariaDBCluster
 from tests.fixtures.redis_server import RedisServer
-from tests.target_service.conftest import ApiUnderTest, prepare, running_api
+from tests.fixtures.replica_cluster import api_on, cache_settings, eventually
+from tests.target_service.conftest import ApiUnderTest
 
 PROFILES = 2_000  # more ids than the run reads, so the cache keeps missing
 READERS = 8
@@ -68,16 +68,6 @@ def p99_ms(samples: list[tuple[float, float, bool]]) -> float:
     return 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
 
 
-async def until(condition: Callable[[], bool], *, timeout: float) -> float:
-    """Poll `condition`; the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - started
-
-
 async def write_succeeds(client: httpx.AsyncClient, n: int) -> bool:
     body = {"name": "W", "email": f"w{n}@example.com", "bio": ""}
     return (await client.post("/api/profiles", json=body)).status_code == 201
@@ -104,22 +94,14 @@ def router_of(api: ApiUnderTest) -> Any:
 async def outage_api(
     request: pytest.FixtureRequest, mariadb_cluster: MariaDBCluster, redis_clean: RedisServer
 ) -> AsyncIterator[ApiUnderTest]:
-    cache: dict[str, Any] = (
-        {"redis_url": redis_clean.url}
-        if request.param == "redis"
-        else {"profile_ttl_s": 0.0, "list_ttl_s": 0.0}
-    )
-    settings = Settings(
-        db_url=mariadb_cluster.master_url,
-        replica_urls=mariadb_cluster.replica_urls,
-        rate_limit=None,
+    cache = cache_settings(redis_clean if request.param == "redis" else None)
+    async for running in api_on(
+        mariadb_cluster,
+        profiles=PROFILES,
         replica_check_interval_s=0.2,
         replica_retry_s=0.5,
         **cache,
-    )
-    await prepare(settings, PROFILES)
-    mariadb_cluster.wait_synced()
-    async for running in running_api(settings):
+    ):
         yield running
     mariadb_cluster.master.start()
 
@@ -133,7 +115,7 @@ async def master_outage_under_read_load(
     load = ReadLoad(client)
     task = asyncio.create_task(load.run(deadline_s=outage_s + rejoin_timeout_s + 30))
     try:
-        await until(lambda: len(load.samples) >= 300, timeout=30)
+        await eventually(lambda: len(load.samples) >= 300, timeout=30)
         # Recent writes: cache fills right after them want "the master's position now".
         for profile_id in range(1, 21):
             patched = await client.patch(f"/api/profile/{profile_id}", json={"bio": "before"})
@@ -141,8 +123,8 @@ async def master_outage_under_read_load(
         killed = time.monotonic()
         # In a thread: the service keeps answering while the fixture waits for processes.
         await asyncio.to_thread(cluster.master.stop, kill=True)
-        await until(lambda: not router.master_reachable, timeout=10)
-        await until(lambda: time.monotonic() - killed >= outage_s, timeout=outage_s + 1)
+        await eventually(lambda: not router.master_reachable, timeout=10)
+        await eventually(lambda: time.monotonic() - killed >= outage_s, timeout=outage_s + 1)
         health = (await client.get("/health")).json()
         assert health["checks"]["database"]["ok"] is False
         during = [check for name, check in health["checks"].items() if name.startswith("rep")]
@@ -151,7 +133,7 @@ async def master_outage_under_read_load(
         restarted = time.monotonic()
         writes_back_s = await until_writes_succeed(client, timeout=30)
         # Rejoined: following the live master again, not serving as survivors of a dead one.
-        rejoin_s = await until(
+        rejoin_s = await eventually(
             lambda: (
                 router.master_reachable
                 and all(r.in_rotation and r.orphaned_at is None for r in router.replicas)
@@ -199,17 +181,14 @@ async def test_replicas_with_mariadbs_default_connect_retry_rejoin_by_themselves
     for index in range(3):
         mariadb_cluster.set_connect_retry(60, index)
     assert mariadb_cluster.replication_status(0)["Connect_Retry"] == "60"
-    settings = Settings(
-        db_url=mariadb_cluster.master_url,
-        replica_urls=mariadb_cluster.replica_urls,
+    served = api_on(
+        mariadb_cluster,
+        profiles=PROFILES,
         redis_url=redis_clean.url,
-        rate_limit=None,
         replica_check_interval_s=0.5,
     )
-    await prepare(settings, PROFILES)
-    mariadb_cluster.wait_synced()
     try:
-        async with contextlib.aclosing(running_api(settings)) as apis:
+        async with contextlib.aclosing(served) as apis:
             async for api in apis:
                 figures = await master_outage_under_read_load(
                     api, mariadb_cluster, outage_s=2.0, rejoin_timeout_s=90

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
-
 import pytest
 
 from target_service.metrics import ServiceMetrics
@@ -15,56 +9,14 @@ from target_service.mysql_store import MySQLProfileStore
 from target_service.settings import Settings
 from target_service.storage import NewProfile
 from tests.fixtures.mariadb_server import MariaDBPair
-
-
-def sample(metrics: ServiceMetrics, name: str, **labels: str) -> float:
-    return metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-def queries(metrics: ServiceMetrics, pool: str, kind: str = "read") -> float:
-    return sample(metrics, "loadcap_db_queries_total", pool=pool, kind=kind)
-
-
-def in_rotation(metrics: ServiceMetrics, pool: str = "replica0") -> float:
-    return sample(metrics, "loadcap_replica_in_rotation", pool=pool)
+from tests.fixtures.replica_cluster import cluster_store, eventually, in_rotation, queries, sample
 
 
 def fallbacks(metrics: ServiceMetrics, reason: str) -> float:
     return sample(metrics, "loadcap_replica_fallbacks_total", reason=reason)
 
 
-async def eventually(condition: Callable[[], bool], *, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
-
-
 PROFILE = NewProfile(name="Ada", email="ada@example.com", bio="old bio")
-
-
-@asynccontextmanager
-async def routed_store(
-    pair: MariaDBPair,
-    metrics: ServiceMetrics,
-    *,
-    replicas: int = 1,
-    sync: bool = True,
-    **settings: Any,
-) -> AsyncIterator[MySQLProfileStore]:
-    config = Settings().with_changes(
-        db_url=pair.master_url, replica_urls=(pair.replica_url,) * replicas, **settings
-    )
-    store = MySQLProfileStore(config, metrics)
-    await store.open()
-    try:
-        await store.init_schema()
-        if sync:
-            pair.wait_synced()
-        yield store
-    finally:
-        await store.close()
 
 
 @pytest.fixture
@@ -75,7 +27,7 @@ def metrics() -> ServiceMetrics:
 async def test_reads_are_served_by_the_replica_and_writes_by_the_master(
     mariadb_pair: MariaDBPair, metrics: ServiceMetrics
 ) -> None:
-    async with routed_store(mariadb_pair, metrics) as store:
+    async with cluster_store(mariadb_pair, metrics) as store:
         created = await store.create_profile(PROFILE)
         mariadb_pair.wait_synced()
         assert await store.get_profile(created["id"]) == created
@@ -93,7 +45,7 @@ async def test_primary_read_sees_a_write_the_paused_replica_does_not_have(
     mariadb_pair: MariaDBPair, metrics: ServiceMetrics
 ) -> None:
     # A slow monitor keeps the paused replica in rotation, so plain reads really hit it.
-    async with routed_store(mariadb_pair, metrics, replica_check_interval_s=60.0) as store:
+    async with cluster_store(mariadb_pair, metrics, replica_check_interval_s=60.0) as store:
         created = await store.create_profile(PROFILE)
         mariadb_pair.wait_synced()
         mariadb_pair.pause_replication()
@@ -111,7 +63,7 @@ async def test_primary_read_sees_a_write_the_paused_replica_does_not_have(
 async def test_stopped_replica_falls_back_to_master_and_rejoins_when_restarted(
     mariadb_pair: MariaDBPair, metrics: ServiceMetrics
 ) -> None:
-    async with routed_store(
+    async with cluster_store(
         mariadb_pair, metrics, replica_retry_s=0.3, replica_check_interval_s=0.1
     ) as store:
         created = await store.create_profile(PROFILE)
@@ -141,7 +93,7 @@ async def test_stopped_replica_falls_back_to_master_and_rejoins_when_restarted(
 async def test_replica_lagging_beyond_the_limit_leaves_rotation_until_it_catches_up(
     mariadb_pair: MariaDBPair, metrics: ServiceMetrics
 ) -> None:
-    async with routed_store(
+    async with cluster_store(
         mariadb_pair, metrics, replica_max_lag_s=1.0, replica_check_interval_s=0.1
     ) as store:
         [replica] = store.router.replicas
@@ -163,7 +115,7 @@ async def test_stopped_replication_takes_the_replica_out_of_rotation(
     mariadb_pair: MariaDBPair, metrics: ServiceMetrics
 ) -> None:
     # Seconds_Behind_Master is NULL while replication is stopped: that is not "no lag".
-    async with routed_store(mariadb_pair, metrics, replica_check_interval_s=0.1) as store:
+    async with cluster_store(mariadb_pair, metrics, replica_check_interval_s=0.1) as store:
         assert in_rotation(metrics) == 1
         mariadb_pair.pause_replication()
         await eventually(lambda: in_rotation(metrics) == 0)
@@ -175,7 +127,7 @@ async def test_stopped_replication_takes_the_replica_out_of_rotation(
 async def test_reads_rotate_over_replicas_in_rotation(
     mariadb_pair: MariaDBPair, metrics: ServiceMetrics
 ) -> None:
-    async with routed_store(mariadb_pair, metrics, replicas=2) as store:
+    async with cluster_store(mariadb_pair, metrics, pools_per_replica=2) as store:
         for _ in range(6):
             # One at a time: the replicas are equally idle, so round-robin decides.
             await store.list_profiles(offset=0, limit=1)
@@ -213,11 +165,11 @@ async def test_replica_whose_lag_cannot_be_measured_stays_out_of_rotation(
 async def test_a_replica_serves_no_reads_before_its_lag_is_known(
     mariadb_pair: MariaDBPair, metrics: ServiceMetrics
 ) -> None:
-    async with routed_store(mariadb_pair, ServiceMetrics()):
+    async with cluster_store(mariadb_pair, ServiceMetrics()):
         pass  # the schema, on both servers
     # Replication stopped before the service starts: the very first read must not see it.
     mariadb_pair.pause_replication()
-    async with routed_store(
+    async with cluster_store(
         mariadb_pair, metrics, sync=False, replica_check_interval_s=60.0
     ) as store:
         assert in_rotation(metrics) == 0

@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from target_service.settings import Settings
+from tests.fixtures import replica_cluster
 from tests.fixtures.mariadb_server import MariaDBPair
-from tests.target_service.conftest import ApiUnderTest, client_for, prepare, running_api
-
-
-async def eventually(condition: Callable[[], bool], *, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
+from tests.fixtures.replica_cluster import NO_CACHE, api_on, eventually
+from tests.target_service.conftest import ApiUnderTest, client_for
 
 
 async def replicated(pair: MariaDBPair, **settings: Any) -> AsyncIterator[ApiUnderTest]:
-    config = Settings(
-        db_url=pair.master_url,
-        replica_urls=(pair.replica_url,),
-        rate_limit=None,
-        profile_ttl_s=0.0,  # every GET reaches the store, so routing is what is observed
-        list_ttl_s=0.0,
-        **settings,
-    )
-    await prepare(config, 5)
-    pair.wait_synced()
-    async for running in running_api(config):
+    async for running in api_on(pair, profiles=5, **NO_CACHE, **settings):
         yield running
 
 
@@ -55,15 +36,11 @@ async def watched_api(mariadb_pair: MariaDBPair) -> AsyncIterator[ApiUnderTest]:
 
 
 def queries(api: ApiUnderTest, pool: str) -> float:
-    registry = api.service.metrics.registry
-    return (
-        registry.get_sample_value("loadcap_db_queries_total", {"pool": pool, "kind": "read"}) or 0.0
-    )
+    return replica_cluster.queries(api.service.metrics, pool)
 
 
-def in_rotation(api: ApiUnderTest) -> float:
-    registry = api.service.metrics.registry
-    return registry.get_sample_value("loadcap_replica_in_rotation", {"pool": "replica0"}) or 0.0
+def in_rotation(api: ApiUnderTest) -> bool:
+    return replica_cluster.in_rotation(api.service.metrics)
 
 
 async def test_patch_then_get_shows_the_new_value_while_the_replica_serves_the_old(

@@ -1,4 +1,5 @@
-"""Server-side facts from `/metrics` snapshots: pure functions on the frame `prom` builds.
+"""The service's Prometheus metrics: their names, and what their `/metrics` snapshots say (pure
+functions on the frame `prom` builds).
 
 Counters are cumulative since the service started, so everything here differences
 consecutive snapshots; a counter that goes down means the service restarted, and the new
