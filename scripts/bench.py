@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.bench_service import run_scenario  # noqa: E402
 from target_service.process import ServiceProcess  # noqa: E402
 from target_service.settings import Settings  # noqa: E402
-from tests.fixtures.mariadb_server import MariaDBPair, MariaDBServer, initialise_datadir  # noqa: E402
+from tests.fixtures.mariadb_server import MariaDBPair, initialise_datadir, servers  # noqa: E402
 from tests.fixtures.ports import free_port, wait_for_port  # noqa: E402
 from tests.fixtures.redis_server import RedisServer  # noqa: E402
 
@@ -155,12 +155,7 @@ def datastores(work: Path) -> Iterator[tuple[MariaDBPair, RedisServer]]:
     except RuntimeError:  # seen once on a shared /tmp: a clash of temporary table names
         shutil.rmtree(template, ignore_errors=True)
         initialise_datadir(template)
-    (work / "master").mkdir()
-    (work / "replica").mkdir()
-    pair = MariaDBPair(
-        MariaDBServer(name="master", template=template, workdir=work / "master", server_id=31),
-        MariaDBServer(name="replica", template=template, workdir=work / "replica", server_id=32),
-    )
+    pair = MariaDBPair(*servers(template, work, ("master", "replica"), first_id=31))
     redis_bin = shutil.which("redis-server")
     if redis_bin is None:
         sys.exit("bench: redis-server is not installed (scripts/bootstrap --system installs it)")

@@ -31,9 +31,10 @@ from rundir.summary_json import SummaryServer  # noqa: E402
 from rundir.units import parse_duration  # noqa: E402
 from target_service.settings import Settings  # noqa: E402
 from tests.fixtures.mariadb_server import (  # noqa: E402
+    CLUSTER_NAMES,
     MariaDBCluster,
-    MariaDBServer,
     initialise_datadir,
+    servers,
 )
 from tests.fixtures.ports import free_port, wait_for_port  # noqa: E402
 
@@ -73,13 +74,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="loadcap-topology-"))
     template = work / "template"
     initialise_datadir(template)
-    servers = []
-    for index, name in enumerate(("master", "replica0", "replica1", "replica2")):
-        (work / name).mkdir()
-        servers.append(
-            MariaDBServer(name=name, template=template, workdir=work / name, server_id=21 + index)
-        )
-    cluster = MariaDBCluster(*servers)
+    cluster = MariaDBCluster(*servers(template, work, CLUSTER_NAMES, first_id=21))
     redis_port = free_port()
     redis = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
