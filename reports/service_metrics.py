@@ -24,6 +24,7 @@ POOL_IN_USE = "loadcap_db_pool_in_use"
 IN_ROTATION = "loadcap_replica_in_rotation"
 FALLBACKS = "loadcap_replica_fallbacks_total"
 RATE_LIMITED = "loadcap_rate_limited_total"
+RATE_LIMIT_ERRORS = "loadcap_rate_limit_errors_total"
 PROCESS_CPU = "process_cpu_seconds_total"
 CORES_AVAILABLE = "loadcap_cpu_cores_available"
 # Requests the service counts that the load test did not send (the scrapes themselves).

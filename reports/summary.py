@@ -159,7 +159,16 @@ def _server(snapshots: pd.DataFrame | None) -> SummaryServer | None:
             float(service_metrics.total_increase(snapshots, service_metrics.RATE_LIMITED).sum())
         ),
         replica_fallbacks={str(k): round(float(v)) for k, v in fallbacks.items()},
+        rate_limit_errors=_rounded(
+            service_metrics.counter_increase(
+                snapshots, service_metrics.RATE_LIMIT_ERRORS, -math.inf, math.inf
+            )
+        ),
     )
+
+
+def _rounded(value: float | None) -> int | None:
+    return None if value is None else round(value)
 
 
 def summarise(data: RunData, slo: Slo, saturation: Saturation | None) -> Summary:

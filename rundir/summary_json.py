@@ -149,6 +149,8 @@ class SummaryServer(msgspec.Struct, frozen=True, kw_only=True):
     replica_read_share: float | None = None
     replica_query_ms: float | None = None
     rate_limited: int | None = None
+    # The limiter's backend (Redis) failed this often: it let those requests through unlimited.
+    rate_limit_errors: int | None = None
     replica_fallbacks: dict[str, int] | None = None  # by reason
 
 

@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from reports.slo import Slo
@@ -118,3 +119,19 @@ def test_write_summary_writes_strict_json(tmp_path: Path) -> None:
     assert not any(
         isinstance(v, float) and math.isnan(v) for e in summary["endpoints"] for v in e.values()
     )
+
+
+def test_rate_limiter_backend_failures_are_counted_apart_from_cache_errors() -> None:
+    from reports.summary import _server
+
+    rows = [
+        {"timestamp": 1000.0 + at, "elapsed_s": at, "phase": "during", "sample": sample,
+         "value": value}
+        for at, limiter, cache in ((0.0, 0.0, 0.0), (2.0, 3.0, 1.0), (4.0, 7.0, 1.0))
+        for sample, value in (
+            ("loadcap_rate_limit_errors_total", limiter),
+            ("loadcap_cache_errors_total", cache),
+        )
+    ]  # fmt: skip
+    server = _server(pd.DataFrame(rows))
+    assert server is not None and server.rate_limit_errors == 7
