@@ -41,6 +41,10 @@ class MeasuredRun:
 
 def read_measured_run(run_dir: Path) -> MeasuredRun:
     path = run_dir / SUMMARY_FILE
+    if not run_dir.is_dir():
+        raise CapacityInputError(
+            f"--from {run_dir}: not a directory (a run directory from `loadcap run`)"
+        )
     if not path.is_file():
         raise CapacityInputError(f"{run_dir}: no summary.json (run `loadcap report` first)")
     try:

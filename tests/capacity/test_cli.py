@@ -171,6 +171,12 @@ def test_plan_from_a_directory_without_summary_exits_2(tmp_path: Path) -> None:
     assert "no summary.json" in result.stderr
 
 
+def test_plan_from_a_mistyped_directory_says_it_is_not_one(tmp_path: Path) -> None:
+    result = invoke("plan", "--from", str(tmp_path / "runs" / "typo"))
+    assert result.exit_code == 2
+    assert "not a directory" in result.stderr
+
+
 def test_plan_with_a_usl_fit_sizes_from_x_of_n(tmp_path: Path) -> None:
     # X(N) = 200N / (1 + 0.05(N-1)) over instance counts; at 70% the fleet must model
     # 1000 / 0.7 = 1428.6 req/s: X(10) = 1379.3 falls short, X(11) = 1466.7 carries it.
