@@ -12,6 +12,7 @@ import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from loadtests.errors import LoadTestError
@@ -82,38 +83,19 @@ def run_sweep(
     """Runs every level (then every worker count); returns the points by CSV name."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[SweepPoint]] = {}
+    measure = partial(_measure, settings, on_point=on_point)
     with _service(settings.host, settings.profiles, workers=1) as (host, split):
         results[SWEEP_CSV] = [
-            _measure(
-                settings,
-                host,
-                split=split,
-                users=level,
-                n=level,
-                name=f"users-{level:04d}",
-                kind=SWEEP_CSV,
-                on_point=on_point,
-            )
+            measure(host, split, users=level, n=level, name=f"users-{level:04d}", kind=SWEEP_CSV)
             for level in sorted(settings.levels)
         ]
     write_points(results[SWEEP_CSV], settings.out_dir / SWEEP_CSV, n_column="concurrency")
     if settings.workers:
-        top = max(settings.levels)
-        points = []
+        top, points = max(settings.levels), []
         for count in sorted(settings.workers):
             with _service(None, settings.profiles, workers=count, cache=False) as (host, split):
-                points.append(
-                    _measure(
-                        settings,
-                        host,
-                        split=split,
-                        users=top,
-                        n=count,
-                        name=f"workers-{count:02d}",
-                        kind=WORKERS_CSV,
-                        on_point=on_point,
-                    )
-                )
+                name = f"workers-{count:02d}"
+                points.append(measure(host, split, users=top, n=count, name=name, kind=WORKERS_CSV))
         results[WORKERS_CSV] = points
         write_points(points, settings.out_dir / WORKERS_CSV, n_column="processors")
     return results
@@ -122,8 +104,8 @@ def run_sweep(
 def _measure(
     settings: SweepSettings,
     host: str,
-    *,
     split: CpuSplit,
+    *,
     users: int,
     n: int,
     name: str,
