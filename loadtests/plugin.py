@@ -297,8 +297,14 @@ def _configure_open_model(options: Any, weights: dict[str, int], workload: Workl
     OpenModelUser.schedule_factory = staticmethod(schedule_for)
 
 
-def on_request(request_type: str, name: str, response_time: float, **_: Any) -> None:
-    STATE.service.record(f"{request_type} {name}", response_time)
+def on_request(
+    request_type: str, name: str, response_time: float, exception: Any = None, **_: Any
+) -> None:
+    """Every request, in every Locust process: its exact histogram and its second's window,
+    under one name built once (this runs on the generator's hot path)."""
+    key = f"{request_type} {name}"
+    STATE.service.record(key, response_time)
+    windows.RECORDER.record(key, response_time, exception is not None)
 
 
 def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
