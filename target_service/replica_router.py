@@ -28,7 +28,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -62,10 +62,6 @@ PROBE_TIMEOUT_S = 2.0
 GTID_WAIT_S = 0.1
 _PROBE_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_ERRORS, MySQLError)
 _ER_UNKNOWN_SYSTEM_VARIABLE = 1193
-
-
-class ReplicaDown(Exception):
-    """A read found its replica unreachable; the replica has left rotation."""
 
 
 @dataclass(slots=True)
@@ -224,26 +220,22 @@ class ReplicaRouter:
         self._turn = (self._turn + 1) % len(candidates)
         return [*candidates[self._turn :], *candidates[: self._turn]]
 
-    @contextlib.asynccontextmanager
-    async def _replica_connection(self, replica: ReplicaState) -> AsyncIterator[Connection]:
-        """A connection for one read, within REPLICA_READ_TIMEOUT_S. A replica found
-        unreachable (connecting or reading) leaves rotation, and `ReplicaDown` is raised."""
-        try:
-            async with asyncio.timeout(REPLICA_READ_TIMEOUT_S), replica.pool.connection() as conn:
-                yield conn
-        except CONNECTION_ERRORS as exc:
-            if not unreachable(exc):
-                raise
-            self._take_out(replica, "down", f"read failed: {describe_error(exc)}")
-            raise ReplicaDown from exc
+    def _read_failed(self, replica: ReplicaState, exc: Exception) -> None:
+        """A replica read raised `exc`: an unreachable replica leaves rotation (the caller
+        then falls back to the master); any other error is the read's own and is raised."""
+        if not unreachable(exc):
+            raise exc
+        self._take_out(replica, "down", f"read failed: {describe_error(exc)}")
 
     async def _on_replica(self, replica: ReplicaState, query: Query[T]) -> T:
+        # Inline, not behind a context-manager helper: this is every replica read.
         try:
-            async with self._replica_connection(replica) as conn:
+            async with asyncio.timeout(REPLICA_READ_TIMEOUT_S), replica.pool.connection() as conn:
                 return await replica.pool.timed_read(query, conn)
-        except ReplicaDown:
-            self._metrics.replica_fallbacks.labels(reason="down").inc()
-            return await self.on_master(query, "read")
+        except CONNECTION_ERRORS as exc:
+            self._read_failed(replica, exc)
+        self._metrics.replica_fallbacks.labels(reason="down").inc()
+        return await self.on_master(query, "read")
 
     async def _causal_read(self, query: Query[T], need: GtidPosition) -> T:
         """A replica that has applied `need`, one that applies it within GTID_WAIT_S, or the
@@ -255,14 +247,19 @@ class ReplicaRouter:
         waitable = [r for r in self.replicas if r.in_rotation and r.delay_s == 0]
         if waitable:
             replica = min(self._rotated(waitable), key=lambda r: (r.lag_s or 0.0, r.pool.in_use))
-            with contextlib.suppress(ReplicaDown):
-                async with self._replica_connection(replica) as conn:
+            try:
+                async with (
+                    asyncio.timeout(REPLICA_READ_TIMEOUT_S),
+                    replica.pool.connection() as conn,
+                ):
                     replica.pool.count("position")
                     if await _gtid_wait(conn, need, GTID_WAIT_S):
                         replica.position = (
                             need if replica.position is None else replica.position.merged(need)
                         )
                         return await replica.pool.timed_read(query, conn)
+            except CONNECTION_ERRORS as exc:
+                self._read_failed(replica, exc)
         self._metrics.replica_fallbacks.labels(reason="read_your_writes").inc()
         return await self.on_master(query, "read")
 
