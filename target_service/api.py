@@ -102,15 +102,15 @@ class ProfilesApi:
         page, limit = parse_paging(
             request.query_params, default_limit=self.default_limit, max_limit=self.max_limit
         )
-        primary = self.read_your_writes.wrote_recently(request)
-        with requiring(self.read_your_writes.position(request)):
+        primary, position = self.read_your_writes.route(request)
+        with requiring(position):
             body = await self.cache.page_json(page, limit, primary=primary)
         return Response(body, media_type=JSON_MEDIA_TYPE)
 
     async def get_profile(self, request: Request) -> Response:
         profile_id = parse_profile_id(request.path_params["id"])
-        primary = self.read_your_writes.wrote_recently(request)
-        with requiring(self.read_your_writes.position(request)):
+        primary, position = self.read_your_writes.route(request)
+        with requiring(position):
             body = await self.cache.profile_json(profile_id, primary=primary)
         if body is None:
             raise ApiError(404, "not_found", f"no profile with id {profile_id}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 
 # Bounded on purpose: a position arrives from clients (cookie, header) and the database.
@@ -79,14 +79,27 @@ _required: ContextVar[GtidPosition | None] = ContextVar("loadcap_required_gtid",
 _written: ContextVar[WrittenPosition | None] = ContextVar("loadcap_written_gtid", default=None)
 
 
-@contextlib.contextmanager
-def requiring(position: GtidPosition | None) -> Iterator[None]:
-    """Reads inside the block must observe `position` (None: any consistent replica)."""
-    token = _required.set(position)
-    try:
-        yield
-    finally:
-        _required.reset(token)
+class _Requiring:
+    def __init__(self, position: GtidPosition) -> None:
+        self.position = position
+        self._token: Token[GtidPosition | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _required.set(self.position)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _required.reset(self._token)
+
+
+_NO_REQUIREMENT = contextlib.nullcontext()
+
+
+def requiring(position: GtidPosition | None) -> contextlib.AbstractContextManager[None]:
+    """Reads inside the block must observe `position`. None (most reads: the client sent no
+    position) requires nothing: each request runs in its own context, which starts without a
+    requirement, so there is nothing to set."""
+    return _NO_REQUIREMENT if position is None else _Requiring(position)
 
 
 def required() -> GtidPosition | None:

@@ -193,3 +193,23 @@ def test_gtid_positions_compare_domain_by_domain() -> None:
     assert later.format() == "0-11-50,1-12-7,2-11-1"
     for bad in ("", "0-11", "0-11-42,0-11-43", "a-b-c", "0-11-42,", "-1-2-3", "0-1-" + "9" * 21):
         assert GtidPosition.parse(bad) is None, bad
+
+
+@pytest.mark.parametrize(
+    "cookie_header",
+    [
+        b"loadcap_rw=1700000000000",
+        b"a=1; loadcap_rw=0-11-42~abc; b=2",
+        b"loadcap_rw=1; loadcap_rw=2",  # the last one wins, as in Starlette
+        b'loadcap_rw="1700000000000"',
+        b"xloadcap_rw=5",
+        b"loadcap_rw=",
+        b"  loadcap_rw = 7 ;other",
+        "loadcap_rw=\u00e9t\u00e9".encode(),
+    ],
+)
+def test_the_raw_header_scan_reads_the_cookie_as_starlette_does(cookie_header: bytes) -> None:
+    from target_service.read_your_writes import _sent
+
+    request = Request({"type": "http", "headers": [(b"cookie", cookie_header)]})
+    assert (_sent(request)[1] or None) == (request.cookies.get(COOKIE_NAME) or None)
