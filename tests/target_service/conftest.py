@@ -72,6 +72,12 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
     return Settings(db_url=mariadb.url, redis_url=redis.url, rate_limit=None)
 
 
+@pytest.fixture
+def metrics() -> ServiceMetrics:
+    """A fresh set of the service's collectors (its own registry) for one test."""
+    return ServiceMetrics()
+
+
 @pytest.fixture(params=["sqlite", "mariadb_redis"])
 async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ApiUnderTest]:
     settings = backend_settings(request, tmp_path)

@@ -65,11 +65,6 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[CacheBackend]
 
 
 @pytest.fixture
-def metrics() -> ServiceMetrics:
-    return ServiceMetrics()
-
-
-@pytest.fixture
 async def store(tmp_path: Path, metrics: ServiceMetrics) -> AsyncIterator[GatedStore]:
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'cache.db'}")
     await prepare(settings, 10)

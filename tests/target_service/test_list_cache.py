@@ -84,11 +84,6 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[CountingBacke
     await pool.aclose()
 
 
-@pytest.fixture
-def metrics() -> ServiceMetrics:
-    return ServiceMetrics()
-
-
 async def open_store(
     tmp_path: Path, metrics: ServiceMetrics, *renumber: str
 ) -> AsyncIterator[GatedStore]:

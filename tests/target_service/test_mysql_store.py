@@ -25,11 +25,6 @@ def new_profile(n: int, **fields: str) -> NewProfile:
 
 
 @pytest.fixture
-def metrics() -> ServiceMetrics:
-    return ServiceMetrics()
-
-
-@pytest.fixture
 async def store(
     mariadb_db: MariaDBServer, metrics: ServiceMetrics
 ) -> AsyncIterator[MySQLProfileStore]:

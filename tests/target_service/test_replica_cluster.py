@@ -45,11 +45,6 @@ def reads(metrics: ServiceMetrics, pool: str) -> float:
     return queries(metrics, pool)
 
 
-@pytest.fixture
-def metrics() -> ServiceMetrics:
-    return ServiceMetrics()
-
-
 async def test_reads_spread_over_the_three_replicas(
     mariadb_cluster: MariaDBCluster, metrics: ServiceMetrics
 ) -> None:

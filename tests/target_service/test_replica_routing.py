@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from target_service.metrics import ServiceMetrics
 from target_service.mysql_store import MySQLProfileStore
 from target_service.settings import Settings
@@ -17,11 +15,6 @@ def fallbacks(metrics: ServiceMetrics, reason: str) -> float:
 
 
 PROFILE = NewProfile(name="Ada", email="ada@example.com", bio="old bio")
-
-
-@pytest.fixture
-def metrics() -> ServiceMetrics:
-    return ServiceMetrics()
 
 
 async def test_reads_are_served_by_the_replica_and_writes_by_the_master(
