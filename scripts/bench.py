@@ -6,7 +6,7 @@ generator's own cost and report generation, side by side (see docs/benchmarks.md
                   [--json FILE] [--py-spy DIR]
 
 Starts everything it needs on free loopback ports (a throwaway MariaDB master + GTID replica
-and Redis from tests/fixtures, the service through `ServiceProcess`), pins the server under
+and Redis from pipeline/local_servers, the service through `ServiceProcess`), pins the server under
 test to one core and the load generator (and the datastores) to the other when the machine
 has two or more, and prints one table:
 
@@ -45,12 +45,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.local_servers.datastores import local_datastores  # noqa: E402
+from pipeline.local_servers.loopback import (  # noqa: E402
+    MissingServerBinary,
+    free_port,
+    wait_for_port,
+)
+from pipeline.local_servers.mariadb import MariaDBCluster  # noqa: E402
+from pipeline.local_servers.redis_server import RedisServer  # noqa: E402
 from scripts.bench_service import run_scenario  # noqa: E402
 from target_service.process import ServiceProcess  # noqa: E402
 from target_service.settings import Settings  # noqa: E402
-from tests.fixtures.mariadb_server import MariaDBPair, initialise_datadir, servers  # noqa: E402
-from tests.fixtures.ports import free_port, wait_for_port  # noqa: E402
-from tests.fixtures.redis_server import RedisServer  # noqa: E402
 
 PAGE_LIMIT = 20
 MIX = os.environ.get("BENCH_MIX", "80,10,5,5")  # list, get, create, patch (diagnosis only)
@@ -147,26 +152,13 @@ def service(settings: Settings, profiles: int, cores: Cores) -> Iterator[Service
 
 
 @contextmanager
-def datastores(work: Path) -> Iterator[tuple[MariaDBPair, RedisServer]]:
-    """A MariaDB master + GTID replica and a Redis, all throwaway (tests/fixtures)."""
-    template = work / "template"
+def datastores(work: Path) -> Iterator[tuple[MariaDBCluster, RedisServer]]:
+    """A MariaDB master + GTID replica and a Redis, all throwaway (pipeline/local_servers)."""
     try:
-        initialise_datadir(template)
-    except RuntimeError:  # seen once on a shared /tmp: a clash of temporary table names
-        shutil.rmtree(template, ignore_errors=True)
-        initialise_datadir(template)
-    pair = MariaDBPair(*servers(template, work, ("master", "replica"), first_id=31))
-    redis_bin = shutil.which("redis-server")
-    if redis_bin is None:
-        sys.exit("bench: redis-server is not installed (scripts/bootstrap --system installs it)")
-    redis = RedisServer(redis_bin, work)
-    try:
-        redis.start()
-        pair.start()
-        yield pair, redis
-    finally:
-        redis.stop()
-        pair.stop()
+        with local_datastores(work) as stores:
+            yield stores.cluster, stores.redis
+    except MissingServerBinary as exc:
+        sys.exit(f"bench: {exc}")
 
 
 # --- load generators -------------------------------------------------------------------------
@@ -373,7 +365,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         if "b" in cases:
             pair, redis = stack.enter_context(datastores(work / "stores"))
             settings = Settings(
-                db_url=pair.master_url, replica_urls=(pair.replica_url,), redis_url=redis.url,
+                db_url=pair.master_url, replica_urls=pair.replica_urls, redis_url=redis.url,
                 rate_limit=None, log_level="warning", redis_timeout_s=REDIS_TIMEOUT_S,
             )  # fmt: skip
             rows += measure_topology(

@@ -28,11 +28,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipeline.local_servers.loopback import free_port, wait_for_port
 from pipeline.runner import RunSettings, run_load_test
 from reports.load import load_stats
 from rundir.hdr_json import read_hdr
 from rundir.units import parse_duration
-from tests.fixtures.ports import free_port, wait_for_port
 from tests.loadtests.profiles_double import PROFILE
 
 PAGE = {"items": [PROFILE], "page": 1, "limit": 20, "has_more": True}

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.local_servers.mariadb import MariaDBServer, initialise_datadir
 from target_service.backends import build_store
 from target_service.metrics import ServiceMetrics
 from target_service.seed import SeedResult, seed_profiles
 from target_service.settings import Settings
-from tests.fixtures.mariadb_server import MariaDBServer, initialise_datadir
 
 # Override the test fixture's speed-over-durability flags: measure what production would see.
 DURABLE = [

@@ -27,16 +27,16 @@ sys.path.insert(0, str(ROOT))
 
 
 from pipeline.demo import DemoSettings, run_demo  # noqa: E402
-from rundir.summary_json import SummaryServer  # noqa: E402
-from rundir.units import parse_duration  # noqa: E402
-from target_service.settings import Settings  # noqa: E402
-from tests.fixtures.mariadb_server import (  # noqa: E402
+from pipeline.local_servers.loopback import free_port, wait_for_port  # noqa: E402
+from pipeline.local_servers.mariadb import (  # noqa: E402
     CLUSTER_NAMES,
     MariaDBCluster,
     initialise_datadir,
     servers,
 )
-from tests.fixtures.ports import free_port, wait_for_port  # noqa: E402
+from rundir.summary_json import SummaryServer  # noqa: E402
+from rundir.units import parse_duration  # noqa: E402
+from target_service.settings import Settings  # noqa: E402
 
 
 def demo(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pipeline.local_servers.nginx import NGINX_CONF
 from tests.fixtures.nginx_server import (
     COMPOSE_NGINX_CONF,
     COMPOSE_UPSTREAM,
@@ -87,3 +88,9 @@ def test_test_variant_only_changes_what_a_test_must(tmp_path: Path) -> None:
     assert "app:8000" not in re.sub(r"#[^\n]*", "", text)
     for directive in ("least_conn;", "$proxy_add_x_forwarded_for", "proxy_next_upstream_tries 2;"):
         assert directive in text
+
+
+def test_the_packaged_copy_is_compose_nginx_conf() -> None:
+    """An installed loadcap renders pipeline/local_servers/nginx.conf: it must be this file."""
+    packaged = NGINX_CONF.read_text(encoding="utf-8")
+    assert packaged == CONF, f"edit {NGINX_CONF} and {COMPOSE_NGINX_CONF} together"
