@@ -124,6 +124,10 @@ def _schemas() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "status": {"enum": ["healthy", "degraded", "unhealthy"]},
+            "instance": {
+                "type": "string",
+                "description": "which instance answered: <hostname>:<pid> (one per worker)",
+            },
             "checks": {
                 "type": "object",
                 "description": "One entry per check (database, each replica, cache, limiter)",
@@ -141,7 +145,7 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
-        "required": ["status", "checks"],
+        "required": ["status", "instance", "checks"],
     }
     return components
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -18,6 +20,12 @@ from target_service.rate_limiter import ClientRateLimiter
 from target_service.storage import Check, ProfileStore
 
 
+def instance_id() -> str:
+    """`<hostname>:<pid>`: which instance answered, behind a load balancer (a fleet waits until
+    /health has answered from N distinct ones). With `--workers` each worker is one."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def health_body(checks: list[Check]) -> tuple[int, dict[str, object]]:
     """unhealthy (503) when a critical check fails, degraded (200) when any other does."""
     if any(c.critical and not c.ok for c in checks):
@@ -27,7 +35,7 @@ def health_body(checks: list[Check]) -> tuple[int, dict[str, object]]:
     else:
         status, code = "degraded", 200
     details = {c.name: {"ok": c.ok, "critical": c.critical, "detail": c.detail} for c in checks}
-    return code, {"status": status, "checks": details}
+    return code, {"status": status, "instance": instance_id(), "checks": details}
 
 
 class OperationsApi:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 
 import httpx
 
@@ -218,6 +220,12 @@ async def test_health_is_healthy_with_per_check_detail(api: ApiUnderTest) -> Non
     assert body["status"] == "healthy"
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["cache"]["ok"] is True
+
+
+async def test_health_names_the_instance_that_answered(api: ApiUnderTest) -> None:
+    """Behind a load balancer, a fleet counts its instances by this (hostname:pid)."""
+    body = (await api.client.get("/health")).json()
+    assert body["instance"] == f"{socket.gethostname()}:{os.getpid()}"
 
 
 async def test_metrics_are_prometheus_text_with_route_templates(api: ApiUnderTest) -> None:
