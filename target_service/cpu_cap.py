@@ -16,7 +16,8 @@ With the kernel's default p = 100 ms, a 0.25-core instance stalls up to 75 ms, l
 the service's 50 ms Redis timeout. The default here is p = 10 ms (stalls under 9 ms); the
 measurement behind that choice is in docs/capacity.md, "The CFS period". The kernel's
 smallest quota is 1 ms, so a short period cannot express a small cap (5 ms: nothing under
-0.2 of a core). For the same reason caps under 0.1 of a core get the shortest period whose quota is 1 ms.
+0.2 of a core); for the same reason a cap under 0.1 of a core gets the shortest period whose
+quota is 1 ms.
 
 `current_cap()` reads the quota that binds the calling process, whoever set it (loadcap,
 Kubernetes CPU limits, `docker --cpus`): the service exports it in /metrics.
