@@ -1,0 +1,379 @@
+"""`CpuCap`: a cgroup of its own with a CPU quota, so one service instance is a small machine.
+
+    with CpuCap.create(0.25) as cap:          # a quota of 0.25 of a core
+        cap.add(process.pid)                  # it and the children it forks from now on
+        ...
+        cap.throttling()                      # periods, throttled periods, throttled seconds
+
+The quota is CFS bandwidth control: cgroup v2 `cpu.max` where the unified hierarchy has the
+cpu controller, else cgroup v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`. Caps live under a
+`loadcap/` parent, one per `CpuCap`, named `<pid>-<n>[-<name>]` so parallel runs never share
+one; an empty cap whose creator is gone is removed by the next `create`.
+
+A cap is a small machine, not a slow one: within each period p the group runs at full speed
+until it has used its quota q = cores * p, then it stalls until the period ends, up to p - q.
+With the kernel's default p = 100 ms, a 0.25-core instance stalls up to 75 ms, longer than
+the service's 50 ms Redis timeout. The default here is p = 10 ms (stalls under 9 ms); the
+measurement behind that choice is in docs/capacity.md, "The CFS period". The kernel's
+smallest quota is 1 ms, so a short period cannot express a small cap (5 ms: nothing under
+0.2 of a core); for the same reason a cap under 0.1 of a core gets the shortest period whose
+quota is 1 ms.
+
+`current_cap()` reads the quota that binds the calling process, whoever set it (loadcap,
+Kubernetes CPU limits, `docker --cpus`): the service exports it in /metrics.
+
+Where no cap can be made, `CpuCapError` says why (no cpu controller, not writable, not root);
+a caller refuses to run rather than run uncapped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PARENT = "loadcap"
+DEFAULT_PERIOD_US = 10_000
+# The kernel refuses a quota under 1 ms and a period outside 1 ms .. 1 s.
+MIN_QUOTA_US = 1_000
+MIN_PERIOD_US = 1_000
+MAX_PERIOD_US = 1_000_000
+REMOVE_TIMEOUT_S = 5.0
+
+_counter = itertools.count(1)
+
+
+class CpuCapError(Exception):
+    """No CPU cap can be made or removed here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Throttling:
+    """CFS bandwidth counters from `cpu.stat`: periods with runnable tasks, periods in which
+    the group hit its quota and was stalled, and the total time it spent stalled."""
+
+    nr_periods: int
+    nr_throttled: int
+    throttled_s: float
+
+    def __sub__(self, earlier: Throttling) -> Throttling:
+        return Throttling(
+            self.nr_periods - earlier.nr_periods,
+            self.nr_throttled - earlier.nr_throttled,
+            self.throttled_s - earlier.throttled_s,
+        )
+
+    @property
+    def throttled_share(self) -> float | None:
+        """Throttled periods / periods; None when no period ran."""
+        return self.nr_throttled / self.nr_periods if self.nr_periods else None
+
+
+def parse_cpu_stat(text: str) -> Throttling:
+    """v1 says `throttled_time` in ns, v2 `throttled_usec`.
+
+    >>> parse_cpu_stat("nr_periods 10\\nnr_throttled 4\\nthrottled_time 2500000000\\n")
+    Throttling(nr_periods=10, nr_throttled=4, throttled_s=2.5)
+    >>> parse_cpu_stat("usage_usec 9\\nnr_periods 3\\nnr_throttled 1\\nthrottled_usec 1500\\n")
+    Throttling(nr_periods=3, nr_throttled=1, throttled_s=0.0015)
+    """
+    fields = dict(line.split(maxsplit=1) for line in text.splitlines() if " " in line)
+    if "throttled_usec" in fields:
+        throttled_s = int(fields["throttled_usec"]) / 1e6
+    else:
+        throttled_s = int(fields.get("throttled_time", "0")) / 1e9
+    return Throttling(
+        int(fields.get("nr_periods", "0")), int(fields.get("nr_throttled", "0")), throttled_s
+    )
+
+
+@dataclass(frozen=True)
+class CgroupQuota:
+    """One cgroup's CPU quota, read from its files: `cores` of CPU time per `period_us`."""
+
+    path: Path
+    version: Literal[1, 2]
+    cores: float
+    period_us: int
+
+    def throttling(self) -> Throttling:
+        return parse_cpu_stat((self.path / "cpu.stat").read_text())
+
+    @classmethod
+    def read(cls, path: Path, version: Literal[1, 2]) -> CgroupQuota | None:
+        """The quota set on the cgroup at `path`; None when it has none or no cpu files."""
+        try:
+            if version == 2:
+                quota, period = (path / "cpu.max").read_text().split()
+            else:
+                quota = (path / "cpu.cfs_quota_us").read_text().strip()
+                period = (path / "cpu.cfs_period_us").read_text().strip()
+        except (OSError, ValueError):
+            return None
+        if quota in ("max", "-1"):
+            return None
+        return cls(path, version, int(quota) / int(period), int(period))
+
+
+class CpuCap:
+    """A cgroup loadcap created with a CPU quota; `remove()` (or leaving the `with`) deletes
+    it once its processes have ended."""
+
+    def __init__(self, quota: CgroupQuota) -> None:
+        self.quota = quota
+
+    def __repr__(self) -> str:
+        return f"CpuCap(cores={self.cores:g}, period_us={self.period_us}, path={str(self.path)!r})"
+
+    @property
+    def cores(self) -> float:
+        return self.quota.cores
+
+    @property
+    def period_us(self) -> int:
+        return self.quota.period_us
+
+    @property
+    def path(self) -> Path:
+        return self.quota.path
+
+    @classmethod
+    def create(
+        cls,
+        cores: float,
+        *,
+        name: str | None = None,
+        period_us: int | None = None,
+        root: Path = CGROUP_ROOT,
+    ) -> CpuCap:
+        """A new cap of `cores` (0.25 = a quarter of one core; 2 = two cores) under
+        `root/…/loadcap/`. `period_us` None: DEFAULT_PERIOD_US, lengthened for caps under
+        0.1 core so the quota is the kernel's 1 ms minimum. Raises CpuCapError."""
+        if not (cores > 0 and math.isfinite(cores)):
+            raise ValueError(f"a CPU cap must be a positive number of cores, not {cores!r}")
+        period = _period_for(cores, period_us)
+        quota_us = round(cores * period)
+        version, hierarchy = _cpu_hierarchy(root)
+        parent = hierarchy / PARENT
+        label = f"{os.getpid()}-{next(_counter)}" + (f"-{name}" if name else "")
+        path = parent / label
+        try:
+            _make_parent(parent, version)
+            remove_stale(parent)
+            path.mkdir()
+        except OSError as exc:
+            raise CpuCapError(_cannot(f"create a cgroup under {parent}", exc)) from exc
+        control = "cpu.max" if version == 2 else "cpu.cfs_quota_us"
+        if not (path / control).exists():
+            _rmdir_quietly(path)
+            raise CpuCapError(f"{parent} is not a cgroup file system: mkdir made no {control}")
+        try:
+            if version == 2:
+                (path / "cpu.max").write_text(f"{quota_us} {period}")
+            else:
+                (path / "cpu.cfs_period_us").write_text(str(period))
+                (path / "cpu.cfs_quota_us").write_text(str(quota_us))
+        except OSError as exc:
+            _rmdir_quietly(path)
+            raise CpuCapError(_cannot(f"set the CPU quota of {path}", exc)) from exc
+        quota = CgroupQuota.read(path, version)
+        if quota is None:
+            _rmdir_quietly(path)
+            raise CpuCapError(f"{path} does not hold the quota written to it")
+        return cls(quota)
+
+    def add(self, pid: int) -> None:
+        """Moves process `pid` (all its threads) into the cap; what it forks later starts
+        there. Raises CpuCapError."""
+        try:
+            (self.path / "cgroup.procs").write_text(str(pid))
+        except OSError as exc:
+            raise CpuCapError(_cannot(f"move pid {pid} into {self.path}", exc)) from exc
+
+    def pids(self) -> list[int]:
+        try:
+            text = (self.path / "cgroup.procs").read_text()
+        except FileNotFoundError:
+            return []
+        return [int(pid) for pid in text.split()]
+
+    def throttling(self) -> Throttling:
+        return self.quota.throttling()
+
+    def remove(self, timeout_s: float = REMOVE_TIMEOUT_S) -> None:
+        """Deletes the cgroup once no process is left in it, waiting up to `timeout_s` for
+        ending ones. Live processes are not moved out: CpuCapError names them instead."""
+        deadline = time.monotonic() + timeout_s
+        while (pids := self.pids()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if pids:
+            raise CpuCapError(f"cgroup {self.path} still holds pids {pids}; not removed")
+        try:
+            self.path.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise CpuCapError(_cannot(f"remove {self.path}", exc)) from exc
+
+    def __enter__(self) -> CpuCap:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.remove()
+
+
+def current_cap(
+    proc_cgroup: Path = Path("/proc/self/cgroup"),
+    mountinfo: Path = Path("/proc/self/mountinfo"),
+) -> CgroupQuota | None:
+    """The CPU quota that binds this process: the tightest over its cgroup and that
+    cgroup's ancestors (a Kubernetes limit sits on the pod or the container), with that
+    cgroup's throttling; None when nothing caps it or no cgroup is readable."""
+    try:
+        memberships = proc_cgroup.read_text().splitlines()
+        mounts = mountinfo.read_text().splitlines()
+    except OSError:
+        return None
+    quotas: list[CgroupQuota] = []
+    for version, directory, mount_point in _own_cpu_cgroups(memberships, mounts):
+        for path in (directory, *directory.parents):
+            quota = CgroupQuota.read(path, version)
+            if quota is not None:
+                quotas.append(quota)
+            if path == mount_point:
+                break
+    return min(quotas, key=lambda quota: quota.cores, default=None)
+
+
+def remove_stale(parent: Path) -> None:
+    """Removes the empty caps under `parent` whose creating process has ended."""
+    try:
+        children = [child for child in parent.iterdir() if child.is_dir()]
+    except OSError:
+        return
+    for child in children:
+        creator = child.name.split("-", 1)[0]
+        if creator.isdigit() and not _alive(int(creator)):
+            _rmdir_quietly(child)  # EBUSY while it still holds processes: kept
+
+
+def _period_for(cores: float, period_us: int | None) -> int:
+    if period_us is None:
+        return max(DEFAULT_PERIOD_US, math.ceil(MIN_QUOTA_US / cores))
+    if not MIN_PERIOD_US <= period_us <= MAX_PERIOD_US:
+        raise ValueError(f"a CFS period must be 1000..1000000 us, not {period_us}")
+    if cores * period_us < MIN_QUOTA_US:
+        shortest_ms = math.ceil(MIN_QUOTA_US / cores) / 1000
+        raise ValueError(
+            f"{cores:g} cores per {period_us / 1000:g} ms period is a quota under the kernel's "
+            f"1 ms minimum; use a period of at least {shortest_ms:g} ms"
+        )
+    return period_us
+
+
+def _cpu_hierarchy(root: Path) -> tuple[Literal[1, 2], Path]:
+    """Where this machine's cpu controller can be used: the unified hierarchy (v2) if it has
+    the controller, else the v1 cpu hierarchy."""
+    for unified in (root, root / "unified"):
+        try:
+            controllers = (unified / "cgroup.controllers").read_text().split()
+        except OSError:
+            continue
+        if "cpu" in controllers:
+            return 2, unified
+    for name in ("cpu", "cpu,cpuacct"):
+        if (root / name / "cpu.cfs_quota_us").exists():
+            return 1, root / name
+    raise CpuCapError(
+        f"no cgroup cpu controller under {root} (neither cgroup v2 with 'cpu' in "
+        "cgroup.controllers nor a v1 cpu hierarchy): a CPU cap needs one"
+    )
+
+
+def _make_parent(parent: Path, version: Literal[1, 2]) -> None:
+    if version == 2:
+        # v2 hands the cpu controller down one level at a time: to loadcap/, then its children.
+        _enable_cpu(parent.parent)
+    parent.mkdir(exist_ok=True)
+    if version == 2:
+        _enable_cpu(parent)
+
+
+def _enable_cpu(cgroup: Path) -> None:
+    control = cgroup / "cgroup.subtree_control"
+    if "cpu" not in control.read_text().split():
+        control.write_text("+cpu")
+
+
+def _cannot(what: str, exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM) and os.geteuid() != 0:
+        reason += f" (running as uid {os.geteuid()}; a cap needs root or a delegated cgroup)"
+    elif exc.errno == errno.EROFS:
+        reason += " (the cgroup file system is mounted read-only here, as in most containers)"
+    return f"cannot {what}: {reason}"
+
+
+def _own_cpu_cgroups(
+    memberships: list[str], mounts: list[str]
+) -> list[tuple[Literal[1, 2], Path, Path]]:
+    """This process's cgroup directories that can carry a CPU quota, as mounted here, with
+    the mount point above which no ancestor is visible."""
+    found: list[tuple[Literal[1, 2], Path, Path]] = []
+    for line in memberships:
+        hierarchy_id, controllers, cgroup = line.split(":", 2)
+        if hierarchy_id == "0" and controllers == "":
+            mount = _find_mount(mounts, "cgroup2", None)
+            version: Literal[1, 2] = 2
+        elif "cpu" in controllers.split(","):
+            mount = _find_mount(mounts, "cgroup", "cpu")
+            version = 1
+        else:
+            continue
+        if mount is not None:
+            mount_point, mount_root = mount
+            relative = os.path.relpath(cgroup, mount_root)
+            if not relative.startswith(".."):
+                found.append((version, Path(os.path.normpath(mount_point / relative)), mount_point))
+    return found
+
+
+def _find_mount(mounts: list[str], fstype: str, controller: str | None) -> tuple[Path, str] | None:
+    """(mount point, root within the hierarchy) of the first mount of that cgroup type."""
+    for line in mounts:
+        fields = line.split()
+        separator = fields.index("-")
+        if fields[separator + 1] != fstype:
+            continue
+        options = fields[separator + 3].split(",") + fields[5].split(",")
+        if controller is None or controller in options:
+            return Path(fields[4]), fields[3]
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _rmdir_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.rmdir()
