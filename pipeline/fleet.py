@@ -190,7 +190,8 @@ class CommandFleet:
     def scale(self, n: int) -> None:
         command = self.scale_cmd.replace("{n}", str(n))
         try:
-            done = subprocess.run(
+            # The user's own command line, run as their shell would (pipes, `&&`, variables).
+            done = subprocess.run(  # noqa: S602
                 command, shell=True, capture_output=True, text=True, timeout=SCALE_CMD_TIMEOUT_S
             )
         except subprocess.TimeoutExpired:
@@ -213,4 +214,3 @@ class CommandFleet:
 
     def close(self) -> None:
         pass
-

@@ -1,0 +1,345 @@
+"""`loadcap scaleout`: throughput of 1, 2, … N CPU-capped instances behind nginx on shared
+MariaDB + Redis, each point with its verdict, then the USL fit on instance count.
+
+For each N (in serpentine order over the repeats: 1,2,3,4 then 4,3,2,1, so a drift of the
+machine spreads over every N instead of biasing one) the fleet is scaled, /health is waited
+for from N distinct instances, and one Locust run (closed model, the same users per instance
+at every N: the USL's rule of constant load per unit) measures it in its own run directory
+`DIR/points/n{N}-r{k}/`. The measured window opens after the warm-up; over it every tier's CPU
+is read from /proc and the requests from the instances' own counters (`scaleout_window`).
+The repeats go to `capacity.scaleout.analyse_scaleout`, which writes nothing; this writes
+`scaleout.json`, `scaleout.csv` and the report.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from capacity.scaleout import analyse_scaleout
+from loadtests.errors import LoadTestError
+from pipeline.cpu_split import MAX_PROCESSES, CpuSplit
+from pipeline.fleet import CommandFleet, Fleet, LocalFleet
+from pipeline.fleet_counters import database_connections
+from pipeline.local_servers.datastores import local_datastores
+from pipeline.runner import RunSettings, run_load_test
+from pipeline.scaleout_window import WindowSampler, first_limit, window_facts
+from reports.summary import write_summary
+from rundir import scaleout_json as sj
+from rundir.summary_json import read_summary
+from target_service.cpu_cap import DEFAULT_PERIOD_US, CpuCap, CpuCapError
+from target_service.settings import Settings
+
+MAX_INSTANCES = 32
+MAX_REPEATS = 10
+MAX_DURATION_S = 600.0
+RUN_TAIL_S = 3.0  # Locust runs this long past the window, so the window's end is steady load
+POINTS_DIR = "points"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaleoutSettings:
+    """What `loadcap scaleout` was asked; validated on construction."""
+
+    out_dir: Path
+    instances: tuple[int, ...] = (1, 2, 3, 4)
+    cpu_per_instance: float | None = 0.15  # cores of each instance's cap; None: uncapped
+    duration_s: float = 20.0  # the measured window of each point
+    warmup_s: float = 5.0
+    repeat: int = 1
+    users_per_instance: int = 10
+    processes: int = 2  # Locust processes
+    profiles: int = 1000
+    replicas: int = 1  # local topology: GTID replicas of the throwaway master
+    db_url: str | None = None
+    replica_urls: tuple[str, ...] = ()
+    redis_url: str | None = None
+    scale_cmd: str | None = None
+    host: str | None = None
+    metrics_urls: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        counts = self.instances
+        if not counts or any(n < 1 for n in counts) or len(set(counts)) != len(counts):
+            raise LoadTestError("--instances must be distinct positive whole numbers, e.g. 1,2,3,4")
+        if max(counts) > MAX_INSTANCES:
+            raise LoadTestError(f"--instances: at most {MAX_INSTANCES} instances")
+        if self.cpu_per_instance is not None and not 0 < self.cpu_per_instance <= 64:
+            raise LoadTestError(
+                "--cpu-per-instance must be a positive number of cores, "
+                f"got {self.cpu_per_instance}"
+            )
+        for flag, value in (("--duration", self.duration_s), ("--warmup", self.warmup_s)):
+            if not 0 <= value <= MAX_DURATION_S or math.isnan(value):
+                raise LoadTestError(f"{flag} must be between 0 and {MAX_DURATION_S:g} s")
+        if self.duration_s < 2:
+            raise LoadTestError("--duration must be at least 2s (the measured window)")
+        if not 1 <= self.repeat <= MAX_REPEATS:
+            raise LoadTestError(f"--repeat must be between 1 and {MAX_REPEATS}")
+        if not 1 <= self.users_per_instance <= 1000:
+            raise LoadTestError("--users-per-instance must be between 1 and 1000")
+        if not 1 <= self.processes <= MAX_PROCESSES:
+            raise LoadTestError(f"--processes must be between 1 and {MAX_PROCESSES}")
+        if not 0 <= self.replicas <= 3:
+            raise LoadTestError("--replicas (local topology) must be between 0 and 3")
+        self._check_fleet_flags()
+
+    def _check_fleet_flags(self) -> None:
+        if self.scale_cmd is not None:
+            if "{n}" not in self.scale_cmd:
+                raise LoadTestError("--scale-cmd must contain {n}, the instance count")
+            if self.host is None or not self.metrics_urls:
+                raise LoadTestError(
+                    "--scale-cmd needs --host (the load balancer) and --metrics-url "
+                    "(each instance's /metrics, comma-separated)"
+                )
+            if self.db_url or self.replica_urls or self.redis_url:
+                raise LoadTestError(
+                    "--db/--replica/--redis configure the local fleet, not --scale-cmd's"
+                )
+            return
+        if self.host is not None or self.metrics_urls:
+            raise LoadTestError("--host and --metrics-url go with --scale-cmd (a real fleet)")
+        if (self.replica_urls or self.redis_url) and self.db_url is None:
+            raise LoadTestError(
+                "--replica and --redis need --db mysql://... (or none of the three)"
+            )
+        if self.db_url is not None and not self.db_url.startswith("mysql://"):
+            raise LoadTestError("--db must be a mysql:// URL: a fleet shares one database")
+
+    @property
+    def schedule(self) -> list[tuple[int, int]]:
+        """(instances, repeat index) in the order measured: serpentine over the repeats."""
+        ordered = sorted(self.instances)
+        return [
+            (n, k) for k in range(self.repeat) for n in (ordered if k % 2 == 0 else ordered[::-1])
+        ]
+
+
+PointCallback = Callable[[sj.ScaleoutRepeat], None]
+PhaseCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ScaleoutResult:
+    document: sj.ScaleoutDocument
+    json_path: Path
+    csv_path: Path
+    report_paths: tuple[Path, ...]
+
+
+def run_scaleout(
+    settings: ScaleoutSettings,
+    *,
+    on_point: PointCallback | None = None,
+    on_phase: PhaseCallback | None = None,
+) -> ScaleoutResult:
+    """Measures every (N, repeat) of the schedule, then analyses and writes the outputs."""
+    phase = on_phase or (lambda text: None)
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    repeats: list[sj.ScaleoutRepeat] = []
+    with _fleet(settings, phase) as (fleet, databases):
+        for sequence, (n, k) in enumerate(settings.schedule):
+            phase(f"scaling to {n} instance{'s' if n > 1 else ''}")
+            fleet.scale(n)
+            fleet.wait_ready(n)
+            phase(f"measuring N={n} (repeat {k + 1} of {settings.repeat})")
+            repeat = measure_point(settings, fleet, databases, n=n, k=k, sequence=sequence)
+            repeats.append(repeat)
+            if on_point is not None:
+                on_point(repeat)
+    document = analyse_scaleout(repeats, record_settings(settings))
+    json_path = sj.write_scaleout(settings.out_dir / sj.SCALEOUT_FILE, document)
+    csv_path = sj.write_scaleout_csv(settings.out_dir / sj.SCALEOUT_CSV, document)
+    return ScaleoutResult(document, json_path, csv_path, _report(settings.out_dir, document))
+
+
+def measure_point(
+    settings: ScaleoutSettings,
+    fleet: Fleet,
+    databases: dict[str, str],
+    *,
+    n: int,
+    k: int,
+    sequence: int,
+) -> sj.ScaleoutRepeat:
+    """One Locust run against N instances; the window's figures and verdict."""
+    users = settings.users_per_instance * n
+    run_dir = settings.out_dir / POINTS_DIR / f"n{n}-r{k + 1}"
+    run = RunSettings(
+        out_dir=run_dir,
+        host=fleet.host,
+        users=users,
+        spawn_rate=float(users),
+        duration_s=settings.warmup_s + settings.duration_s + RUN_TAIL_S,
+        id_count=settings.profiles,
+        processes=settings.processes,
+        # The run's USE table reads one instance (nginx does not proxy /metrics); the point's
+        # own figures below cover every instance.
+        metrics_url=fleet.metrics_urls()[0],
+        cpu_split=CpuSplit(service=None, generator=None),
+        service_cores=settings.cpu_per_instance,
+        max_error_rate=1.0,
+    )
+    sampler = WindowSampler(fleet, settings.warmup_s, settings.duration_s)
+    outcome = run_load_test(run, on_progress=sampler)
+    if len(sampler.samples) < 2:
+        raise LoadTestError(f"N={n}: the measured window did not complete; {outcome.message}")
+    connections = [
+        sj.NodeConnections(node=node, **vars(database_connections(url)))
+        for node, url in databases.items()
+    ]
+    facts = window_facts(*sampler.samples, cores_available=_cores_available(settings, n))
+    summary = read_summary(write_summary(run_dir))
+    totals = summary.totals
+    error_rate = totals.error_rate or 0.0
+    limit, reason = first_limit(
+        facts, error_rate=error_rate, instances=n, period_us=_period_us(settings)
+    )
+    if facts.instances_answered < n:
+        limit, reason = (
+            "errors",
+            f"only {facts.instances_answered} of {n} instances' metrics answered",
+        )
+    return sj.ScaleoutRepeat(
+        instances=n,
+        throughput_rps=facts.requests / facts.seconds,
+        run_dir=str(run_dir.relative_to(settings.out_dir)),
+        sequence=sequence,
+        users=users,
+        requests=int(totals.requests or 0),
+        failures=int(totals.failures or 0),
+        error_rate=error_rate,
+        p95_ms=totals.p95_ms,
+        first_limit=limit,
+        limit_reason=reason,
+        cache_errors=facts.cache_errors,
+        tiers=facts.tiers,
+        connections=connections,
+    )
+
+
+def _cores_available(settings: ScaleoutSettings, n: int) -> dict[str, float | None]:
+    machine = float(len(os.sched_getaffinity(0)))
+    cap = settings.cpu_per_instance
+    return {
+        "instances": n * cap if cap is not None else None,
+        "generator": float(min(settings.processes, machine)),
+        "nginx": 1.0,  # one worker process (pipeline/local_servers/nginx.py)
+        "redis": 1.0,  # one thread serves commands
+        "master": machine,
+        **{f"replica{i}": machine for i in range(3)},
+    }
+
+
+def _period_us(settings: ScaleoutSettings) -> int | None:
+    return DEFAULT_PERIOD_US if settings.cpu_per_instance is not None else None
+
+
+def record_settings(settings: ScaleoutSettings) -> sj.ScaleoutSettings:
+    from importlib import metadata
+
+    local = settings.scale_cmd is None
+    return sj.ScaleoutSettings(
+        instances=sorted(settings.instances),
+        cpu_per_instance=settings.cpu_per_instance,
+        cfs_period_us=_period_us(settings) if local else None,
+        duration_s=settings.duration_s,
+        warmup_s=settings.warmup_s,
+        repeat=settings.repeat,
+        users_per_instance=settings.users_per_instance,
+        pool_size=Settings().pool_size if local else None,
+        topology="local" if local else "scale_cmd",
+        replicas=(len(settings.replica_urls) if settings.db_url else settings.replicas)
+        if local
+        else 0,
+        redis=settings.redis_url is not None or (local and settings.db_url is None),
+        scale_cmd=settings.scale_cmd,
+        host=settings.host,
+        loadcap_version=metadata.version("loadcap"),
+        machine_cpus=os.cpu_count(),
+    )
+
+
+@contextmanager
+def _fleet(
+    settings: ScaleoutSettings, phase: PhaseCallback
+) -> Iterator[tuple[Fleet, dict[str, str]]]:
+    """The fleet for the whole measurement, and its database nodes by name (for their
+    connection counts); everything loadcap started is stopped when the block ends."""
+    if settings.scale_cmd is not None:
+        assert settings.host is not None
+        yield (
+            CommandFleet(
+                settings.scale_cmd, host=settings.host, metrics_urls=settings.metrics_urls
+            ),
+            {},
+        )
+        return
+    if settings.cpu_per_instance is not None:
+        _check_cap(settings.cpu_per_instance)
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadcap-scaleout-")))
+        shared: dict[str, list[int]] = {}
+        if settings.db_url is None:
+            phase("starting a MariaDB master + replicas and Redis on loopback")
+            stores = stack.enter_context(
+                local_datastores(work / "stores", replicas=settings.replicas)
+            )
+            cluster = stores.cluster
+            for name, server in (
+                *((node.name, node) for node in (cluster.master, *cluster.replicas)),
+                ("redis", stores.redis),
+            ):
+                shared[name] = [server.pid] if server.pid is not None else []
+            service = _fleet_service(cluster.master_url, cluster.replica_urls, stores.redis.url)
+        else:
+            service = _fleet_service(settings.db_url, settings.replica_urls, settings.redis_url)
+        fleet = LocalFleet(
+            service, work=work, cpus=settings.cpu_per_instance, profiles=settings.profiles,
+            shared_pids=shared,
+        )  # fmt: skip
+        stack.callback(fleet.close)
+        databases = {"master": service.db_url} | {
+            f"replica{i}": url for i, url in enumerate(service.replica_urls)
+        }
+        yield fleet, databases
+
+
+def _fleet_service(db_url: str, replica_urls: tuple[str, ...], redis_url: str | None) -> Settings:
+    """Every instance's settings: the shared servers, no rate limit (the load is not abuse)."""
+    return Settings(
+        db_url=db_url,
+        replica_urls=replica_urls,
+        redis_url=redis_url,
+        rate_limit=None,
+        # Instances behind one load balancer must verify each other's read-your-writes tokens.
+        read_your_writes_secret=secrets.token_hex(32),
+        log_level="warning",
+    )
+
+
+def _check_cap(cores: float) -> None:
+    """Refuse before anything starts when no CPU cap can be made here."""
+    try:
+        CpuCap.create(cores, name="probe").remove()
+    except CpuCapError as exc:
+        raise LoadTestError(
+            f"--cpu-per-instance {cores:g}: no CPU cap can be made here ({exc}); "
+            "run as root on a machine with a writable cgroup cpu controller"
+        ) from None
+
+
+def _report(out_dir: Path, document: sj.ScaleoutDocument) -> tuple[Path, ...]:
+    """The analysis helper's report (html + md with the chart), when it is installed."""
+    try:
+        from reports.scaleout_report import write_scaleout_report  # type: ignore[import-not-found]
+    except ImportError:
+        return ()
+    return tuple(write_scaleout_report(out_dir, document))

@@ -1,0 +1,184 @@
+"""One scale-out measurement's window: every tier's CPU and the fleet's request count read at
+its start and its end, and the verdict on what limited it.
+
+The window opens after the warm-up and closes `duration` later, both on Locust's own clock
+(its test's start), so the figures cover steady load only. A tier's demand is its CPU seconds
+over the window ÷ the requests the instances served in it (their own counters).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import msgspec
+
+from loadtests.progress import Progress
+from pipeline.fleet import Fleet
+from pipeline.fleet_counters import Reading, counters_delta, read_fleet_counters
+from pipeline.tier_cpu import generator_cpu_by_process, tiers_cpu_s
+from rundir.scaleout_json import (
+    INSTANCES_LIMIT,
+    ROLE_GENERATOR,
+    ROLE_INSTANCES,
+    ROLE_SHARED,
+    ScaleoutTier,
+)
+
+INSTANCES_SATURATED = 0.85  # of their CPU caps: the instances were the limit
+THROTTLED_SATURATED = 0.5  # of the CFS periods the instances ran in: so were they
+TIER_SATURATED = 0.90  # of the cores a shared server (or one Locust process) can use
+MAX_ERROR_RATE = 0.01
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float  # unix time
+    cpu_s: dict[str, float]  # by tier
+    generator_by_pid: dict[int, float]
+    counters: Reading
+    throttling: tuple[int, float] | None
+
+
+def take_sample(fleet: Fleet) -> Sample:
+    started = time.time()
+    counters = read_fleet_counters(fleet.metrics_urls())
+    cpu = tiers_cpu_s(fleet.pids_by_tier())
+    generator = generator_cpu_by_process()
+    throttling = fleet.throttling()
+    return Sample((started + time.time()) / 2, cpu, generator, counters, throttling)
+
+
+@dataclass
+class WindowSampler:
+    """Fed Locust's progress (twice a second): samples once the warm-up is over and again
+    `duration_s` later."""
+
+    fleet: Fleet
+    warmup_s: float
+    duration_s: float
+    samples: list[Sample] = field(default_factory=list)
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.load_started_at is None or len(self.samples) >= 2:
+            return
+        opens = progress.load_started_at + self.warmup_s
+        due = opens if not self.samples else opens + self.duration_s
+        if time.time() >= due:
+            self.samples.append(take_sample(self.fleet))
+
+
+@dataclass(frozen=True)
+class WindowFacts:
+    seconds: float
+    requests: float
+    cache_errors: float
+    instances_answered: int
+    tiers: list[ScaleoutTier]
+    generator_busiest: float  # the busiest Locust process, share of one core
+
+
+def window_facts(
+    start: Sample, end: Sample, *, cores_available: dict[str, float | None]
+) -> WindowFacts:
+    """Each tier's cores and demand over the window. `instances` comes from /proc when the
+    fleet is local, else from the instances' own process_cpu_seconds_total."""
+    seconds = end.at - start.at
+    delta, answered = counters_delta(start.counters, end.counters)
+    requests = delta.requests
+    cpu = {tier: end.cpu_s[tier] - start.cpu_s.get(tier, 0.0) for tier in end.cpu_s}
+    if "instances" not in cpu:
+        cpu["instances"] = delta.cpu_s
+    tiers = [
+        _tier(name, cpu_s, seconds, requests, cores_available.get(name))
+        for name, cpu_s in cpu.items()
+    ]
+    if end.throttling is not None and start.throttling is not None:
+        tiers = [
+            _throttled(tier, start.throttling, end.throttling) if tier.name == "instances" else tier
+            for tier in tiers
+        ]
+    busiest = max(
+        (used - start.generator_by_pid.get(pid, 0.0) for pid, used in end.generator_by_pid.items()),
+        default=0.0,
+    )
+    return WindowFacts(
+        seconds,
+        requests,
+        delta.cache_errors,
+        answered,
+        tiers,
+        busiest / seconds if seconds else 0.0,
+    )
+
+
+def _tier(
+    name: str, cpu_s: float, seconds: float, requests: float, available: float | None
+) -> ScaleoutTier:
+    role = {"instances": ROLE_INSTANCES, "generator": ROLE_GENERATOR}.get(name, ROLE_SHARED)
+    return ScaleoutTier(
+        name=name,
+        role=role,
+        cores_used=cpu_s / seconds if seconds > 0 else None,
+        cores_available=available,
+        cpu_s=cpu_s,
+        requests=requests,
+        cpu_s_per_request=cpu_s / requests if requests > 0 else None,
+    )
+
+
+def _throttled(
+    tier: ScaleoutTier, start: tuple[int, float], end: tuple[int, float]
+) -> ScaleoutTier:
+    return msgspec.structs.replace(
+        tier, nr_throttled=end[0] - start[0], throttled_s=round(end[1] - start[1], 6)
+    )
+
+
+def first_limit(
+    facts: WindowFacts, *, error_rate: float, instances: int, period_us: int | None
+) -> tuple[str, str]:
+    """Who hit its limit first, and the evidence: errors over 1 %; else the instances at
+    85 % of their caps (or throttled in half their periods); else a Locust process at 90 % of
+    a core; else a shared server at 90 % of its cores; else nothing (`none`)."""
+    if error_rate > MAX_ERROR_RATE:
+        return "errors", f"{error_rate:.1%} of requests failed"
+    tiers = {tier.name: tier for tier in facts.tiers}
+    fleet = tiers.get("instances")
+    if fleet is not None and fleet.cores_used is not None and fleet.cores_available:
+        used = fleet.cores_used / fleet.cores_available
+        throttled = _throttled_share(fleet, facts.seconds * instances, period_us)
+        if used >= INSTANCES_SATURATED or (throttled or 0.0) >= THROTTLED_SATURATED:
+            detail = f"instances used {used:.0%} of their CPU caps"
+            if throttled is not None:
+                detail += f", throttled in {throttled:.0%} of CFS periods"
+            return INSTANCES_LIMIT, detail
+    if facts.generator_busiest >= TIER_SATURATED:
+        return "load_generator", (
+            f"a Locust process used {facts.generator_busiest:.0%} of a core while the "
+            f"instances used {_share(fleet)} of their caps"
+        )
+    for tier in facts.tiers:
+        if tier.role == ROLE_SHARED and tier.cores_used is not None and tier.cores_available:
+            share = tier.cores_used / tier.cores_available
+            if share >= TIER_SATURATED:
+                return tier.name, f"{tier.name} used {share:.0%} of {tier.cores_available:g} cores"
+    return "none", f"nothing saturated: the instances used {_share(fleet)} of their caps"
+
+
+def _share(tier: ScaleoutTier | None) -> str:
+    if tier is None or tier.cores_used is None or not tier.cores_available:
+        return "an unknown share"
+    return f"{tier.cores_used / tier.cores_available:.0%}"
+
+
+def _throttled_share(
+    tier: ScaleoutTier, instance_seconds: float, period_us: int | None
+) -> float | None:
+    """Throttled CFS periods ÷ the periods the instances had in the window together."""
+    if tier.nr_throttled is None or not period_us or instance_seconds <= 0:
+        return None
+    return tier.nr_throttled / (instance_seconds * 1e6 / period_us)
+
+
+__all__ = ["INSTANCES_LIMIT", "Sample", "WindowFacts", "WindowSampler", "first_limit"]
