@@ -750,6 +750,87 @@ def sweep(
         console.print(sweep_verdict(points), highlight=False, soft_wrap=True)
 
 
+@app.command()
+@user_errors
+def scaleout(
+    *,
+    instances: Annotated[
+        str, typer.Option(help="Instance counts to measure, comma-separated.")
+    ] = "1,2,3,4",
+    cpu_per_instance: Annotated[
+        float, typer.Option(help="Each instance's CPU cap in cores (a cgroup of its own).")
+    ] = 0.15,
+    duration: Annotated[str, typer.Option(help="Measured window of each point.")] = "20s",
+    warmup: Annotated[str, typer.Option(help="Load before each point's window.")] = "4s",
+    repeat: Annotated[int, typer.Option(help="Measurements of each N (spread kept).")] = 1,
+    users_per_instance: Annotated[
+        int, typer.Option(help="Closed-model users per instance (the same load per unit).")
+    ] = 10,
+    processes: Annotated[int, typer.Option(help="Locust processes.")] = 2,
+    profiles: Annotated[int, typer.Option(help="Profiles seeded (local fleet).")] = 1000,
+    db: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Shared mysql:// master; omitted: loadcap starts one."),
+    ] = None,
+    replica: Annotated[
+        list[str] | None, typer.Option(help="Read replica mysql:// URL (repeatable).")
+    ] = None,
+    redis: Annotated[str | None, typer.Option(help="redis://host:port/db for the cache.")] = None,
+    scale_cmd: Annotated[
+        str | None,
+        typer.Option(help="A real fleet: command that scales it to {n} instances."),
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="With --scale-cmd: the load balancer's base URL.")
+    ] = None,
+    metrics_url: Annotated[
+        str | None,
+        typer.Option(help="With --scale-cmd: every instance's /metrics URL, comma-separated."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Scale-out directory (default runs/scaleout-<time>).")
+    ] = None,
+) -> None:
+    """Throughput of 1..N CPU-capped instances behind nginx on shared MariaDB + Redis, each
+    point with what limited it, and a USL fit on instance count against the seed's linear line."""
+    from cli import views
+    from pipeline.scaleout import ScaleoutSettings, run_scaleout
+    from pipeline.sweep import parse_levels
+
+    settings = ScaleoutSettings(
+        out_dir=out or _timestamped_dir("scaleout"),
+        instances=parse_levels(instances, flag="--instances"),
+        cpu_per_instance=cpu_per_instance,
+        duration_s=parse_duration(duration),
+        warmup_s=parse_duration(warmup),
+        repeat=repeat,
+        users_per_instance=users_per_instance,
+        processes=processes,
+        profiles=profiles,
+        db_url=db,
+        replica_urls=tuple(replica or ()),
+        redis_url=redis,
+        scale_cmd=scale_cmd,
+        host=host,
+        metrics_urls=tuple(u.strip() for u in (metrics_url or "").split(",") if u.strip()),
+    )
+    points = len(settings.schedule)
+    console.print(
+        f"loadcap scaleout: N = {', '.join(map(str, sorted(settings.instances)))}, "
+        f"{points} measurements of {duration} after {warmup} of warm-up; "
+        f"results in {settings.out_dir}",
+        highlight=False,
+    )
+    result = run_scaleout(
+        settings,
+        on_point=lambda point: views.show_scaleout_repeat(point, console),
+        on_phase=lambda text: console.print(text, highlight=False, style="dim"),
+    )
+    views.show_scaleout(result.document, console)
+    for path in (result.csv_path, result.json_path, *result.report_paths):
+        console.print(f"wrote {path}", highlight=False)
+
+
 def _fit_and_show(path: Path, plot: Path | None, points: int) -> None:
     from capacity.usl import MIN_POINTS, fit_summary_lines, fit_usl
     from capacity.usl_csv import read_measurements

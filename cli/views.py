@@ -18,6 +18,7 @@ from loadtests.progress import Progress as RunProgress
 from pipeline.demo import DemoProgress, DemoResult
 from pipeline.run import RunReport
 from pipeline.runner import RunSettings
+from rundir.scaleout_json import Interval, ScaleoutDocument, ScaleoutRepeat
 from rundir.summary_json import Summary, SummaryCapacity
 
 if TYPE_CHECKING:
@@ -209,3 +210,73 @@ def _ms(value: float | None) -> str:
 
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:,.0f}"
+
+
+# --- loadcap scaleout ------------------------------------------------------------------------
+
+
+def show_scaleout_repeat(repeat: ScaleoutRepeat, console: Console) -> None:
+    """One measured point as it finishes: its throughput and what limited it."""
+    p95 = _ms(repeat.p95_ms)
+    limit = (repeat.first_limit or "none").replace("_", " ")
+    console.print(
+        f"  N={repeat.instances:<3} {repeat.throughput_rps:8.1f} req/s  p95 {p95:>7}  "
+        f"{repeat.users} users  first limit: {limit} ({repeat.limit_reason})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def show_scaleout(document: ScaleoutDocument, console: Console) -> None:
+    """The points (median, spread, efficiency, verdict), the fit with its intervals, the
+    bottleneck tier and the seed line."""
+    table = Table(title="throughput of N capped instances behind nginx (the fleet's own count)")
+    for column in ("N", "X(N) req/s", "spread", "C(N)/N", "first limit", "fitted"):
+        table.add_column(column, justify="right" if column != "first limit" else "left")
+    for point in document.points:
+        spread = point.spread
+        shown = f"{spread.min_rps:,.0f}-{spread.max_rps:,.0f} ({spread.repeats})" if spread else "-"
+        efficiency = "-" if point.efficiency is None else f"{point.efficiency:.2f}"
+        if point.superlinear:
+            efficiency += " superlinear"
+        fitted = "yes" if point.fitted else f"no: {point.reason}"
+        limit = (point.first_limit or "none").replace("_", " ")
+        table.add_row(
+            str(point.instances), f"{point.throughput_rps:,.0f}", shown, efficiency, limit, fitted
+        )
+    console.print(table)
+    for line in _fit_lines(document):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _fit_lines(document: ScaleoutDocument) -> list[str]:
+    lines = []
+    fit = document.fit
+    if fit is None:
+        lines.append(document.fit_message or "no USL fit: too few fitted points")
+    else:
+        lines.append(
+            f"USL fit on instance count ({fit.points} measurements, {fit.confidence:.0%} "
+            f"intervals): sigma {_with_interval(fit.sigma, fit.sigma_interval)}, "
+            f"kappa {_with_interval(fit.kappa, fit.kappa_interval)}, "
+            f"lambda {_with_interval(fit.lambda_, fit.lambda_interval, '.1f')} req/s"
+        )
+        peak = (
+            f"N* = {fit.peak_n:,.1f} instances, X(N*) = {fit.peak_throughput:,.0f} req/s"
+            if fit.peak_n is not None and fit.peak_throughput is not None
+            else "no peak (kappa = 0: the curve never turns down)"
+        )
+        lines.append(peak)
+        lines += [f"warning: {text}" for text in fit.warnings]
+    if document.bottleneck is not None:
+        lines.append(f"bottleneck: {document.bottleneck.sentence}")
+    if document.seed_line is not None:
+        lines.append(f"seed line: {document.seed_line.sentence}")
+    lines += [f"warning: {text}" for text in document.warnings]
+    return lines
+
+
+def _with_interval(value: float, interval: Interval | None, spec: str = ".4f") -> str:
+    if interval is None:
+        return f"{value:{spec}}"
+    return f"{value:{spec}} [{interval.low:{spec}}, {interval.high:{spec}}]"

@@ -39,7 +39,7 @@ from target_service.settings import Settings
 MAX_INSTANCES = 32
 MAX_REPEATS = 10
 MAX_DURATION_S = 600.0
-RUN_TAIL_S = 3.0  # Locust runs this long past the window, so the window's end is steady load
+RUN_TAIL_S = 2.0  # Locust runs this long past the window, so the window's end is steady load
 POINTS_DIR = "points"
 
 
@@ -51,7 +51,7 @@ class ScaleoutSettings:
     instances: tuple[int, ...] = (1, 2, 3, 4)
     cpu_per_instance: float | None = 0.15  # cores of each instance's cap; None: uncapped
     duration_s: float = 20.0  # the measured window of each point
-    warmup_s: float = 5.0
+    warmup_s: float = 4.0
     repeat: int = 1
     users_per_instance: int = 10
     processes: int = 2  # Locust processes
