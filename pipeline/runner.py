@@ -41,7 +41,7 @@ from reports.load import EXCEPTIONS_FILE, FAILURES_FILE
 from rundir.mix import Mix
 from rundir.run_json import RUN_FILE, RunRecord, write_run_record
 from rundir.units import format_duration, format_ratio
-from target_service.process import stop_process
+from target_service.process import free_port, stop_process
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 PLUGIN_MODULES = frozenset({"loadtests.plugin", "loadtests.locustfile"})
@@ -284,7 +284,11 @@ def locust_command(
     if not settings.cookies:
         command += ["--no-cookies"]
     if processes > 1:
-        command += ["--processes", str(processes)]
+        # The master's port is free_port()'s, not Locust's fixed 5557: two runs at once on one
+        # machine (a scale-out beside a test suite) must not meet on it.
+        port = str(free_port())
+        command += ["--processes", str(processes), "--master-bind-port", port]
+        command += ["--master-port", port]
     if settings.web:
         command += ["--web-host", "127.0.0.1", "--web-port", str(settings.web_port)]
         command += ["--class-picker"]

@@ -22,6 +22,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from capacity.scaleout import analyse_scaleout
 from loadtests.errors import LoadTestError
 from pipeline.cpu_split import MAX_PROCESSES, CpuSplit
@@ -122,6 +124,10 @@ class ScaleoutSettings:
         ]
 
 
+class PointFailed(LoadTestError):
+    """One measurement did not complete (Locust did not start or stopped early)."""
+
+
 PointCallback = Callable[[sj.ScaleoutRepeat], None]
 PhaseCallback = Callable[[str], None]
 
@@ -144,17 +150,29 @@ def run_scaleout(
     phase = on_phase or (lambda text: None)
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     repeats: list[sj.ScaleoutRepeat] = []
+    lost: list[str] = []
     with _fleet(settings, phase) as (fleet, databases):
         for sequence, (n, k) in enumerate(settings.schedule):
             phase(f"scaling to {n} instance{'s' if n > 1 else ''}")
             fleet.scale(n)
             fleet.wait_ready(n)
             phase(f"measuring N={n} (repeat {k + 1} of {settings.repeat})")
-            repeat = measure_point(settings, fleet, databases, n=n, k=k, sequence=sequence)
+            try:
+                repeat = measure_point(settings, fleet, databases, n=n, k=k, sequence=sequence)
+            except PointFailed as exc:
+                lost.append(str(exc))  # the other points still stand
+                phase(f"not measured: {exc}")
+                continue
             repeats.append(repeat)
             if on_point is not None:
                 on_point(repeat)
+    if not repeats:
+        raise LoadTestError(f"no point could be measured: {lost[0]}")
     document = analyse_scaleout(repeats, record_settings(settings))
+    if lost:
+        document = msgspec.structs.replace(
+            document, warnings=[*document.warnings, *(f"not measured: {m}" for m in lost)]
+        )
     json_path = sj.write_scaleout(settings.out_dir / sj.SCALEOUT_FILE, document)
     csv_path = sj.write_scaleout_csv(settings.out_dir / sj.SCALEOUT_CSV, document)
     return ScaleoutResult(document, json_path, csv_path, _report(settings.out_dir, document))
@@ -190,7 +208,7 @@ def measure_point(
     sampler = WindowSampler(fleet, settings.warmup_s, settings.duration_s)
     outcome = run_load_test(run, on_progress=sampler)
     if len(sampler.samples) < 2:
-        raise LoadTestError(f"N={n}: the measured window did not complete; {outcome.message}")
+        raise PointFailed(f"N={n} (repeat {k + 1}): {outcome.message}")
     connections = [
         sj.NodeConnections(node=node, **vars(database_connections(url)))
         for node, url in databases.items()

@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass, field
 
 import msgspec
+import psutil
 
 from loadtests.progress import Progress
+from pipeline.cpu_split import available_cpus
 from pipeline.fleet import Fleet
 from pipeline.fleet_counters import Reading, counters_delta, read_fleet_counters
 from pipeline.tier_cpu import generator_cpu_by_process, tiers_cpu_s
@@ -29,6 +31,9 @@ INSTANCES_SATURATED = 0.85  # of their CPU caps: the instances were the limit
 THROTTLED_SATURATED = 0.5  # of the CFS periods the instances ran in: so were they
 TIER_SATURATED = 0.90  # of the cores a shared server (or one Locust process) can use
 MAX_ERROR_RATE = 0.01
+# Every CPU of the machine busy before the instances reached their caps: the host (and
+# whatever else ran on it) limited the point, not any one tier.
+MACHINE_LIMIT = "machine"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Sample:
     generator_by_pid: dict[int, float]
     counters: Reading
     throttling: tuple[int, float] | None
+    machine_busy_s: float  # every CPU of the machine, whoever used it
 
 
 def take_sample(fleet: Fleet) -> Sample:
@@ -46,7 +52,8 @@ def take_sample(fleet: Fleet) -> Sample:
     cpu = tiers_cpu_s(fleet.pids_by_tier())
     generator = generator_cpu_by_process()
     throttling = fleet.throttling()
-    return Sample((started + time.time()) / 2, cpu, generator, counters, throttling)
+    machine = machine_busy_s()
+    return Sample((started + time.time()) / 2, cpu, generator, counters, throttling, machine)
 
 
 @dataclass
@@ -76,6 +83,14 @@ class WindowFacts:
     instances_answered: int
     tiers: list[ScaleoutTier]
     generator_busiest: float  # the busiest Locust process, share of one core
+    machine_busy: float | None = None  # all CPUs' busy share over the window
+    others_cores: float | None = None  # cores used by processes outside every tier
+
+
+def machine_busy_s() -> float:
+    """The machine's busy CPU seconds so far, all CPUs together."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
 def window_facts(
@@ -102,6 +117,8 @@ def window_facts(
         (used - start.generator_by_pid.get(pid, 0.0) for pid, used in end.generator_by_pid.items()),
         default=0.0,
     )
+    machine = (end.machine_busy_s - start.machine_busy_s) / seconds if seconds else None
+    ours = sum(tier.cores_used or 0.0 for tier in tiers)
     return WindowFacts(
         seconds,
         requests,
@@ -109,6 +126,9 @@ def window_facts(
         answered,
         tiers,
         busiest / seconds if seconds else 0.0,
+        machine_busy=machine / len(available_cpus()) if machine is not None else None,
+        # Meaningful only where every tier is local (/proc); a remote fleet's are elsewhere.
+        others_cores=max(0.0, machine - ours) if machine is not None and end.cpu_s else None,
     )
 
 
@@ -140,7 +160,8 @@ def first_limit(
 ) -> tuple[str, str]:
     """Who hit its limit first, and the evidence: errors over 1 %; else the instances at
     85 % of their caps (or throttled in half their periods); else a Locust process at 90 % of
-    a core; else a shared server at 90 % of its cores; else nothing (`none`)."""
+    a core; else a shared server at 90 % of its cores; else the whole machine at 90 % busy;
+    else nothing (`none`)."""
     if error_rate > MAX_ERROR_RATE:
         return "errors", f"{error_rate:.1%} of requests failed"
     tiers = {tier.name: tier for tier in facts.tiers}
@@ -163,6 +184,16 @@ def first_limit(
             share = tier.cores_used / tier.cores_available
             if share >= TIER_SATURATED:
                 return tier.name, f"{tier.name} used {share:.0%} of {tier.cores_available:g} cores"
+    if facts.machine_busy is not None and facts.machine_busy >= TIER_SATURATED:
+        others = (
+            f"; processes outside the measurement used {facts.others_cores:.2f} cores"
+            if facts.others_cores is not None
+            else ""
+        )
+        return MACHINE_LIMIT, (
+            f"the machine's CPUs were {facts.machine_busy:.0%} busy while the instances used "
+            f"{_share(fleet)} of their caps{others}"
+        )
     return "none", f"nothing saturated: the instances used {_share(fleet)} of their caps"
 
 

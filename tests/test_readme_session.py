@@ -23,7 +23,11 @@ from tests.fixtures.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).parents[1]
 VENV_BIN = Path(sys.executable).parent
-SHORTER = {"--duration 2m": "--duration 8s", "--duration 30s": "--duration 6s"}
+SHORTER = {
+    "--duration 2m": "--duration 8s",
+    "--duration 30s": "--duration 6s",
+    "--instances 1,2,3,4": "--instances 1,2 --duration 3s --warmup 2s --profiles 200",
+}
 
 
 def session_commands(readme: str) -> list[str]:
