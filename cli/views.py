@@ -239,12 +239,19 @@ def show_scaleout(document: ScaleoutDocument, console: Console) -> None:
         efficiency = "-" if point.efficiency is None else f"{point.efficiency:.2f}"
         if point.superlinear:
             efficiency += " superlinear"
-        fitted = "yes" if point.fitted else f"no: {point.reason}"
+        fitted = "yes" if point.fitted else "no (below)"
         limit = (point.first_limit or "none").replace("_", " ")
         table.add_row(
             str(point.instances), f"{point.throughput_rps:,.0f}", shown, efficiency, limit, fitted
         )
     console.print(table)
+    for point in document.points:
+        if not point.fitted:
+            console.print(f"N={point.instances} not fitted: {point.reason}", highlight=False)
+        if point.superlinear and point.superlinear_cause:
+            console.print(
+                f"N={point.instances} superlinear: {point.superlinear_cause}", highlight=False
+            )
     for line in _fit_lines(document):
         console.print(line, highlight=False, soft_wrap=True)
 
