@@ -829,6 +829,8 @@ def scaleout(
     views.show_scaleout(result.document, console)
     for path in (result.csv_path, result.json_path, *result.report_paths):
         console.print(f"wrote {path}", highlight=False)
+    if result.interrupted:
+        raise typer.Exit(130)  # the shell's convention for Ctrl-C, after keeping what was measured
 
 
 def _fit_and_show(path: Path, plot: Path | None, points: int) -> None:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import msgspec
 
@@ -28,7 +30,6 @@ from capacity.scaleout import analyse_scaleout
 from loadtests.errors import LoadTestError
 from pipeline.cpu_split import MAX_PROCESSES, CpuSplit
 from pipeline.fleet import CommandFleet, Fleet, LocalFleet
-from pipeline.fleet_counters import database_connections
 from pipeline.local_servers.datastores import local_datastores
 from pipeline.runner import RunSettings, run_load_test
 from pipeline.scaleout_window import WindowSampler, first_limit, window_facts
@@ -138,6 +139,7 @@ class ScaleoutResult:
     json_path: Path
     csv_path: Path
     report_paths: tuple[Path, ...]
+    interrupted: bool = False
 
 
 def run_scaleout(
@@ -151,23 +153,29 @@ def run_scaleout(
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     repeats: list[sj.ScaleoutRepeat] = []
     lost: list[str] = []
-    with _fleet(settings, phase) as (fleet, databases):
+    stop = _Interruption()
+    with stop.installed(), _fleet(settings, phase) as (fleet, databases):
         for sequence, (n, k) in enumerate(settings.schedule):
-            phase(f"scaling to {n} instance{'s' if n > 1 else ''}")
-            fleet.scale(n)
-            fleet.wait_ready(n)
-            phase(f"measuring N={n} (repeat {k + 1} of {settings.repeat})")
             try:
+                phase(f"scaling to {n} instance{'s' if n > 1 else ''}")
+                fleet.scale(n)
+                fleet.wait_ready(n)
+                phase(f"measuring N={n} (repeat {k + 1} of {settings.repeat})")
                 repeat = measure_point(settings, fleet, databases, n=n, k=k, sequence=sequence)
+            except KeyboardInterrupt:
+                stop.asked = True
             except PointFailed as exc:
                 lost.append(str(exc))  # the other points still stand
                 phase(f"not measured: {exc}")
-                continue
-            repeats.append(repeat)
-            if on_point is not None:
-                on_point(repeat)
+            else:
+                repeats.append(repeat)
+                if on_point is not None:
+                    on_point(repeat)
+            if stop.asked:  # Locust stops on Ctrl+C by itself; the schedule stops here
+                lost.append(f"interrupted after {len(repeats)} of {len(settings.schedule)}")
+                break
     if not repeats:
-        raise LoadTestError(f"no point could be measured: {lost[0]}")
+        raise LoadTestError(f"no point was measured: {lost[0] if lost else 'interrupted'}")
     document = analyse_scaleout(repeats, record_settings(settings))
     if lost:
         document = msgspec.structs.replace(
@@ -175,7 +183,29 @@ def run_scaleout(
         )
     json_path = sj.write_scaleout(settings.out_dir / sj.SCALEOUT_FILE, document)
     csv_path = sj.write_scaleout_csv(settings.out_dir / sj.SCALEOUT_CSV, document)
-    return ScaleoutResult(document, json_path, csv_path, _report(settings.out_dir, document))
+    report = _report(settings.out_dir, document)
+    return ScaleoutResult(document, json_path, csv_path, report, interrupted=stop.asked)
+
+
+class _Interruption:
+    """Ctrl+C or SIGTERM: Locust is stopped (it handles the KeyboardInterrupt), then the
+    scale-out ends after that point, keeping and analysing what was measured."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            self.asked = True
+            raise KeyboardInterrupt
+
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def measure_point(
@@ -205,14 +235,10 @@ def measure_point(
         service_cores=settings.cpu_per_instance,
         max_error_rate=1.0,
     )
-    sampler = WindowSampler(fleet, settings.warmup_s, settings.duration_s)
+    sampler = WindowSampler(fleet, settings.warmup_s, settings.duration_s, databases)
     outcome = run_load_test(run, on_progress=sampler)
     if len(sampler.samples) < 2:
         raise PointFailed(f"N={n} (repeat {k + 1}): {outcome.message}")
-    connections = [
-        sj.NodeConnections(node=node, **vars(database_connections(url)))
-        for node, url in databases.items()
-    ]
     facts = window_facts(*sampler.samples, cores_available=_cores_available(settings, n))
     summary = read_summary(write_summary(run_dir))
     totals = summary.totals
@@ -239,7 +265,7 @@ def measure_point(
         limit_reason=reason,
         cache_errors=facts.cache_errors,
         tiers=facts.tiers,
-        connections=connections,
+        connections=sampler.connections,
     )
 
 

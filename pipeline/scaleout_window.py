@@ -17,13 +17,19 @@ import psutil
 from loadtests.progress import Progress
 from pipeline.cpu_split import available_cpus
 from pipeline.fleet import Fleet
-from pipeline.fleet_counters import Reading, counters_delta, read_fleet_counters
+from pipeline.fleet_counters import (
+    Reading,
+    counters_delta,
+    database_connections,
+    read_fleet_counters,
+)
 from pipeline.tier_cpu import generator_cpu_by_process, tiers_cpu_s
 from rundir.scaleout_json import (
     INSTANCES_LIMIT,
     ROLE_GENERATOR,
     ROLE_INSTANCES,
     ROLE_SHARED,
+    NodeConnections,
     ScaleoutTier,
 )
 
@@ -64,7 +70,9 @@ class WindowSampler:
     fleet: Fleet
     warmup_s: float
     duration_s: float
+    databases: dict[str, str] = field(default_factory=dict)  # node name -> mysql:// URL
     samples: list[Sample] = field(default_factory=list)
+    connections: list[NodeConnections] = field(default_factory=list)  # read at the end
 
     def __call__(self, progress: Progress) -> None:
         if progress.load_started_at is None or len(self.samples) >= 2:
@@ -73,6 +81,11 @@ class WindowSampler:
         due = opens if not self.samples else opens + self.duration_s
         if time.time() >= due:
             self.samples.append(take_sample(self.fleet))
+            if len(self.samples) == 2:
+                self.connections = [
+                    NodeConnections(node=node, **vars(database_connections(url)))
+                    for node, url in self.databases.items()
+                ]
 
 
 @dataclass(frozen=True)

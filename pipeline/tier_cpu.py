@@ -57,11 +57,6 @@ def tiers_cpu_s(pids_by_tier: Mapping[str, Iterable[int]]) -> dict[str, float]:
     return reading
 
 
-def busiest_generator_process(before: Mapping[int, float], after: Mapping[int, float]) -> float:
-    """The largest CPU seconds any one Locust process used between two readings."""
-    return max((after[pid] - before.get(pid, 0.0) for pid in after), default=0.0)
-
-
 def generator_cpu_by_process() -> dict[int, float]:
     return {pid: _own_cpu_s(pid) for pid in generator_pids()}
 

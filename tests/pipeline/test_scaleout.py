@@ -11,8 +11,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -102,6 +104,38 @@ def test_the_local_topology_measures_one_point_per_instance_count(tmp_path: Path
     assert all((c.threads_connected or 0) >= 2 for c in repeat.connections)
     assert (out / (repeat.run_dir or "") / "summary.json").is_file()
     assert document.settings.topology == "local" and document.settings.cpu_per_instance == 0.15
+
+
+@pytest.mark.timeout(400)
+def test_sigterm_keeps_the_points_measured_and_stops_the_fleet(tmp_path: Path) -> None:
+    for binary in ("mariadbd", "redis-server", "nginx"):
+        require_binary(binary, f"/usr/sbin/{binary}")
+    if not cgroups_writable():
+        pytest.skip("no writable cgroup cpu controller here")
+    out = tmp_path / "so"
+    with (tmp_path / "loadcap.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(LOADCAP), "scaleout", "--instances", "1,2", *SHORT, "--duration", "20s",
+             "--profiles", "200", "--out", str(out)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        second = out / "points" / "n2-r1" / "locust.log"
+        deadline = time.monotonic() + 240
+        while not second.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.5)
+        assert second.exists(), (tmp_path / "loadcap.log").read_text()
+        children = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 130, (tmp_path / "loadcap.log").read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    document = read_scaleout(out / "scaleout.json")
+    assert [point.instances for point in document.points] == [1]
+    assert any("interrupted" in warning for warning in document.warnings)
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, [p.cmdline() for p in alive]
 
 
 SCALE_SCRIPT = """
