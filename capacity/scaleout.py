@@ -175,7 +175,7 @@ def seed_line(
         else ""
     )
     cap = (
-        f" (instances capped at {settings.cpu_per_instance:g} core each, as measured here)"
+        f", for instances capped at {settings.cpu_per_instance:g} core each as measured here"
         if settings.cpu_per_instance
         else ""
     )

@@ -276,3 +276,9 @@ def test_the_documents_round_trip_and_loadcap_fit_reads_the_csv(tmp_path: Path) 
     assert measurements.throughput == pytest.approx(
         [p.throughput_rps for p in document.points], rel=1e-5
     )
+
+
+def test_the_documented_fit_predicts_as_the_model_does() -> None:
+    fit = analyse_scaleout(usl_repeats(0.01), SETTINGS).fit
+    assert fit is not None and fit.predicted_at_100 is not None
+    assert fit.predict(100.0) == pytest.approx(fit.predicted_at_100.throughput_rps)
