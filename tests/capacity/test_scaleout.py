@@ -282,3 +282,17 @@ def test_the_documented_fit_predicts_as_the_model_does() -> None:
     fit = analyse_scaleout(usl_repeats(0.01), SETTINGS).fit
     assert fit is not None and fit.predicted_at_100 is not None
     assert fit.predict(100.0) == pytest.approx(fit.predicted_at_100.throughput_rps)
+
+
+def test_x100s_interval_stays_within_what_the_parameters_intervals_allow() -> None:
+    """The issue's hand measurements (N = 1..4, 8 s a point): kappa sits at its bound 0 and
+    the delta method alone reaches 1.7 million req/s at N = 100; no sigma, kappa, lambda in
+    their intervals gives more than 100 x lambda's upper end."""
+    measured = {1: [405, 457, 562], 2: [1002, 1029, 1041], 3: [1387, 1364], 4: [1842, 1891]}
+    repeats = [repeat(n, float(x)) for n, xs in measured.items() for x in xs]
+    fit = analyse_scaleout(repeats, SETTINGS).fit
+    assert fit is not None and fit.lambda_interval is not None
+    assert fit.predicted_at_100 is not None and fit.predicted_at_100.interval is not None
+    interval = fit.predicted_at_100.interval
+    assert interval.high <= 100 * fit.lambda_interval.high * (1 + 1e-9)
+    assert 0 < interval.low <= fit.predicted_at_100.throughput_rps <= interval.high
