@@ -126,6 +126,28 @@ def point_rows(document: ScaleoutDocument) -> list[list[str]]:
     return rows
 
 
+REPEAT_HEADER = ["N", "order", "X req/s", "p95", "errors", "first limit", "evidence", "run dir"]
+
+
+def repeat_rows(document: ScaleoutDocument) -> list[list[str]]:
+    """Every measurement, in the order it ran, with its own verdict."""
+    repeats = [r for p in document.points for r in p.repeats]
+    repeats.sort(key=lambda r: (r.sequence is None, r.sequence or 0, r.instances))
+    return [
+        [
+            str(r.instances),
+            str(r.sequence) if r.sequence is not None else fmt.MISSING,
+            f"{r.throughput_rps:,.1f}",
+            fmt.ms(r.p95_ms),
+            fmt.share(r.error_rate),
+            r.first_limit or fmt.MISSING,
+            r.limit_reason or "",
+            r.run_dir or "",
+        ]
+        for r in repeats
+    ]
+
+
 def tier_header(document: ScaleoutDocument) -> list[str]:
     counts = [f"N = {p.instances}" for p in document.points]
     return ["tier", "role", *counts, "fleet bound req/s"]
@@ -230,6 +252,8 @@ def scaleout_html(document: ScaleoutDocument, charts: Sequence[Chart]) -> str:
         _charts(charts),
         "<h2>Points</h2>",
         _table(POINT_HEADER, point_rows(document)),
+        "<h2>Repeats</h2>",
+        _table(REPEAT_HEADER, repeat_rows(document)),
         "<h2>Shared tiers: CPU per request</h2>",
         f'<p class="note">{escape(bottleneck.sentence)}</p>'
         if bottleneck
@@ -255,6 +279,7 @@ def scaleout_markdown(document: ScaleoutDocument) -> str:
     lines += _markdown_table(["", "value", "interval / basis"], rows) if rows else []
     lines += [*(f"- {note}" for note in notes), ""]
     lines += ["## Points", "", *_markdown_table(POINT_HEADER, point_rows(document))]
+    lines += ["## Repeats", "", *_markdown_table(REPEAT_HEADER, repeat_rows(document))]
     lines += ["## Shared tiers: CPU per request", ""]
     lines += [bottleneck.sentence if bottleneck else "No shared tier was measured.", ""]
     lines += _markdown_table(tier_header(document), tier_rows(document))

@@ -71,6 +71,7 @@ def test_the_pages_carry_the_seed_line_the_fit_the_points_and_the_bottleneck(
         assert "nginx used 0.97 of its core" in page  # the unfitted point's reason
         assert "30 instances at 5 connections each" in page  # 151 // 5
     assert "| 5 | 1,800.0 |" in markdown and "| no |" in markdown
+    assert markdown.count("| instances |") >= 8  # every repeat with its own verdict
     assert html.count("data:image/png;base64,") == 2
 
 
