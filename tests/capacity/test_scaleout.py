@@ -235,6 +235,10 @@ def test_the_bottleneck_is_the_shared_tier_with_the_lowest_fleet_bound() -> None
     assert bottleneck.saturates_at_instances == pytest.approx(8.0)
     assert list(bottleneck.demands) == ["master", "nginx", "redis"]
     assert "Next: nginx at 5,000 req/s" in bottleneck.sentence
+    assert document.seed_line is not None  # 100 x 500 req/s passes the master's 4,000
+    assert document.seed_line.sentence.endswith(
+        "but master bounds the fleet at 4,000 req/s as it ran here"
+    )
 
 
 def test_a_tier_demand_is_pooled_over_the_repeats() -> None:
