@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from reports.charts import no_data
 from reports.figures import Chart, render
@@ -63,6 +64,7 @@ def plot_scaleout(ax: Axes, document: ScaleoutDocument) -> Axes:
     ax.set_xlabel("instances N")
     ax.set_ylabel("throughput (req/s)")
     ax.set_xlim(0.5, top + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
