@@ -106,7 +106,7 @@ def _sentence(
         peak = (
             f"the fit's N* = {fit.peak_n:,.1f}"
             if fit.peak_n is not None
-            else "the fit has no peak (kappa = 0)"
+            else "the fit has no peak: kappa = 0"
         )
         text += (
             f", N = {fitted:,.1f} on the fitted curve ({peak})"

@@ -29,6 +29,7 @@ from capacity.seed import SEED_INSTANCES, SEED_PER_INSTANCE_RPS, SEED_TARGET_RPS
 from capacity.usl import MIN_DISTINCT_N, MIN_POINTS, UslFit, fit_usl
 from rundir.scaleout_json import (
     Interval,
+    ScaleoutBottleneck,
     ScaleoutDocument,
     ScaleoutFit,
     ScaleoutPoint,
@@ -65,13 +66,14 @@ def analyse_scaleout(
         single.throughput_rps if single else (curve.model.lam if curve is not None else 0.0)
     )
     model = curve.model if curve is not None else None
+    bottleneck = fleet_bottleneck(points, per_instance_rps=per_instance, fit=model)
     return ScaleoutDocument(
         settings=settings,
         points=points,
         fit=curve.record if curve is not None else None,
         fit_message=message,
-        bottleneck=fleet_bottleneck(points, per_instance_rps=per_instance, fit=model),
-        seed_line=seed_line(curve, single, settings),
+        bottleneck=bottleneck,
+        seed_line=seed_line(curve, single, settings, bottleneck=bottleneck),
         warnings=_warnings(points, single),
     )
 
@@ -161,9 +163,14 @@ def _prediction(model: UslFit, instances: int) -> ScaleoutPrediction:
 
 
 def seed_line(
-    curve: FittedCurve | None, single: ScaleoutPoint | None, settings: ScaleoutSettings
+    curve: FittedCurve | None,
+    single: ScaleoutPoint | None,
+    settings: ScaleoutSettings,
+    *,
+    bottleneck: ScaleoutBottleneck | None = None,
 ) -> ScaleoutSeedLine:
-    """The seed's 100 x 10 req/s beside the fit's X(100) and the linear 100 x X(1)."""
+    """The seed's 100 x 10 req/s beside the fit's X(100) and the linear 100 x X(1), and
+    the bottleneck tier's bound when a line passes it."""
     n = SEED_INSTANCES
     seed = (
         f"the seed assumes {SEED_TARGET_RPS:,.0f} (linear: {n} x {SEED_PER_INSTANCE_RPS:g} req/s)"
@@ -175,7 +182,7 @@ def seed_line(
         else ""
     )
     cap = (
-        f" (instances capped at {settings.cpu_per_instance:g} core each, as measured here)"
+        f", for instances capped at {settings.cpu_per_instance:g} core each as measured here"
         if settings.cpu_per_instance
         else ""
     )
@@ -188,7 +195,8 @@ def seed_line(
     if curve is None:
         return msgspec.structs.replace(
             base,
-            sentence=f"no fit to predict N = {n} with; {seed}{linear_text}",
+            sentence=f"no fit to predict N = {n} with; {seed}{linear_text}"
+            + _bound_text(bottleneck, [linear]),
         )
     prediction = _prediction(curve.model, n)
     interval = prediction.interval
@@ -203,6 +211,18 @@ def seed_line(
         interval=interval,
         sentence=(
             f"at N = {n} the fit predicts {prediction.throughput_rps:,.0f} req/s{spread}{cap}; "
-            f"{seed}{linear_text}"
+            f"{seed}{linear_text}" + _bound_text(bottleneck, [prediction.throughput_rps, linear])
         ),
+    )
+
+
+def _bound_text(bottleneck: ScaleoutBottleneck | None, figures: Sequence[float | None]) -> str:
+    """The bottleneck's bound, when a figure of the line passes it."""
+    if bottleneck is None or not any(
+        f is not None and f > bottleneck.fleet_bound_rps for f in figures
+    ):
+        return ""
+    return (
+        f"; but {bottleneck.tier} bounds the fleet at {bottleneck.fleet_bound_rps:,.0f} req/s "
+        "as it ran here"
     )

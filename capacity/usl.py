@@ -83,8 +83,12 @@ class UslFit:
     def prediction_interval(self, n: float, confidence: float = 0.95) -> tuple[float, float] | None:
         """X(n) +/- t(dof) x its standard error by the delta method: the gradient of X(n) in
         (sigma, kappa, lambda) through the covariance. A linearisation: far beyond the measured
-        N it understates how uncertain the curve is. None without a covariance."""
-        if self.covariance is None:
+        N it understates how uncertain the curve is, and where a parameter sits at its bound
+        it can reach values no parameters in their intervals produce, so it is kept within
+        X(n) over those intervals (X falls with sigma and kappa, rises with lambda). None
+        without a covariance."""
+        intervals = self.intervals(confidence)
+        if self.covariance is None or intervals is None:
             return None
         sigma, kappa, lam = self.params
         denominator = 1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0)
@@ -94,7 +98,14 @@ class UslFit:
         )
         variance = float(gradient @ np.array(self.covariance) @ gradient)
         half = _t_quantile(confidence, self.dof) * math.sqrt(max(variance, 0.0))
-        return max(x - half, 0.0), x + half
+        (sigma_low, sigma_high), (kappa_low, kappa_high), (lam_low, lam_high) = (
+            intervals["sigma"],
+            intervals["kappa"],
+            intervals["lambda"],
+        )
+        lowest = _throughput_at(n, sigma_high, kappa_high, lam_low)
+        highest = _throughput_at(n, sigma_low, kappa_low, lam_high)
+        return max(x - half, lowest, 0.0), min(x + half, highest)
 
     @property
     def peak_n(self) -> float | None:
@@ -229,6 +240,12 @@ def fit_usl(
         return _best_fit(ns, xs, sigma_low)
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise CapacityInputError(f"the USL fit failed on these measurements: {exc}") from None
+
+
+def _throughput_at(n: float, sigma: float, kappa: float, lam: float) -> float:
+    """X(n), unbounded (inf) where a negative sigma leaves no positive denominator."""
+    denominator = 1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0)
+    return lam * n / denominator if denominator > 0 else math.inf
 
 
 def _lowest_sigma(n_max: float) -> float:

@@ -33,6 +33,7 @@ from pipeline.fleet import CommandFleet, Fleet, LocalFleet
 from pipeline.local_servers.datastores import local_datastores
 from pipeline.runner import RunSettings, run_load_test
 from pipeline.scaleout_window import WindowSampler, first_limit, window_facts
+from reports.scaleout_report import write_scaleout_report
 from reports.summary import write_summary
 from rundir import scaleout_json as sj
 from rundir.summary_json import read_summary
@@ -183,7 +184,7 @@ def run_scaleout(
         )
     json_path = sj.write_scaleout(settings.out_dir / sj.SCALEOUT_FILE, document)
     csv_path = sj.write_scaleout_csv(settings.out_dir / sj.SCALEOUT_CSV, document)
-    report = _report(settings.out_dir, document)
+    report = write_scaleout_report(settings.out_dir, document)
     return ScaleoutResult(document, json_path, csv_path, report, interrupted=stop.asked)
 
 
@@ -378,12 +379,3 @@ def _check_cap(cores: float) -> None:
             f"--cpu-per-instance {cores:g}: no CPU cap can be made here ({exc}); "
             "run as root on a machine with a writable cgroup cpu controller"
         ) from None
-
-
-def _report(out_dir: Path, document: sj.ScaleoutDocument) -> tuple[Path, ...]:
-    """The analysis helper's report (html + md with the chart), when it is installed."""
-    try:
-        from reports.scaleout_report import write_scaleout_report  # type: ignore[import-not-found]
-    except ImportError:
-        return ()
-    return tuple(write_scaleout_report(out_dir, document))

@@ -165,6 +165,11 @@ class ScaleoutFit(msgspec.Struct, frozen=True, kw_only=True):
     negative_sigma_allowed: bool = False
     warnings: list[str] = []
 
+    def predict(self, n: float) -> float:
+        """The fitted curve at `n` instances: X(N) = lambda N / (1 + sigma (N-1) + kappa N (N-1)),
+        the law `capacity/usl.py` fits (a reader of the document needs no fitting code)."""
+        return self.lambda_ * n / (1.0 + self.sigma * (n - 1.0) + self.kappa * n * (n - 1.0))
+
 
 class ScaleoutBottleneck(msgspec.Struct, frozen=True, kw_only=True):
     """The shared tier that caps the fleet first (the Utilization Law across tiers)."""

@@ -235,6 +235,10 @@ def test_the_bottleneck_is_the_shared_tier_with_the_lowest_fleet_bound() -> None
     assert bottleneck.saturates_at_instances == pytest.approx(8.0)
     assert list(bottleneck.demands) == ["master", "nginx", "redis"]
     assert "Next: nginx at 5,000 req/s" in bottleneck.sentence
+    assert document.seed_line is not None  # 100 x 500 req/s passes the master's 4,000
+    assert document.seed_line.sentence.endswith(
+        "but master bounds the fleet at 4,000 req/s as it ran here"
+    )
 
 
 def test_a_tier_demand_is_pooled_over_the_repeats() -> None:
@@ -276,3 +280,23 @@ def test_the_documents_round_trip_and_loadcap_fit_reads_the_csv(tmp_path: Path) 
     assert measurements.throughput == pytest.approx(
         [p.throughput_rps for p in document.points], rel=1e-5
     )
+
+
+def test_the_documented_fit_predicts_as_the_model_does() -> None:
+    fit = analyse_scaleout(usl_repeats(0.01), SETTINGS).fit
+    assert fit is not None and fit.predicted_at_100 is not None
+    assert fit.predict(100.0) == pytest.approx(fit.predicted_at_100.throughput_rps)
+
+
+def test_x100s_interval_stays_within_what_the_parameters_intervals_allow() -> None:
+    """The issue's hand measurements (N = 1..4, 8 s a point): kappa sits at its bound 0 and
+    the delta method alone reaches 1.7 million req/s at N = 100; no sigma, kappa, lambda in
+    their intervals gives more than 100 x lambda's upper end."""
+    measured = {1: [405, 457, 562], 2: [1002, 1029, 1041], 3: [1387, 1364], 4: [1842, 1891]}
+    repeats = [repeat(n, float(x)) for n, xs in measured.items() for x in xs]
+    fit = analyse_scaleout(repeats, SETTINGS).fit
+    assert fit is not None and fit.lambda_interval is not None
+    assert fit.predicted_at_100 is not None and fit.predicted_at_100.interval is not None
+    interval = fit.predicted_at_100.interval
+    assert interval.high <= 100 * fit.lambda_interval.high * (1 + 1e-9)
+    assert 0 < interval.low <= fit.predicted_at_100.throughput_rps <= interval.high
