@@ -309,7 +309,18 @@ def record_settings(settings: ScaleoutSettings) -> sj.ScaleoutSettings:
         host=settings.host,
         loadcap_version=metadata.version("loadcap"),
         machine_cpus=os.cpu_count(),
+        cpu_model=_cpu_model(),
     )
+
+
+def _cpu_model() -> str | None:
+    """The machine's CPU as /proc/cpuinfo names it (Linux), for comparing runs."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else None
 
 
 @contextmanager

@@ -104,6 +104,8 @@ def test_the_local_topology_measures_one_point_per_instance_count(tmp_path: Path
     assert all((c.threads_connected or 0) >= 2 for c in repeat.connections)
     assert (out / (repeat.run_dir or "") / "summary.json").is_file()
     assert document.settings.topology == "local" and document.settings.cpu_per_instance == 0.15
+    assert "scale-out" in (out / "report.md").read_text().lower()
+    assert (out / "report.html").is_file()
 
 
 @pytest.mark.timeout(400)
