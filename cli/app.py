@@ -794,7 +794,8 @@ def scaleout(
     """Throughput of 1..N CPU-capped instances behind nginx on shared MariaDB + Redis, each
     point with what limited it, and a USL fit on instance count against the seed's linear line."""
     from cli import views
-    from pipeline.scaleout import ScaleoutSettings, run_scaleout
+    from pipeline.scaleout import run_scaleout
+    from pipeline.scaleout_settings import ScaleoutSettings
     from pipeline.sweep import parse_levels
 
     settings = ScaleoutSettings(

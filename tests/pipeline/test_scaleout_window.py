@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.fleet_counters import FleetCounters, counters_delta, parse_counters
-from pipeline.scaleout import ScaleoutSettings
-from pipeline.scaleout_window import WindowFacts, first_limit
+from pipeline.scaleout_settings import ScaleoutSettings
+from pipeline.scaleout_verdict import first_limit
+from pipeline.scaleout_window import WindowFacts
 from rundir.scaleout_json import ScaleoutTier
 
 
