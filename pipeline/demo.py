@@ -19,7 +19,7 @@ from loadtests.errors import LoadTestError
 from loadtests.progress import Progress as RunProgress
 from pipeline.cpu_split import AUTO, split_cpus
 from pipeline.embedded import reference_service
-from pipeline.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, check_service_cpu_cap, run_load_test
 from rundir.summary_json import Summary, read_summary
 from target_service.settings import Settings
 
@@ -41,8 +41,10 @@ class DemoSettings:
     instance_type: str = "t3.medium"
     service: Settings | None = None  # None: embedded default (temporary SQLite, no rate limit)
     cookies: bool = True  # False: stateless API clients (no read-your-writes stickiness)
+    service_cpu_cap: float | None = None  # --service-cpus: the service under a CPU quota
 
     def __post_init__(self) -> None:
+        check_service_cpu_cap(self.service_cpu_cap, foreign=False)
         if self.duration_s < MIN_STEP_S * 2:
             raise LoadTestError(f"--duration must be at least {MIN_STEP_S * 2:.0f}s")
         if self.step_users < 1 or self.profiles < 1 or self.target_rps <= 0:
@@ -121,7 +123,10 @@ def _measure(
     split = split_cpus()
     on_phase(f"starting the reference service, seeding {settings.profiles:,} profiles")
     with reference_service(
-        settings.service, profiles=settings.profiles, cpus=split.service
+        settings.service,
+        profiles=settings.profiles,
+        cpus=split.service,
+        cpu_cap=settings.service_cpu_cap,
     ) as service:
         run = RunSettings(
             out_dir=settings.out_dir,
@@ -135,6 +140,7 @@ def _measure(
             cookies=settings.cookies,
             processes=AUTO,
             cpu_split=split,
+            service_cpu_cap=settings.service_cpu_cap,
         )
 
         def progress(p: RunProgress) -> None:

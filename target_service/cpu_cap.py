@@ -33,7 +33,9 @@ import errno
 import itertools
 import math
 import os
+import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +49,7 @@ MIN_QUOTA_US = 1_000
 MIN_PERIOD_US = 1_000
 MAX_PERIOD_US = 1_000_000
 REMOVE_TIMEOUT_S = 5.0
+REMOVE_AFTER_EXIT_S = 30
 
 _counter = itertools.count(1)
 
@@ -129,6 +132,7 @@ class CpuCap:
 
     def __init__(self, quota: CgroupQuota) -> None:
         self.quota = quota
+        self._origins: dict[int, Path] = {}  # where each added process was before
 
     def __repr__(self) -> str:
         return f"CpuCap(cores={self.cores:g}, period_us={self.period_us}, path={str(self.path)!r})"
@@ -158,8 +162,8 @@ class CpuCap:
         `root/…/loadcap/`. `period_us` None: DEFAULT_PERIOD_US, lengthened for caps under
         0.1 core so the quota is the kernel's 1 ms minimum. Raises CpuCapError."""
         if not (cores > 0 and math.isfinite(cores)):
-            raise ValueError(f"a CPU cap must be a positive number of cores, not {cores!r}")
-        period = _period_for(cores, period_us)
+            raise CpuCapError(f"a CPU cap must be a positive number of cores, not {cores!r}")
+        period = period_for(cores, period_us)
         quota_us = round(cores * period)
         version, hierarchy = _cpu_hierarchy(root)
         parent = hierarchy / PARENT
@@ -193,10 +197,26 @@ class CpuCap:
     def add(self, pid: int) -> None:
         """Moves process `pid` (all its threads) into the cap; what it forks later starts
         there. Raises CpuCapError."""
+        origin = _cgroup_of(pid, self.quota.version)
         try:
             (self.path / "cgroup.procs").write_text(str(pid))
         except OSError as exc:
             raise CpuCapError(_cannot(f"move pid {pid} into {self.path}", exc)) from exc
+        if origin is not None:
+            self._origins[pid] = origin
+
+    def release(self, pid: int) -> None:
+        """Moves a process `add` put here back to the cgroup it was in (a process cannot
+        remove the cap it runs in). Nothing for a process that has ended."""
+        origin = self._origins.pop(pid, None)
+        if origin is None:
+            raise CpuCapError(f"pid {pid} was not added to {self.path}: nowhere to move it back")
+        try:
+            (origin / "cgroup.procs").write_text(str(pid))
+        except ProcessLookupError:
+            pass
+        except OSError as exc:
+            raise CpuCapError(_cannot(f"move pid {pid} back to {origin}", exc)) from exc
 
     def pids(self) -> list[int]:
         try:
@@ -235,6 +255,28 @@ class CpuCap:
         self.remove()
 
 
+@contextlib.contextmanager
+def capped_here(cores: float, *, name: str | None = None) -> Iterator[CpuCap]:
+    """This process, and every process it forks from now on, inside a new cap for the
+    block; then back in its own cgroup, and the cap removed once its children have ended.
+
+    A child that ends only with this process (multiprocessing's resource tracker, which
+    uvicorn's workers start) would keep the cap alive forever if this process waited for it:
+    a small shell outside the cap removes it once those children have gone."""
+    cap = CpuCap.create(cores, name=name)
+    pid = os.getpid()
+    try:
+        cap.add(pid)
+        yield cap
+    finally:
+        with contextlib.suppress(CpuCapError):  # not added: nothing to move back
+            cap.release(pid)
+        if all(_parent_of(child) == pid for child in cap.pids()):
+            _remove_after_exit(cap.path)
+        else:
+            cap.remove()
+
+
 def current_cap(
     proc_cgroup: Path = Path("/proc/self/cgroup"),
     mountinfo: Path = Path("/proc/self/mountinfo"),
@@ -258,6 +300,38 @@ def current_cap(
     return min(quotas, key=lambda quota: quota.cores, default=None)
 
 
+def _cgroup_of(pid: int, version: Literal[1, 2]) -> Path | None:
+    """The directory of the cgroup `pid` is in, in the hierarchy of that version."""
+    try:
+        memberships = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    found = [path for v, path, _ in _own_cpu_cgroups(memberships, mounts) if v == version]
+    return found[0] if found else None
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _remove_after_exit(path: Path, within_s: int = REMOVE_AFTER_EXIT_S) -> None:
+    """rmdir `path` as soon as it is empty (the kernel refuses while it is not), from a
+    shell that outlives this process by up to `within_s` seconds."""
+    script = (
+        'i=0; while [ $i -lt "$1" ] && ! rmdir "$0" 2>/dev/null; do sleep 0.1; i=$((i+1)); done'
+    )
+    subprocess.Popen(
+        ["/bin/sh", "-c", script, str(path), str(within_s * 10)],
+        start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def remove_stale(parent: Path) -> None:
     """Removes the empty caps under `parent` whose creating process has ended."""
     try:
@@ -270,14 +344,15 @@ def remove_stale(parent: Path) -> None:
             _rmdir_quietly(child)  # EBUSY while it still holds processes: kept
 
 
-def _period_for(cores: float, period_us: int | None) -> int:
+def period_for(cores: float, period_us: int | None = None) -> int:
+    """The CFS period a cap of `cores` gets: `period_us`, or the default rule."""
     if period_us is None:
         return max(DEFAULT_PERIOD_US, math.ceil(MIN_QUOTA_US / cores))
     if not MIN_PERIOD_US <= period_us <= MAX_PERIOD_US:
-        raise ValueError(f"a CFS period must be 1000..1000000 us, not {period_us}")
+        raise CpuCapError(f"a CFS period must be 1000..1000000 us, not {period_us}")
     if cores * period_us < MIN_QUOTA_US:
         shortest_ms = math.ceil(MIN_QUOTA_US / cores) / 1000
-        raise ValueError(
+        raise CpuCapError(
             f"{cores:g} cores per {period_us / 1000:g} ms period is a quota under the kernel's "
             f"1 ms minimum; use a period of at least {shortest_ms:g} ms"
         )

@@ -21,6 +21,7 @@ from target_service.cpu_cap import (
     Throttling,
     current_cap,
     parse_cpu_stat,
+    period_for,
 )
 from target_service.process import ServiceProcess
 
@@ -207,17 +208,15 @@ def test_a_cgroup_root_this_user_cannot_write_is_a_refusal_with_the_reason() -> 
 
 
 def test_a_cap_the_kernel_cannot_express_is_refused_before_any_cgroup_is_made() -> None:
-    with pytest.raises(ValueError, match="at least 10 ms"):
+    with pytest.raises(CpuCapError, match="at least 10 ms"):
         CpuCap.create(0.1, period_us=5_000)
-    with pytest.raises(ValueError, match="positive number of cores"):
+    with pytest.raises(CpuCapError, match="positive number of cores"):
         CpuCap.create(0.0)
 
 
 def test_the_default_period_grows_for_tiny_caps_so_the_quota_is_one_ms(tmp_path: Path) -> None:
-    from target_service.cpu_cap import _period_for
-
-    assert _period_for(0.25, None) == 10_000
-    assert _period_for(0.05, None) == 20_000
+    assert period_for(0.25, None) == 10_000
+    assert period_for(0.05, None) == 20_000
 
 
 def test_cpu_stat_is_read_in_both_cgroup_versions() -> None:
