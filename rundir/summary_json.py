@@ -107,6 +107,7 @@ class SummaryModelCheck(msgspec.Struct, frozen=True, kw_only=True):
     observed_rps: float | None = None  # the saturated stages' throughput (their median)
     observed_from: list[int] | None = None  # users of the saturated stages
     error: float | None = None  # observed / predicted - 1, a ratio
+    other_cores: float | None = None  # the most CPU other programs took meanwhile
     sentence: str | None = None
 
 

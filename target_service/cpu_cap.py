@@ -19,6 +19,11 @@ smallest quota is 1 ms, so a short period cannot express a small cap (5 ms: noth
 0.2 of a core); for the same reason a cap under 0.1 of a core gets the shortest period whose
 quota is 1 ms.
 
+The quota is a ceiling; a weight ten times the default (`cpu.shares` / `cpu.weight`, on the
+cap and on `loadcap/`) is the floor: on a machine busy with other programs the capped service
+still gets its quota whenever it has work, as a Kubernetes container whose CPU request
+equals its limit does. A cap is a small machine of its own, neither more nor less.
+
 `current_cap()` reads the quota that binds the calling process, whoever set it (loadcap,
 Kubernetes CPU limits, `docker --cpus`): the service exports it in /metrics.
 
@@ -49,6 +54,10 @@ MIN_QUOTA_US = 1_000
 MIN_PERIOD_US = 1_000
 MAX_PERIOD_US = 1_000_000
 REMOVE_TIMEOUT_S = 5.0
+# Ten times the default weight (v1 cpu.shares 1024, v2 cpu.weight 100), on the cap and on
+# loadcap/: a capped service gets its quota whenever it wants it, however busy the machine.
+V1_SHARES = 10 * 1024
+V2_WEIGHT = 10 * 100
 REMOVE_AFTER_EXIT_S = 30
 
 _counter = itertools.count(1)
@@ -156,16 +165,17 @@ class CpuCap:
         *,
         name: str | None = None,
         period_us: int | None = None,
-        root: Path = CGROUP_ROOT,
+        root: Path | None = None,
     ) -> CpuCap:
         """A new cap of `cores` (0.25 = a quarter of one core; 2 = two cores) under
-        `root/…/loadcap/`. `period_us` None: DEFAULT_PERIOD_US, lengthened for caps under
-        0.1 core so the quota is the kernel's 1 ms minimum. Raises CpuCapError."""
+        `root/…/loadcap/` (root None: CGROUP_ROOT, looked up at the call). `period_us` None:
+        DEFAULT_PERIOD_US, lengthened for caps under 0.1 core so the quota is the kernel's
+        1 ms minimum. Raises CpuCapError."""
         if not (cores > 0 and math.isfinite(cores)):
             raise CpuCapError(f"a CPU cap must be a positive number of cores, not {cores!r}")
         period = period_for(cores, period_us)
         quota_us = round(cores * period)
-        version, hierarchy = _cpu_hierarchy(root)
+        version, hierarchy = _cpu_hierarchy(CGROUP_ROOT if root is None else root)
         parent = hierarchy / PARENT
         label = f"{os.getpid()}-{next(_counter)}" + (f"-{name}" if name else "")
         path = parent / label
@@ -185,6 +195,8 @@ class CpuCap:
             else:
                 (path / "cpu.cfs_period_us").write_text(str(period))
                 (path / "cpu.cfs_quota_us").write_text(str(quota_us))
+            for group in (parent, path):
+                _set_weight(group, version)
         except OSError as exc:
             _rmdir_quietly(path)
             raise CpuCapError(_cannot(f"set the CPU quota of {path}", exc)) from exc
@@ -385,6 +397,13 @@ def _make_parent(parent: Path, version: Literal[1, 2]) -> None:
     parent.mkdir(exist_ok=True)
     if version == 2:
         _enable_cpu(parent)
+
+
+def _set_weight(cgroup: Path, version: Literal[1, 2]) -> None:
+    if version == 2:
+        (cgroup / "cpu.weight").write_text(str(V2_WEIGHT))
+    else:
+        (cgroup / "cpu.shares").write_text(str(V1_SHARES))
 
 
 def _enable_cpu(cgroup: Path) -> None:

@@ -90,6 +90,9 @@ def test_the_cap_has_the_cores_and_period_asked_for_and_is_gone_after_the_with()
         assert cap.path.is_dir() and cap.path.parent.name == PARENT
         assert CgroupQuota.read(cap.path, cap.quota.version) == cap.quota
         assert cap.throttling() == Throttling(0, 0, 0.0)
+        # Ten times the default weight: its quota whenever it wants it on a busy machine.
+        weight = "cpu.weight" if cap.quota.version == 2 else "cpu.shares"
+        assert (cap.path / weight).read_text().strip() in ("1000", "10240")
     assert not cap.path.exists()
     assert loadcap_cgroups() == before
 
