@@ -3,8 +3,12 @@ throttling; where no cap can be made, the CLI refuses in one line (exit 2) and r
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -13,7 +17,7 @@ from pipeline.run import run_and_summarise
 from pipeline.runner import RunSettings
 from target_service import cpu_cap
 from target_service.cpu_cap import CpuCap, CpuCapError
-from target_service.process import free_port
+from target_service.process import free_port, stop_process
 
 
 def _cannot_cap() -> str | None:
@@ -116,3 +120,40 @@ def test_a_capped_step_run_records_its_cap_and_the_throttling_of_each_stage(
         )
     else:  # a busy machine starved every stage, or none saturated: no check is made
         assert check is None
+
+
+@pytest.mark.skipif(CANNOT_CAP is not None, reason=f"no CPU cap here: {CANNOT_CAP}")
+@pytest.mark.timeout(90)
+def test_serve_with_cpus_runs_every_worker_in_the_cap_and_leaves_no_cgroup(tmp_path: Path) -> None:
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("loadcap")), "serve", "--cpus", "0.5",
+               "--workers", "2", "--port", str(port), "--db", f"sqlite:///{tmp_path / 's.db'}",
+               "--seed-profiles", "10"]  # fmt: skip
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        text = _metrics_when_up(f"http://127.0.0.1:{port}/metrics", process)
+        caps = [p for p in cpu_cap.CGROUP_ROOT.glob(f"*/{cpu_cap.PARENT}/{process.pid}-*")]
+        assert len(caps) == 1
+        members = set(map(int, (caps[0] / "cgroup.procs").read_text().split()))
+        assert process.pid in members and len(members) >= 3  # serve and its two workers
+        assert "loadcap_cpu_quota_cores 0.5" in text
+    finally:
+        stop_process(process)
+        log.close()
+    assert process.returncode == 0
+    deadline = time.monotonic() + 10
+    while caps[0].exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not caps[0].exists()
+
+
+def _metrics_when_up(url: str, process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "loadcap serve exited"
+        try:
+            return httpx.get(url).text
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -164,6 +165,42 @@ def test_the_service_runs_inside_its_cap_with_its_workers_and_the_cap_goes_with_
         assert service.pid in pids and len(pids) >= 3  # the supervisor and its two workers
         assert httpx.get(service.base_url + "/health").status_code == 200
     assert service.cap is None and not path.exists()
+
+
+def _sample(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} ([0-9.e+-]+)$", text, re.MULTILINE)
+    assert match is not None, f"{name} missing from /metrics"
+    return float(match.group(1))
+
+
+@needs_cgroups
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metrics_say_the_cap_and_its_throttling_once_for_all_workers(workers: int) -> None:
+    with ServiceProcess(profiles=10, workers=workers, cpus=0.5) as service:
+        assert service.cap is not None
+        with httpx.Client(base_url=service.base_url) as client:
+            for i in range(200):
+                client.get(f"/api/profile/{i % 10 + 1}")
+            before = service.cap.throttling()
+            text = client.get("/metrics").text
+            after = service.cap.throttling()
+
+    assert _sample(text, "loadcap_cpu_quota_cores") == 0.5
+    assert _sample(text, "loadcap_cpu_period_seconds") == 0.01
+    assert _sample(text, "loadcap_cpu_cores_available") == 0.5  # the quota, not a core each
+    # The cgroup's own counters, read once whichever worker answered: not summed per worker.
+    assert before.nr_periods <= _sample(text, "loadcap_cpu_periods_total") <= after.nr_periods
+    throttled = _sample(text, "loadcap_cpu_throttled_periods_total")
+    assert before.nr_throttled <= throttled <= after.nr_throttled
+    stalled = _sample(text, "loadcap_cpu_throttled_seconds_total")
+    assert before.throttled_s <= stalled <= after.throttled_s
+
+
+def test_an_uncapped_service_exports_no_cap() -> None:
+    with ServiceProcess(profiles=10) as service:
+        text = httpx.get(service.base_url + "/metrics").text
+    if current_cap() is None:  # unless whatever runs the tests is itself capped
+        assert "loadcap_cpu_quota_cores" not in text
 
 
 def test_no_cpu_controller_is_a_refusal_with_the_reason(tmp_path: Path) -> None:
