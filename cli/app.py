@@ -699,7 +699,10 @@ def demo(
     duration: Annotated[
         str, typer.Option(help="Length of the step-load sweep, e.g. 30s, 2m.")
     ] = "2m",
-    step_users: Annotated[int, typer.Option(help="Users added at every step.")] = 10,
+    step_users: Annotated[
+        int | None,
+        typer.Option(help="Users added at every step.", show_default="10; 1 with --service-cpus"),
+    ] = None,
     profiles: Annotated[int, typer.Option(help="Profiles seeded before the run.")] = 10_000,
     target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
     slo_p95_ms: Annotated[float, typer.Option(help="SLO: p95 latency in ms.")] = 100.0,
