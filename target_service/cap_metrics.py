@@ -1,6 +1,6 @@
 """The CPU quota the service runs under and how often it was throttled, on /metrics.
 
-Read from the service's own cgroup at scrape time (`cpu_cap.current_cap`), whoever set the
+Read from the service's own cgroup at scrape time (`cgroup_quota.current_cap`), whoever set the
 quota: `loadcap serve --cpus`, a run's `--service-cpus`, a Kubernetes CPU limit or
 `docker --cpus`. An uncapped service exports none of these. With `--workers N` every worker is
 in the one cgroup, so whichever worker answers reads the same counters, once: nothing is
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from target_service.cpu_cap import current_cap
+from target_service.cgroup_quota import current_cap
 
 QUOTA_CORES = "loadcap_cpu_quota_cores"
 PERIOD_SECONDS = "loadcap_cpu_period_seconds"

@@ -41,10 +41,31 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
+
+from target_service.cgroup_quota import (
+    CgroupQuota,
+    Throttling,
+    cgroup_of,
+    current_cap,
+    parse_cpu_stat,
+)
+
+__all__ = [
+    "CGROUP_ROOT",
+    "PARENT",
+    "CgroupQuota",
+    "CpuCap",
+    "CpuCapError",
+    "Throttling",
+    "capped_here",
+    "current_cap",
+    "parse_cpu_stat",
+    "period_for",
+    "remove_stale",
+]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "loadcap"
@@ -65,74 +86,6 @@ _counter = itertools.count(1)
 
 class CpuCapError(Exception):
     """No CPU cap can be made or removed here; the message says why."""
-
-
-@dataclass(frozen=True)
-class Throttling:
-    """CFS bandwidth counters from `cpu.stat`: periods with runnable tasks, periods in which
-    the group hit its quota and was stalled, and the total time it spent stalled."""
-
-    nr_periods: int
-    nr_throttled: int
-    throttled_s: float
-
-    def __sub__(self, earlier: Throttling) -> Throttling:
-        return Throttling(
-            self.nr_periods - earlier.nr_periods,
-            self.nr_throttled - earlier.nr_throttled,
-            self.throttled_s - earlier.throttled_s,
-        )
-
-    @property
-    def throttled_share(self) -> float | None:
-        """Throttled periods / periods; None when no period ran."""
-        return self.nr_throttled / self.nr_periods if self.nr_periods else None
-
-
-def parse_cpu_stat(text: str) -> Throttling:
-    """v1 says `throttled_time` in ns, v2 `throttled_usec`.
-
-    >>> parse_cpu_stat("nr_periods 10\\nnr_throttled 4\\nthrottled_time 2500000000\\n")
-    Throttling(nr_periods=10, nr_throttled=4, throttled_s=2.5)
-    >>> parse_cpu_stat("usage_usec 9\\nnr_periods 3\\nnr_throttled 1\\nthrottled_usec 1500\\n")
-    Throttling(nr_periods=3, nr_throttled=1, throttled_s=0.0015)
-    """
-    fields = dict(line.split(maxsplit=1) for line in text.splitlines() if " " in line)
-    if "throttled_usec" in fields:
-        throttled_s = int(fields["throttled_usec"]) / 1e6
-    else:
-        throttled_s = int(fields.get("throttled_time", "0")) / 1e9
-    return Throttling(
-        int(fields.get("nr_periods", "0")), int(fields.get("nr_throttled", "0")), throttled_s
-    )
-
-
-@dataclass(frozen=True)
-class CgroupQuota:
-    """One cgroup's CPU quota, read from its files: `cores` of CPU time per `period_us`."""
-
-    path: Path
-    version: Literal[1, 2]
-    cores: float
-    period_us: int
-
-    def throttling(self) -> Throttling:
-        return parse_cpu_stat((self.path / "cpu.stat").read_text())
-
-    @classmethod
-    def read(cls, path: Path, version: Literal[1, 2]) -> CgroupQuota | None:
-        """The quota set on the cgroup at `path`; None when it has none or no cpu files."""
-        try:
-            if version == 2:
-                quota, period = (path / "cpu.max").read_text().split()
-            else:
-                quota = (path / "cpu.cfs_quota_us").read_text().strip()
-                period = (path / "cpu.cfs_period_us").read_text().strip()
-        except (OSError, ValueError):
-            return None
-        if quota in ("max", "-1"):
-            return None
-        return cls(path, version, int(quota) / int(period), int(period))
 
 
 class CpuCap:
@@ -209,7 +162,7 @@ class CpuCap:
     def add(self, pid: int) -> None:
         """Moves process `pid` (all its threads) into the cap; what it forks later starts
         there. Raises CpuCapError."""
-        origin = _cgroup_of(pid, self.quota.version)
+        origin = cgroup_of(pid, self.quota.version)
         try:
             (self.path / "cgroup.procs").write_text(str(pid))
         except OSError as exc:
@@ -287,40 +240,6 @@ def capped_here(cores: float, *, name: str | None = None) -> Iterator[CpuCap]:
             _remove_after_exit(cap.path)
         else:
             cap.remove()
-
-
-def current_cap(
-    proc_cgroup: Path = Path("/proc/self/cgroup"),
-    mountinfo: Path = Path("/proc/self/mountinfo"),
-) -> CgroupQuota | None:
-    """The CPU quota that binds this process: the tightest over its cgroup and that
-    cgroup's ancestors (a Kubernetes limit sits on the pod or the container), with that
-    cgroup's throttling; None when nothing caps it or no cgroup is readable."""
-    try:
-        memberships = proc_cgroup.read_text().splitlines()
-        mounts = mountinfo.read_text().splitlines()
-    except OSError:
-        return None
-    quotas: list[CgroupQuota] = []
-    for version, directory, mount_point in _own_cpu_cgroups(memberships, mounts):
-        for path in (directory, *directory.parents):
-            quota = CgroupQuota.read(path, version)
-            if quota is not None:
-                quotas.append(quota)
-            if path == mount_point:
-                break
-    return min(quotas, key=lambda quota: quota.cores, default=None)
-
-
-def _cgroup_of(pid: int, version: Literal[1, 2]) -> Path | None:
-    """The directory of the cgroup `pid` is in, in the hierarchy of that version."""
-    try:
-        memberships = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return None
-    found = [path for v, path, _ in _own_cpu_cgroups(memberships, mounts) if v == version]
-    return found[0] if found else None
 
 
 def _parent_of(pid: int) -> int | None:
@@ -419,43 +338,6 @@ def _cannot(what: str, exc: OSError) -> str:
     elif exc.errno == errno.EROFS:
         reason += " (the cgroup file system is mounted read-only here, as in most containers)"
     return f"cannot {what}: {reason}"
-
-
-def _own_cpu_cgroups(
-    memberships: list[str], mounts: list[str]
-) -> list[tuple[Literal[1, 2], Path, Path]]:
-    """This process's cgroup directories that can carry a CPU quota, as mounted here, with
-    the mount point above which no ancestor is visible."""
-    found: list[tuple[Literal[1, 2], Path, Path]] = []
-    for line in memberships:
-        hierarchy_id, controllers, cgroup = line.split(":", 2)
-        if hierarchy_id == "0" and controllers == "":
-            mount = _find_mount(mounts, "cgroup2", None)
-            version: Literal[1, 2] = 2
-        elif "cpu" in controllers.split(","):
-            mount = _find_mount(mounts, "cgroup", "cpu")
-            version = 1
-        else:
-            continue
-        if mount is not None:
-            mount_point, mount_root = mount
-            relative = os.path.relpath(cgroup, mount_root)
-            if not relative.startswith(".."):
-                found.append((version, Path(os.path.normpath(mount_point / relative)), mount_point))
-    return found
-
-
-def _find_mount(mounts: list[str], fstype: str, controller: str | None) -> tuple[Path, str] | None:
-    """(mount point, root within the hierarchy) of the first mount of that cgroup type."""
-    for line in mounts:
-        fields = line.split()
-        separator = fields.index("-")
-        if fields[separator + 1] != fstype:
-            continue
-        options = fields[separator + 3].split(",") + fields[5].split(",")
-        if controller is None or controller in options:
-            return Path(fields[4]), fields[3]
-    return None
 
 
 def _alive(pid: int) -> bool:

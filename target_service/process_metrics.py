@@ -9,7 +9,7 @@ the workers alive now, plus what finished children (a restarted worker) already 
 
 `loadcap_cpu_cores_available` says how many cores those processes can keep busy at once — one
 per worker process, no more than the CPUs the instance may run on nor its CPU quota (a
-cgroup's, `cpu_cap.current_cap`) — so that "cores used" becomes a utilization.
+cgroup's, `cgroup_quota.current_cap`) — so that "cores used" becomes a utilization.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import psutil
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from target_service.cpu_cap import current_cap
+from target_service.cgroup_quota import current_cap
 
 CORES_AVAILABLE = "loadcap_cpu_cores_available"
 CORES_HELP = (
