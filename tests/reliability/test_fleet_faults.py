@@ -72,6 +72,7 @@ async def test_one_instance_killed_costs_at_most_the_writes_in_flight_on_it(
     )
     assert failed_kinds["list"] == failed_kinds["get"] == 0
     assert all(a in in_flight for a in failed) and len(failed) <= writes_in_flight
+    assert 409 not in probe.figures().by_status  # no POST reached a second instance
     assert after.requests >= 250 and after.failures == 0
 
 
