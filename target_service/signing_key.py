@@ -9,10 +9,10 @@ so instances starting together agree, and every instance reads it back at start.
 never logged nor served; anyone who can read the database can read it, as they can read the
 data it protects.
 
-Rotation: replace the row (`UPDATE signing_keys SET secret = <64 new hex digits> WHERE
-name = 'read_your_writes'`) and restart the instances; positions signed with the old key
-stop verifying, so a client that wrote just before reads as one that did not (for at most
-`read_your_writes_s`).
+Rotation: replace the row (`UPDATE signing_keys SET secret = '<64 new hex digits>' WHERE
+name = 'read_your_writes'`) and restart the instances. Until all have restarted, and for
+`read_your_writes_s` after, a position signed with the other key does not verify: such a
+client that just wrote reads as one that did not (bounded by `replica_max_lag_s`).
 """
 
 from __future__ import annotations
