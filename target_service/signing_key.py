@@ -123,7 +123,11 @@ async def shared_key(store: KeyStore, user: KeyUser, *, retry_s: float) -> Async
 async def _load_later(store: KeyStore, user: KeyUser, retry_s: float) -> None:
     while True:
         await asyncio.sleep(max(retry_s, 0.5))
-        key = await store.signing_key()
+        try:
+            key = await store.signing_key()
+        except Exception as exc:  # e.g. no privilege to create it: say so, keep trying
+            log.warning("reading the read-your-writes signing key failed: %s", type(exc).__name__)
+            continue
         if key is not None:
             user.use_key(key)
             log.info("read-your-writes signing key loaded from the database")
