@@ -98,6 +98,7 @@ def _capacity(summary: Summary) -> str:
         + _table(["", "value"], fmt.capacity_rows(capacity), first_text=2)
         + "<p>Per stage (utilization, saturation, errors of each resource):</p>"
         + _table(fmt.USE_HEADER, fmt.use_rows(summary))
+        + (f'<p class="note">{escape(note)}</p>' if (note := fmt.throughput_note(summary)) else "")
     )
 
 

@@ -53,6 +53,7 @@ def _capacity(summary: Summary) -> list[str]:
         *sentence,
         *_table(["", "value"], fmt.capacity_rows(capacity)),
         *_table(fmt.USE_HEADER, fmt.use_rows(summary)),
+        *([note, ""] if (note := fmt.throughput_note(summary)) else []),
     ]
 
 

@@ -12,19 +12,20 @@ estimated from demand (`basis: utilization_law`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reports.load import RunData
 from reports.saturation import (
     MeasuredStage,
     Saturation,
-    measure_stage,
+    measure_stages,
     observed_stages,
     planned_stages,
 )
 from reports.slo import Slo
 from reports.use import GENERATOR_LIMIT, SERVICE_CPU_LIMIT, UseRow, Verdict, verdict
+from reports.windows import HISTORY
 from rundir.summary_json import SummaryCapacity
 
 # Demand needs enough work to be read off the CPU counter (10 ms ticks) without noise.
@@ -90,8 +91,7 @@ def measured_stages(data: RunData, slo: Slo, saturation: Saturation | None) -> l
         return list(saturation.stages)
     if data.history is None:
         return []
-    bounds = planned_stages(data.run) or observed_stages(data.history)
-    return [s for s in (measure_stage(data.history, *b, slo) for b in bounds) if s]
+    return measure_stages(data, planned_stages(data.run) or observed_stages(data.history), slo)
 
 
 def analyse_capacity(
@@ -100,7 +100,11 @@ def analyse_capacity(
     """The USE table of a loaded run and the capacity it supports."""
     found = verdict(data, measured_stages(data, slo, saturation), slo)
     machine = data.run.machine if data.run is not None else None
-    return found, capacity_facts(found, cpu_model=machine.cpu_model if machine else None)
+    facts = capacity_facts(found, cpu_model=machine.cpu_model if machine else None)
+    processes = (data.run.processes if data.run is not None else None) or 1
+    if processes > 1 and any(row.rps_from == HISTORY for row in found.rows):
+        facts = replace(facts, sentence=f"{facts.sentence} {BATCHED_HISTORY}")
+    return found, facts
 
 
 def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> CapacityFacts:
@@ -139,6 +143,11 @@ def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> Capacit
     return CapacityFacts(**facts, sentence=sentence)  # type: ignore[arg-type]
 
 
+BATCHED_HISTORY = (
+    "The stage throughput comes from Locust's stats history (this run has no windows.json), "
+    "where workers' counts arrive in batches every 3 s: with several Locust processes it can "
+    "be off by a quarter."
+)
 DISTURBED_CORES = 0.25  # other processes on the machine took this much CPU or more
 
 
