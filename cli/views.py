@@ -35,7 +35,7 @@ def show_run_start(console: Console, settings: RunSettings, duration: str) -> No
     workers = settings.workers
     if workers is not None:
         console.print(
-            f"waiting up to {workers.max_wait_s:g} s for {workers.count} Locust worker(s) on "
+            f"waiting up to {workers.wait_s} s for {workers.count} Locust worker(s) on "
             f"{workers.bind_host}:{workers.bind_port}; start each with: "
             f"{workers.worker_command()}",
             highlight=False,

@@ -54,6 +54,11 @@ class ExternalWorkers:
                 f"--expect-workers-max-wait must be a positive duration, got {self.max_wait_s}"
             )
 
+    @property
+    def wait_s(self) -> int:
+        """The wait in whole seconds, as Locust takes it (rounded up)."""
+        return math.ceil(self.max_wait_s)
+
     def worker_command(self) -> str:
         """What to run on each worker machine (H: an address of this one they can reach)."""
         host = "<this machine>" if self.bind_host in ALL_INTERFACES else self.bind_host
@@ -67,7 +72,7 @@ def master_arguments(processes: int, workers: ExternalWorkers | None) -> list[st
         return [
             "--master",
             "--expect-workers", str(workers.count),
-            "--expect-workers-max-wait", f"{workers.max_wait_s:g}",
+            "--expect-workers-max-wait", str(workers.wait_s),
             "--master-bind-host", workers.bind_host,
             "--master-bind-port", str(workers.bind_port),
         ]  # fmt: skip
@@ -99,7 +104,7 @@ def workers_missing(out_dir: Path, workers: ExternalWorkers | None) -> str | Non
     else:
         came = "none" if workers.count == 1 else "fewer"
     return (
-        f"the master waited {workers.max_wait_s:g} s on {workers.bind_host}:"
+        f"the master waited {workers.wait_s} s on {workers.bind_host}:"
         f"{workers.bind_port} for {workers.count} Locust worker(s) and {came} connected, so "
         f"no load was sent; start each with `{workers.worker_command()}` (and check that the "
         "port is open to them), or raise --expect-workers-max-wait"

@@ -314,7 +314,7 @@ def _run_locust(
     live = settings.out_dir / PROGRESS_FILE
     live.unlink(missing_ok=True)
     started = time.monotonic()
-    waiting = settings.workers.max_wait_s if settings.workers is not None else 0.0
+    waiting = settings.workers.wait_s if settings.workers is not None else 0.0
     deadline = None if settings.web else started + settings.duration_s + STARTUP_GRACE_S + waiting
     load_started: float | None = None
     with log_path.open("w", encoding="utf-8") as log:

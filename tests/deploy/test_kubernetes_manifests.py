@@ -19,26 +19,36 @@ from target_service.settings import ENV_PREFIX, Settings
 from tests.compose.test_compose_file import COMPOSE_DIR, service
 
 DEPLOY_DIR = Path(__file__).parents[2] / "deploy" / "kubernetes"
-KUSTOMIZATION = DEPLOY_DIR / "kustomization.yaml"
+BASE, MEASURE = DEPLOY_DIR / "base", DEPLOY_DIR / "measure"
 SERVER_PY = Path(__file__).parents[2] / "target_service" / "server.py"
 # The oldest Kubernetes still supported upstream when this was written, and the newest schemas
 # the pinned kubernetes-validate bundles.
 VERSIONS = ("1.30.0", "1.37.0")
 
 
-def manifest_files() -> list[Path]:
-    return sorted(p for p in DEPLOY_DIR.glob("*.yaml") if p != KUSTOMIZATION)
+def kustomization(directory: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    return loaded
 
 
-def resources() -> list[dict[str, Any]]:
-    found = []
-    for path in manifest_files():
-        found += [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
-    return found
+def manifest_files(directory: Path) -> list[Path]:
+    """The files a kustomization lists as resources (not the folders it builds on)."""
+    listed = [directory / name for name in kustomization(directory)["resources"]]
+    return [path for path in listed if path.is_file()]
 
 
-def resource(kind: str, name: str) -> dict[str, Any]:
-    return next(r for r in resources() if r["kind"] == kind and r["metadata"]["name"] == name)
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def resources(directory: Path = BASE) -> list[dict[str, Any]]:
+    return [doc for path in manifest_files(directory) for doc in documents(path)]
+
+
+def resource(kind: str, name: str, directory: Path = BASE) -> dict[str, Any]:
+    return next(
+        r for r in resources(directory) if r["kind"] == kind and r["metadata"]["name"] == name
+    )
 
 
 def container(deployment: str) -> dict[str, Any]:
@@ -60,12 +70,12 @@ def flag(words: list[str], name: str) -> str:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_manifest_is_valid_against_the_kubernetes_schemas(version: str) -> None:
     checked = []
-    for item in resources():
+    for item in resources(BASE) + resources(MEASURE):
         # strict: a misspelled field (`readinesProbe`) is an error, not silently ignored.
         kubernetes_validate.validate(item, version, strict=True)
         checked.append(item["kind"])
     assert sorted(set(checked)) == [
-        "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Secret", "Service",
+        "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Secret", "Service", "StatefulSet",
     ]  # fmt: skip
 
 
@@ -76,12 +86,22 @@ def test_the_validator_rejects_a_broken_manifest() -> None:
         kubernetes_validate.validate(broken, VERSIONS[-1], strict=True)
 
 
-def test_the_kustomization_applies_every_manifest() -> None:
-    kustomization = yaml.safe_load(KUSTOMIZATION.read_text(encoding="utf-8"))
-    assert sorted(kustomization["resources"]) == [p.name for p in manifest_files()]
-    images = {image["name"] for image in kustomization["images"]}
+def test_the_kustomizations_apply_every_manifest_with_one_image() -> None:
+    assert kustomization(DEPLOY_DIR)["resources"] == ["base"]
+    assert {p.name for p in manifest_files(BASE)} == _yaml_names(BASE) - {"kustomization.yaml"}
+    measure = kustomization(MEASURE)
+    assert measure["resources"][0] == "../base"
+    patches = {patch["path"] for patch in measure["patches"]}
+    listed = {p.name for p in manifest_files(MEASURE)} | patches | {"kustomization.yaml"}
+    assert listed == _yaml_names(MEASURE)
+    images = [kustomization(d)["images"] for d in (BASE, MEASURE)]
+    assert images[0] == images[1]
     used = {c["image"].split(":")[0] for c in _all_containers()}
-    assert used == images == {"loadcap"}
+    assert used == {image["name"] for image in images[0]} == {"loadcap"}
+
+
+def _yaml_names(directory: Path) -> set[str]:
+    return {p.name for p in directory.glob("*.yaml")}
 
 
 def _all_containers() -> list[dict[str, Any]]:
@@ -171,3 +191,32 @@ def test_locust_workers_connect_to_the_master_service_and_run_loadcaps_locustfil
         flag(master_words, "--host")
         == f"http://{resource('Service', 'profiles')['metadata']['name']}"
     )
+
+
+def test_the_measured_fleet_has_the_deployments_pods_with_stable_names() -> None:
+    fixed = resource("StatefulSet", "profiles-fixed", MEASURE)["spec"]
+    deployment = resource("Deployment", "profiles")["spec"]
+    assert fixed["template"]["spec"] == deployment["template"]["spec"]
+    assert _pod_labels("profiles").items() - fixed["template"]["metadata"]["labels"].items() == {
+        ("app.kubernetes.io/component", "deployment")
+    }
+    # Each controller owns its own pods; the `profiles` Service balances over both kinds.
+    assert fixed["selector"]["matchLabels"] != deployment["selector"]["matchLabels"]
+    front = resource("Service", "profiles")["spec"]["selector"]
+    assert front.items() <= fixed["template"]["metadata"]["labels"].items()
+    headless = resource("Service", fixed["serviceName"], MEASURE)["spec"]
+    assert headless["clusterIP"] == "None"
+    assert headless["selector"].items() <= fixed["template"]["metadata"]["labels"].items()
+    port = int(flag(fixed["template"]["spec"]["containers"][0]["command"], "--port"))
+    assert [p["port"] for p in headless["ports"]] == [port]
+
+
+def test_the_measured_fleet_drops_the_hpa_and_the_deployments_pods() -> None:
+    patches = [
+        doc for p in kustomization(MEASURE)["patches"] for doc in documents(MEASURE / p["path"])
+    ]
+    targets = {(doc["kind"], doc["metadata"]["name"]): doc for doc in patches}
+    assert targets[("HorizontalPodAutoscaler", "profiles")]["$patch"] == "delete"
+    assert targets[("Deployment", "profiles")]["spec"] == {"replicas": 0}
+    for kind, name in targets:
+        assert resource(kind, name)  # each patch names a resource of the base

@@ -118,7 +118,7 @@ def test_local_processes_get_a_master_port_of_their_own_on_loopback() -> None:
 
 
 def test_external_workers_make_a_master_that_waits_a_bounded_time() -> None:
-    workers = ExternalWorkers(count=3, bind_host="10.0.0.5", bind_port=6000, max_wait_s=90)
+    workers = ExternalWorkers(count=3, bind_host="10.0.0.5", bind_port=6000, max_wait_s=89.5)
 
     assert master_arguments(1, workers) == [
         "--master", "--expect-workers", "3", "--expect-workers-max-wait", "90",
