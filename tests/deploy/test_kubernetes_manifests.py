@@ -75,7 +75,8 @@ def test_every_manifest_is_valid_against_the_kubernetes_schemas(version: str) ->
         kubernetes_validate.validate(item, version, strict=True)
         checked.append(item["kind"])
     assert sorted(set(checked)) == [
-        "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Secret", "Service", "StatefulSet",
+        "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Pod", "Role", "RoleBinding",
+        "Secret", "Service", "ServiceAccount", "StatefulSet",
     ]  # fmt: skip
 
 
@@ -97,6 +98,8 @@ def test_the_kustomizations_apply_every_manifest_with_one_image() -> None:
     images = [kustomization(d)["images"] for d in (BASE, MEASURE)]
     assert images[0] == images[1]
     used = {c["image"].split(":")[0] for c in _all_containers()}
+    runner = resource("Pod", "loadcap-scaleout", MEASURE)["spec"]["containers"]
+    assert {c["image"] for c in runner} == {"loadcap:local"}
     assert used == {image["name"] for image in images[0]} == {"loadcap"}
 
 
@@ -220,3 +223,23 @@ def test_the_measured_fleet_drops_the_hpa_and_the_deployments_pods() -> None:
     assert targets[("Deployment", "profiles")]["spec"] == {"replicas": 0}
     for kind, name in targets:
         assert resource(kind, name)  # each patch names a resource of the base
+
+
+def test_the_scaleout_pod_may_scale_the_measured_fleet_and_nothing_else() -> None:
+    pod = resource("Pod", "loadcap-scaleout", MEASURE)["spec"]
+    binding = resource("RoleBinding", "loadcap-scaleout", MEASURE)
+    role = resource("Role", binding["roleRef"]["name"], MEASURE)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": pod["serviceAccountName"]}]
+    scale = next(r for r in role["rules"] if r["resources"] == ["statefulsets/scale"])
+    assert scale["resourceNames"] == ["profiles-fixed"] and "patch" in scale["verbs"]
+    assert all(r["resourceNames"] == ["profiles-fixed"] for r in role["rules"])
+    [init] = pod["initContainers"]
+    tools = {m["mountPath"] for m in init["volumeMounts"]}
+    assert init["command"][-1].startswith(tuple(tools))
+    [loadcap] = pod["containers"]
+    assert any(part in tools for part in loadcap_path(loadcap).split(":"))
+
+
+def loadcap_path(spec: dict[str, Any]) -> str:
+    path: str = next(e["value"] for e in spec["env"] if e["name"] == "PATH")
+    return path
