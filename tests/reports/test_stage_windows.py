@@ -14,7 +14,14 @@ from reports.saturation import measure_stage
 from reports.service_capacity import analyse_capacity
 from reports.slo import Slo
 from reports.summary import build_summary
-from reports.windows import HISTORY, WINDOWS, completed_between, per_second, whole_windows
+from reports.windows import (
+    HISTORY,
+    WINDOWS,
+    completed_between,
+    per_second,
+    throughput,
+    whole_windows,
+)
 from rundir.run_json import PlannedStage, RunRecord
 from rundir.windows_json import Window, WindowFacts, WindowsDocument
 from tests.reports.recorded import CONSTANT, copy_run
@@ -160,3 +167,23 @@ def test_a_recorded_run_with_windows_reports_their_stage_throughput(tmp_path: Pa
 
     assert [row["rps"] for row in summary["use"]] == [pytest.approx(per_window)]
     assert [row["rps_from"] for row in summary["use"]] == ["windows"]
+
+
+def test_the_throughput_chart_reads_each_endpoints_requests_from_the_windows() -> None:
+    def window(second: int, get: int, post: int) -> Window:
+        scopes = {
+            "Aggregated": WindowFacts(requests=get + post),
+            "GET /a": WindowFacts(requests=get),
+            "POST /b": WindowFacts(requests=post),
+        }
+        return Window(start_s=float(second), scopes=scopes)
+
+    seconds = [window(s, 90, 10) for s in range(6)] + [window(6, 3, 0)]  # the last: cut short
+    frame = per_second(WindowsDocument(window_s=1.0, windows=seconds), None)
+
+    every = throughput(frame)
+    assert list(every.index) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert every.loc[3.0].to_dict() == {"Aggregated": 100.0, "GET /a": 90.0, "POST /b": 10.0}
+    thinned = throughput(frame, max_points=2)  # groups of 3 windows, counts still exact
+    assert list(thinned.index) == [3.0, 6.0]
+    assert thinned["Aggregated"].tolist() == [100.0, 100.0]
