@@ -366,9 +366,26 @@ def run(
         typer.Option(help="Error budget: exit 0 while failures stay within it (1% or 0.01)."),
     ] = "1%",
     service_cpus: ServiceCpusOption = None,
+    expect_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Wait for N Locust workers started on other machines (`locust -f "
+            '"$(loadcap locustfile)" --worker --master-host THIS_HOST`) before starting.'
+        ),
+    ] = None,
+    expect_workers_max_wait: Annotated[
+        str, typer.Option(help="With --expect-workers: give up after this long, e.g. 60s, 5m.")
+    ] = "60s",
+    master_bind_host: Annotated[
+        str, typer.Option(help="With --expect-workers: the interface the master listens on.")
+    ] = "*",
+    master_bind_port: Annotated[
+        int, typer.Option(help="With --expect-workers: the port the master listens on.")
+    ] = 5557,
 ) -> None:
     """Run a Locust load test into a run directory."""
     from cli import views
+    from pipeline.locust_workers import ExternalWorkers
     from pipeline.run import run_and_summarise
     from pipeline.runner import RunSettings
     from rundir.mix import Mix
@@ -399,6 +416,14 @@ def run(
         locustfile=locustfile,
         max_error_rate=parse_ratio(max_error_rate, flag="--max-error-rate"),
         service_cpu_cap=service_cpus,
+        workers=None
+        if expect_workers is None
+        else ExternalWorkers(
+            count=expect_workers,
+            bind_host=master_bind_host,
+            bind_port=master_bind_port,
+            max_wait_s=parse_duration(expect_workers_max_wait),
+        ),
     )
     views.show_run_start(console, settings, duration)
     with views.live_run_line(console) as show:

@@ -34,6 +34,15 @@ def show_run_start(console: Console, settings: RunSettings, duration: str) -> No
     console.print(f"loadcap run: {target}, {duration}, results in {settings.out_dir}")
     if settings.web:
         console.print(f"Locust web UI: http://127.0.0.1:{settings.web_port} (Ctrl+C to finish)")
+    workers = settings.workers
+    if workers is not None:
+        console.print(
+            f"waiting up to {workers.wait_s} s for {workers.count} Locust worker(s) on "
+            f"{workers.bind_host}:{workers.bind_port}; start each with: "
+            f"{workers.worker_command()}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @contextmanager

@@ -33,6 +33,7 @@ from loadtests.progress import Progress, latest_progress
 from loadtests.stages import STAGE_BUILDERS
 from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_cpus
 from pipeline.embedded import EmbeddedService, reference_service
+from pipeline.locust_workers import ExternalWorkers, master_arguments, workers_missing
 from pipeline.metrics_snapshots import MetricsSnapshots
 from pipeline.run_record import run_record
 from reports import locust_csv as lc
@@ -93,6 +94,7 @@ class RunSettings:
     # --service-cpus: the service loadcap starts (or an orchestrator started, with
     # `cpu_split`) runs under a CPU quota of this many cores.
     service_cpu_cap: float | None = None
+    workers: ExternalWorkers | None = None  # --expect-workers: Locust workers on other machines
 
     def __post_init__(self) -> None:
         if self.host is not None:
@@ -139,6 +141,11 @@ class RunSettings:
                 raise LoadTestError(
                     f"--metrics-url must be an http(s) URL, got {self.metrics_url!r}"
                 )
+        if self.workers is not None and (self.web or str(self.processes) != "1"):
+            raise LoadTestError(
+                "--expect-workers runs a headless master for workers on other machines; it "
+                "cannot be combined with --processes (local workers) or --web"
+            )
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise LoadTestError(f"--out {self.out_dir} exists and is not a directory")
 
@@ -205,7 +212,11 @@ def run_load_test(
     split = settings.cpu_split or (
         split_cpus() if settings.host is None else CpuSplit(service=None, generator=None)
     )
-    processes = resolve_processes(settings.processes, split.generator)
+    processes = (
+        settings.workers.count
+        if settings.workers is not None
+        else resolve_processes(settings.processes, split.generator)
+    )
     service: AbstractContextManager[EmbeddedService | None] = (
         reference_service(cpus=split.service, cpu_cap=settings.service_cpu_cap)
         if settings.host is None
@@ -242,6 +253,9 @@ def run_load_test(
         cpu_split=split,
     )
     exit_code, message = judge_outcome(settings.out_dir, exit_code, settings.max_error_rate)
+    missing = workers_missing(settings.out_dir, settings.workers)
+    if missing:
+        exit_code, message = 1, missing
     record = msgspec.structs.replace(record, exit_code=exit_code)
     write_run_record(settings.out_dir / RUN_FILE, record)
     return RunOutcome(exit_code, settings.out_dir, record, message)
@@ -305,8 +319,7 @@ def locust_command(
         command += ["--step-seconds", str(settings.step_seconds)]
     if not settings.cookies:
         command += ["--no-cookies"]
-    if processes > 1:
-        command += ["--processes", str(processes)]
+    command += master_arguments(processes, settings.workers)
     if settings.web:
         command += ["--web-host", "127.0.0.1", "--web-port", str(settings.web_port)]
         command += ["--class-picker"]
@@ -323,7 +336,8 @@ def _run_locust(
     live = settings.out_dir / PROGRESS_FILE
     live.unlink(missing_ok=True)
     started = time.monotonic()
-    deadline = None if settings.web else started + settings.duration_s + STARTUP_GRACE_S
+    waiting = settings.workers.wait_s if settings.workers is not None else 0.0
+    deadline = None if settings.web else started + settings.duration_s + STARTUP_GRACE_S + waiting
     load_started: float | None = None
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reports.compare import Delta
+from reports.windows import HISTORY, SOURCES
 from rundir.hdr_json import LatencyFacts
 from rundir.run_json import RunRecord
 from rundir.summary_json import (
@@ -332,6 +333,13 @@ def use_rows(summary: Summary) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def throughput_note(summary: Summary) -> str | None:
+    """Said under the USE table when a stage's throughput came from the stats history."""
+    if not any(r.rps_from == HISTORY for r in summary.use or []):
+        return None
+    return f"Stage throughput from {SOURCES[HISTORY]}."
 
 
 def capacity_rows(capacity: SummaryCapacity) -> list[list[str]]:

@@ -101,6 +101,7 @@ def _capacity(summary: Summary) -> str:
         + _table(["", "value"], fmt.capacity_rows(capacity), first_text=2)
         + "<p>Per stage (utilization, saturation, errors of each resource):</p>"
         + _table(fmt.use_header(summary), fmt.use_rows(summary))
+        + (f'<p class="note">{escape(note)}</p>' if (note := fmt.throughput_note(summary)) else "")
     )
 
 

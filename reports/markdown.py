@@ -56,6 +56,7 @@ def _capacity(summary: Summary) -> list[str]:
         *checked,
         *_table(["", "value"], fmt.capacity_rows(capacity)),
         *_table(fmt.use_header(summary), fmt.use_rows(summary)),
+        *([note, ""] if (note := fmt.throughput_note(summary)) else []),
     ]
 
 

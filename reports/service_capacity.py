@@ -12,7 +12,7 @@ estimated from demand (`basis: utilization_law`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reports import service_metrics
@@ -21,7 +21,7 @@ from reports.model_check import ModelCheck, model_check
 from reports.saturation import (
     MeasuredStage,
     Saturation,
-    measure_stage,
+    measure_stages,
     observed_stages,
     planned_stages,
 )
@@ -35,6 +35,7 @@ from reports.use import (
     pooled_demand,
     verdict,
 )
+from reports.windows import HISTORY
 from rundir.summary_json import SummaryCapacity
 
 
@@ -79,8 +80,7 @@ def measured_stages(data: RunData, slo: Slo, saturation: Saturation | None) -> l
         return list(saturation.stages)
     if data.history is None:
         return []
-    bounds = planned_stages(data.run) or observed_stages(data.history)
-    return [s for s in (measure_stage(data.history, *b, slo) for b in bounds) if s]
+    return measure_stages(data, planned_stages(data.run) or observed_stages(data.history), slo)
 
 
 def analyse_capacity(
@@ -89,9 +89,13 @@ def analyse_capacity(
     """The USE table of a loaded run and the capacity it supports."""
     found = verdict(data, measured_stages(data, slo, saturation), slo)
     machine = data.run.machine if data.run is not None else None
-    return found, capacity_facts(
+    facts = capacity_facts(
         found, cpu_model=machine.cpu_model if machine else None, cap_cores=cpu_cap(data)
     )
+    processes = (data.run.processes if data.run is not None else None) or 1
+    if processes > 1 and any(row.rps_from == HISTORY for row in found.rows):
+        facts = replace(facts, sentence=f"{facts.sentence} {BATCHED_HISTORY}")
+    return found, facts
 
 
 def cpu_cap(data: RunData) -> float | None:
@@ -141,6 +145,11 @@ def capacity_facts(
     return CapacityFacts(**facts, sentence=sentence, model_check=check)  # type: ignore[arg-type]
 
 
+BATCHED_HISTORY = (
+    "The stage throughput comes from Locust's stats history (this run has no windows.json), "
+    "where workers' counts arrive in batches every 3 s: with several Locust processes it can "
+    "be off by a quarter."
+)
 DISTURBED_CORES = 0.25  # other processes on the machine took this much CPU or more
 
 

@@ -29,6 +29,7 @@ from reports.load import RunData
 from reports.metrics import endpoint_history
 from reports.saturation import MeasuredStage
 from reports.slo import Slo
+from reports.windows import completed_between
 from rundir.summary_json import SummaryUseRow
 
 GENERATOR_LIMIT = 0.90  # Locust's own warning threshold ("CPU usage above 90%!")
@@ -93,6 +94,7 @@ class UseRow(MeasuredStage):
             p95_ms=self.p95_ms,
             error_rate=self.error_rate,
             met_slo=self.met_slo,
+            rps_from=self.rps_from,
             generator_cpu=self.generator_cpu,
             service_cores_used=self.service_cores_used,
             service_cores_available=self.service_cores_available,
@@ -138,11 +140,14 @@ def _window(snapshots: pd.DataFrame | None, stage: MeasuredStage) -> tuple[float
     return None
 
 
-def _client_requests(history: pd.DataFrame | None, first_s: float, last_s: float) -> float | None:
-    """Requests Locust completed between two instants (its per-second counts, interpolated)."""
-    if history is None:
+def _client_requests(data: RunData, first_s: float, last_s: float) -> float | None:
+    """Requests Locust completed between two instants: from the one-second windows (exact
+    for any number of processes), else the history's cumulative counts, interpolated."""
+    if data.windows is not None:
+        return completed_between(data.windows, first_s, last_s)
+    if data.history is None:
         return None
-    rows = endpoint_history(history)
+    rows = endpoint_history(data.history)
     if len(rows) < 2:
         return None
     at = np.interp([first_s, last_s], rows.index.to_numpy(float), rows["requests"].to_numpy(float))
@@ -150,7 +155,8 @@ def _client_requests(history: pd.DataFrame | None, first_s: float, last_s: float
 
 
 def _in_flight(history: pd.DataFrame | None, stage: MeasuredStage) -> float | None:
-    """X · R over the stage's second half, R from Locust's cumulative mean response time."""
+    """X · R over the stage's second half: X the stage's throughput, R the mean response
+    time of the requests the history counted meanwhile (Locust's cumulative mean)."""
     if history is None or "avg_ms" not in history.columns:
         return None
     rows = endpoint_history(history)
@@ -160,12 +166,11 @@ def _in_flight(history: pd.DataFrame | None, stage: MeasuredStage) -> float | No
         return None
     first, last = inside.iloc[0], inside.iloc[-1]
     sent = float(last["requests"] - first["requests"])
-    seconds = float(inside.index[-1] - inside.index[0])
-    if sent <= 0 or seconds <= 0:
+    if sent <= 0:
         return None
     total_ms = float(last["avg_ms"]) * float(last["requests"])
     total_ms -= float(first["avg_ms"]) * float(first["requests"])
-    return (sent / seconds) * (total_ms / sent) / 1000.0
+    return stage.rps * (total_ms / sent) / 1000.0
 
 
 def _pool_peak(
@@ -236,7 +241,7 @@ def use_row(data: RunData, stage: MeasuredStage, slo: Slo) -> UseRow:
             snapshots, service_metrics.REQUESTS, first_s, last_s
         )
         if requests is None:  # a foreign service: the requests Locust saw completed
-            requests = _client_requests(data.history, first_s, last_s)
+            requests = _client_requests(data, first_s, last_s)
         cores = service_metrics.cores_available(snapshots) or _recorded_cores(data)
         cache_errors = service_metrics.counter_increase(
             snapshots, service_metrics.CACHE_ERRORS, first_s, last_s

@@ -88,6 +88,9 @@ class SummaryStage(msgspec.Struct, frozen=True, kw_only=True):
     p95_ms: float | None = None
     error_rate: float | None = None
     met_slo: bool | None = None
+    # Where `rps` and `error_rate` came from: "windows" (windows.json, exact for any number
+    # of Locust processes) or "history" (Locust's stats history, for runs without windows)
+    rps_from: str | None = None
 
 
 class SummarySaturation(msgspec.Struct, frozen=True, kw_only=True):
