@@ -19,6 +19,11 @@ smallest quota is 1 ms, so a short period cannot express a small cap (5 ms: noth
 0.2 of a core); for the same reason a cap under 0.1 of a core gets the shortest period whose
 quota is 1 ms.
 
+The quota is a ceiling; a weight ten times the default (`cpu.shares` / `cpu.weight`, on the
+cap and on `loadcap/`) is the floor: on a machine busy with other programs the capped service
+still gets its quota whenever it has work, as a Kubernetes container whose CPU request
+equals its limit does. A cap is a small machine of its own, neither more nor less.
+
 `current_cap()` reads the quota that binds the calling process, whoever set it (loadcap,
 Kubernetes CPU limits, `docker --cpus`): the service exports it in /metrics.
 
@@ -33,11 +38,34 @@ import errno
 import itertools
 import math
 import os
+import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
+
+from target_service.cgroup_quota import (
+    CgroupQuota,
+    Throttling,
+    cgroup_of,
+    current_cap,
+    parse_cpu_stat,
+)
+
+__all__ = [
+    "CGROUP_ROOT",
+    "PARENT",
+    "CgroupQuota",
+    "CpuCap",
+    "CpuCapError",
+    "Throttling",
+    "capped_here",
+    "current_cap",
+    "parse_cpu_stat",
+    "period_for",
+    "remove_stale",
+]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "loadcap"
@@ -47,6 +75,11 @@ MIN_QUOTA_US = 1_000
 MIN_PERIOD_US = 1_000
 MAX_PERIOD_US = 1_000_000
 REMOVE_TIMEOUT_S = 5.0
+# Ten times the default weight (v1 cpu.shares 1024, v2 cpu.weight 100), on the cap and on
+# loadcap/: a capped service gets its quota whenever it wants it, however busy the machine.
+V1_SHARES = 10 * 1024
+V2_WEIGHT = 10 * 100
+REMOVE_AFTER_EXIT_S = 30
 
 _counter = itertools.count(1)
 
@@ -55,80 +88,13 @@ class CpuCapError(Exception):
     """No CPU cap can be made or removed here; the message says why."""
 
 
-@dataclass(frozen=True)
-class Throttling:
-    """CFS bandwidth counters from `cpu.stat`: periods with runnable tasks, periods in which
-    the group hit its quota and was stalled, and the total time it spent stalled."""
-
-    nr_periods: int
-    nr_throttled: int
-    throttled_s: float
-
-    def __sub__(self, earlier: Throttling) -> Throttling:
-        return Throttling(
-            self.nr_periods - earlier.nr_periods,
-            self.nr_throttled - earlier.nr_throttled,
-            self.throttled_s - earlier.throttled_s,
-        )
-
-    @property
-    def throttled_share(self) -> float | None:
-        """Throttled periods / periods; None when no period ran."""
-        return self.nr_throttled / self.nr_periods if self.nr_periods else None
-
-
-def parse_cpu_stat(text: str) -> Throttling:
-    """v1 says `throttled_time` in ns, v2 `throttled_usec`.
-
-    >>> parse_cpu_stat("nr_periods 10\\nnr_throttled 4\\nthrottled_time 2500000000\\n")
-    Throttling(nr_periods=10, nr_throttled=4, throttled_s=2.5)
-    >>> parse_cpu_stat("usage_usec 9\\nnr_periods 3\\nnr_throttled 1\\nthrottled_usec 1500\\n")
-    Throttling(nr_periods=3, nr_throttled=1, throttled_s=0.0015)
-    """
-    fields = dict(line.split(maxsplit=1) for line in text.splitlines() if " " in line)
-    if "throttled_usec" in fields:
-        throttled_s = int(fields["throttled_usec"]) / 1e6
-    else:
-        throttled_s = int(fields.get("throttled_time", "0")) / 1e9
-    return Throttling(
-        int(fields.get("nr_periods", "0")), int(fields.get("nr_throttled", "0")), throttled_s
-    )
-
-
-@dataclass(frozen=True)
-class CgroupQuota:
-    """One cgroup's CPU quota, read from its files: `cores` of CPU time per `period_us`."""
-
-    path: Path
-    version: Literal[1, 2]
-    cores: float
-    period_us: int
-
-    def throttling(self) -> Throttling:
-        return parse_cpu_stat((self.path / "cpu.stat").read_text())
-
-    @classmethod
-    def read(cls, path: Path, version: Literal[1, 2]) -> CgroupQuota | None:
-        """The quota set on the cgroup at `path`; None when it has none or no cpu files."""
-        try:
-            if version == 2:
-                quota, period = (path / "cpu.max").read_text().split()
-            else:
-                quota = (path / "cpu.cfs_quota_us").read_text().strip()
-                period = (path / "cpu.cfs_period_us").read_text().strip()
-        except (OSError, ValueError):
-            return None
-        if quota in ("max", "-1"):
-            return None
-        return cls(path, version, int(quota) / int(period), int(period))
-
-
 class CpuCap:
     """A cgroup loadcap created with a CPU quota; `remove()` (or leaving the `with`) deletes
     it once its processes have ended."""
 
     def __init__(self, quota: CgroupQuota) -> None:
         self.quota = quota
+        self._origins: dict[int, Path] = {}  # where each added process was before
 
     def __repr__(self) -> str:
         return f"CpuCap(cores={self.cores:g}, period_us={self.period_us}, path={str(self.path)!r})"
@@ -152,16 +118,17 @@ class CpuCap:
         *,
         name: str | None = None,
         period_us: int | None = None,
-        root: Path = CGROUP_ROOT,
+        root: Path | None = None,
     ) -> CpuCap:
         """A new cap of `cores` (0.25 = a quarter of one core; 2 = two cores) under
-        `root/…/loadcap/`. `period_us` None: DEFAULT_PERIOD_US, lengthened for caps under
-        0.1 core so the quota is the kernel's 1 ms minimum. Raises CpuCapError."""
+        `root/…/loadcap/` (root None: CGROUP_ROOT, looked up at the call). `period_us` None:
+        DEFAULT_PERIOD_US, lengthened for caps under 0.1 core so the quota is the kernel's
+        1 ms minimum. Raises CpuCapError."""
         if not (cores > 0 and math.isfinite(cores)):
-            raise ValueError(f"a CPU cap must be a positive number of cores, not {cores!r}")
-        period = _period_for(cores, period_us)
+            raise CpuCapError(f"a CPU cap must be a positive number of cores, not {cores!r}")
+        period = period_for(cores, period_us)
         quota_us = round(cores * period)
-        version, hierarchy = _cpu_hierarchy(root)
+        version, hierarchy = _cpu_hierarchy(CGROUP_ROOT if root is None else root)
         parent = hierarchy / PARENT
         label = f"{os.getpid()}-{next(_counter)}" + (f"-{name}" if name else "")
         path = parent / label
@@ -181,6 +148,8 @@ class CpuCap:
             else:
                 (path / "cpu.cfs_period_us").write_text(str(period))
                 (path / "cpu.cfs_quota_us").write_text(str(quota_us))
+            for group in (parent, path):
+                _set_weight(group, version)
         except OSError as exc:
             _rmdir_quietly(path)
             raise CpuCapError(_cannot(f"set the CPU quota of {path}", exc)) from exc
@@ -193,10 +162,26 @@ class CpuCap:
     def add(self, pid: int) -> None:
         """Moves process `pid` (all its threads) into the cap; what it forks later starts
         there. Raises CpuCapError."""
+        origin = cgroup_of(pid, self.quota.version)
         try:
             (self.path / "cgroup.procs").write_text(str(pid))
         except OSError as exc:
             raise CpuCapError(_cannot(f"move pid {pid} into {self.path}", exc)) from exc
+        if origin is not None:
+            self._origins[pid] = origin
+
+    def release(self, pid: int) -> None:
+        """Moves a process `add` put here back to the cgroup it was in (a process cannot
+        remove the cap it runs in). Nothing for a process that has ended."""
+        origin = self._origins.pop(pid, None)
+        if origin is None:
+            raise CpuCapError(f"pid {pid} was not added to {self.path}: nowhere to move it back")
+        try:
+            (origin / "cgroup.procs").write_text(str(pid))
+        except ProcessLookupError:
+            pass
+        except OSError as exc:
+            raise CpuCapError(_cannot(f"move pid {pid} back to {origin}", exc)) from exc
 
     def pids(self) -> list[int]:
         try:
@@ -235,27 +220,47 @@ class CpuCap:
         self.remove()
 
 
-def current_cap(
-    proc_cgroup: Path = Path("/proc/self/cgroup"),
-    mountinfo: Path = Path("/proc/self/mountinfo"),
-) -> CgroupQuota | None:
-    """The CPU quota that binds this process: the tightest over its cgroup and that
-    cgroup's ancestors (a Kubernetes limit sits on the pod or the container), with that
-    cgroup's throttling; None when nothing caps it or no cgroup is readable."""
+@contextlib.contextmanager
+def capped_here(cores: float, *, name: str | None = None) -> Iterator[CpuCap]:
+    """This process, and every process it forks from now on, inside a new cap for the
+    block; then back in its own cgroup, and the cap removed once its children have ended.
+
+    A child that ends only with this process (multiprocessing's resource tracker, which
+    uvicorn's workers start) would keep the cap alive forever if this process waited for it:
+    a small shell outside the cap removes it once those children have gone."""
+    cap = CpuCap.create(cores, name=name)
+    pid = os.getpid()
     try:
-        memberships = proc_cgroup.read_text().splitlines()
-        mounts = mountinfo.read_text().splitlines()
+        cap.add(pid)
+        yield cap
+    finally:
+        with contextlib.suppress(CpuCapError):  # not added: nothing to move back
+            cap.release(pid)
+        if all(_parent_of(child) == pid for child in cap.pids()):
+            _remove_after_exit(cap.path)
+        else:
+            cap.remove()
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    quotas: list[CgroupQuota] = []
-    for version, directory, mount_point in _own_cpu_cgroups(memberships, mounts):
-        for path in (directory, *directory.parents):
-            quota = CgroupQuota.read(path, version)
-            if quota is not None:
-                quotas.append(quota)
-            if path == mount_point:
-                break
-    return min(quotas, key=lambda quota: quota.cores, default=None)
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _remove_after_exit(path: Path, within_s: int = REMOVE_AFTER_EXIT_S) -> None:
+    """rmdir `path` as soon as it is empty (the kernel refuses while it is not), from a
+    shell that outlives this process by up to `within_s` seconds."""
+    script = (
+        'i=0; while [ $i -lt "$1" ] && ! rmdir "$0" 2>/dev/null; do sleep 0.1; i=$((i+1)); done'
+    )
+    subprocess.Popen(
+        ["/bin/sh", "-c", script, str(path), str(within_s * 10)],
+        start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def remove_stale(parent: Path) -> None:
@@ -270,14 +275,15 @@ def remove_stale(parent: Path) -> None:
             _rmdir_quietly(child)  # EBUSY while it still holds processes: kept
 
 
-def _period_for(cores: float, period_us: int | None) -> int:
+def period_for(cores: float, period_us: int | None = None) -> int:
+    """The CFS period a cap of `cores` gets: `period_us`, or the default rule."""
     if period_us is None:
         return max(DEFAULT_PERIOD_US, math.ceil(MIN_QUOTA_US / cores))
     if not MIN_PERIOD_US <= period_us <= MAX_PERIOD_US:
-        raise ValueError(f"a CFS period must be 1000..1000000 us, not {period_us}")
+        raise CpuCapError(f"a CFS period must be 1000..1000000 us, not {period_us}")
     if cores * period_us < MIN_QUOTA_US:
         shortest_ms = math.ceil(MIN_QUOTA_US / cores) / 1000
-        raise ValueError(
+        raise CpuCapError(
             f"{cores:g} cores per {period_us / 1000:g} ms period is a quota under the kernel's "
             f"1 ms minimum; use a period of at least {shortest_ms:g} ms"
         )
@@ -312,6 +318,13 @@ def _make_parent(parent: Path, version: Literal[1, 2]) -> None:
         _enable_cpu(parent)
 
 
+def _set_weight(cgroup: Path, version: Literal[1, 2]) -> None:
+    if version == 2:
+        (cgroup / "cpu.weight").write_text(str(V2_WEIGHT))
+    else:
+        (cgroup / "cpu.shares").write_text(str(V1_SHARES))
+
+
 def _enable_cpu(cgroup: Path) -> None:
     control = cgroup / "cgroup.subtree_control"
     if "cpu" not in control.read_text().split():
@@ -325,43 +338,6 @@ def _cannot(what: str, exc: OSError) -> str:
     elif exc.errno == errno.EROFS:
         reason += " (the cgroup file system is mounted read-only here, as in most containers)"
     return f"cannot {what}: {reason}"
-
-
-def _own_cpu_cgroups(
-    memberships: list[str], mounts: list[str]
-) -> list[tuple[Literal[1, 2], Path, Path]]:
-    """This process's cgroup directories that can carry a CPU quota, as mounted here, with
-    the mount point above which no ancestor is visible."""
-    found: list[tuple[Literal[1, 2], Path, Path]] = []
-    for line in memberships:
-        hierarchy_id, controllers, cgroup = line.split(":", 2)
-        if hierarchy_id == "0" and controllers == "":
-            mount = _find_mount(mounts, "cgroup2", None)
-            version: Literal[1, 2] = 2
-        elif "cpu" in controllers.split(","):
-            mount = _find_mount(mounts, "cgroup", "cpu")
-            version = 1
-        else:
-            continue
-        if mount is not None:
-            mount_point, mount_root = mount
-            relative = os.path.relpath(cgroup, mount_root)
-            if not relative.startswith(".."):
-                found.append((version, Path(os.path.normpath(mount_point / relative)), mount_point))
-    return found
-
-
-def _find_mount(mounts: list[str], fstype: str, controller: str | None) -> tuple[Path, str] | None:
-    """(mount point, root within the hierarchy) of the first mount of that cgroup type."""
-    for line in mounts:
-        fields = line.split()
-        separator = fields.index("-")
-        if fields[separator + 1] != fstype:
-            continue
-        options = fields[separator + 3].split(",") + fields[5].split(",")
-        if controller is None or controller in options:
-            return Path(fields[4]), fields[3]
-    return None
 
 
 def _alive(pid: int) -> bool:

@@ -94,6 +94,7 @@ class ServiceProcess:
         startup_timeout_s: float = 60.0,
         command_prefix: Sequence[str] = (),
         cpus: float | None = None,
+        cpu_period_us: int | None = None,
     ) -> None:
         # Holds the log and, without settings, the SQLite file; removed on stop.
         self.workdir = Path(tempfile.mkdtemp(prefix="loadcap-service-"))
@@ -108,6 +109,7 @@ class ServiceProcess:
         # e.g. ("taskset", "-c", "0"): the caller keeps the service on CPUs of its own.
         self.command_prefix = tuple(command_prefix)
         self.cpus = cpus
+        self.cpu_period_us = cpu_period_us  # None: CpuCap's default
         self.cap: CpuCap | None = None
         self.base_url = f"http://{host}:{self.port}"
         self.log_path = self.workdir / "service.log"
@@ -123,7 +125,9 @@ class ServiceProcess:
             "--workers", str(self.workers), "--seed", str(self.profiles),
         ]  # fmt: skip
         if self.cpus is not None:
-            self.cap = CpuCap.create(self.cpus, name=f"service-{self.port}")
+            self.cap = CpuCap.create(
+                self.cpus, name=f"service-{self.port}", period_us=self.cpu_period_us
+            )
             command = _joining(self.cap, command)
         env = {**os.environ, **self.settings.to_env()}
         try:

@@ -1,7 +1,7 @@
 """A throwaway nginx in front of local upstream ports, configured from compose/nginx.conf.
 
 It runs the *shipped* load-balancer configuration (least_conn, passive health checks
-`max_fails=3 fail_timeout=30s`, keepalive to the instances, retries for idempotent requests
+`max_fails=3 fail_timeout=10s`, keepalive to the instances, retries for idempotent requests
 only), rewritten only where a local run must differ: the upstream servers become 127.0.0.1
 ports, it listens on a free loopback port, and the pid file, logs and temporary files live in
 its own directory. `nginx.conf` beside this module is a copy of compose/nginx.conf, so an
@@ -28,7 +28,7 @@ from target_service.process import free_port, stop_process
 
 NGINX_CONF = Path(__file__).with_name("nginx.conf")
 # The compose upstream line a local configuration replaces with one line per local port.
-COMPOSE_UPSTREAM = "server app:8000 max_fails=3 fail_timeout=30s;"
+COMPOSE_UPSTREAM = "server app:8000 max_fails=3 fail_timeout=10s;"
 RELOAD_TIMEOUT_S = 10.0
 
 
@@ -36,8 +36,9 @@ def render_conf(upstream_ports: Sequence[int], *, port: int, directory: Path) ->
     """compose/nginx.conf with local upstreams, a loopback listener and paths in `directory`."""
     if not upstream_ports:
         raise ValueError("nginx needs at least one upstream port")
+    parameters = COMPOSE_UPSTREAM.removeprefix("server app:8000")
     servers = "\n        ".join(
-        f"server 127.0.0.1:{upstream} max_fails=3 fail_timeout=30s;" for upstream in upstream_ports
+        f"server 127.0.0.1:{upstream}{parameters}" for upstream in upstream_ports
     )
     temp_paths = "\n    ".join(
         f"{kind}_temp_path {directory / kind};"
@@ -153,9 +154,15 @@ class NginxServer:
 
     def upstreams_used(self) -> list[str]:
         """`host:port` of the instance that answered each proxied request, in order."""
+        return [tried.rsplit(" ", 1)[-1] for tried in self.upstreams_tried()]
+
+    def upstreams_tried(self) -> list[str]:
+        """Each proxied request's `$upstream_addr`: `host:port`, or `a, b` when nginx
+        tried `a` and passed the request on to `b`."""
         path = self.directory / "access.log"
         lines = path.read_text().splitlines() if path.exists() else []
-        return [line.rsplit(" ", 1)[-1] for line in lines]
+        # remote_addr method uri status upstream_addr...
+        return [line.split(" ", 4)[-1] for line in lines]
 
     def stop(self) -> None:
         process, self.process = self.process, None

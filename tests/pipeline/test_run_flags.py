@@ -178,17 +178,3 @@ def test_sigterm_stops_locust_and_the_embedded_service(tmp_path: Path, web: bool
     if web:
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{web_port}/", timeout=2.0)
-
-
-def test_locust_processes_meet_on_a_port_of_their_own(tmp_path: Path) -> None:
-    """Two `--processes` runs at once (a scale-out beside a test suite) must not both bind
-    Locust's default master port 5557: the second would fail to start."""
-    settings = RunSettings(out_dir=tmp_path, processes=2)
-    first = locust_command(settings, "http://127.0.0.1:1", 1000, processes=2)
-    second = locust_command(settings, "http://127.0.0.1:1", 1000, processes=2)
-
-    def port(command: list[str], flag: str) -> str:
-        return command[command.index(flag) + 1]
-
-    assert port(first, "--master-bind-port") == port(first, "--master-port") != "5557"
-    assert port(first, "--master-bind-port") != port(second, "--master-bind-port")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from target_service.cpu_cap import (
     Throttling,
     current_cap,
     parse_cpu_stat,
+    period_for,
 )
 from target_service.process import ServiceProcess
 
@@ -89,6 +91,9 @@ def test_the_cap_has_the_cores_and_period_asked_for_and_is_gone_after_the_with()
         assert cap.path.is_dir() and cap.path.parent.name == PARENT
         assert CgroupQuota.read(cap.path, cap.quota.version) == cap.quota
         assert cap.throttling() == Throttling(0, 0, 0.0)
+        # Ten times the default weight: its quota whenever it wants it on a busy machine.
+        weight = "cpu.weight" if cap.quota.version == 2 else "cpu.shares"
+        assert (cap.path / weight).read_text().strip() in ("1000", "10240")
     assert not cap.path.exists()
     assert loadcap_cgroups() == before
 
@@ -162,6 +167,42 @@ def test_the_service_runs_inside_its_cap_with_its_workers_and_the_cap_goes_with_
     assert service.cap is None and not path.exists()
 
 
+def _sample(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} ([0-9.e+-]+)$", text, re.MULTILINE)
+    assert match is not None, f"{name} missing from /metrics"
+    return float(match.group(1))
+
+
+@needs_cgroups
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metrics_say_the_cap_and_its_throttling_once_for_all_workers(workers: int) -> None:
+    with ServiceProcess(profiles=10, workers=workers, cpus=0.5) as service:
+        assert service.cap is not None
+        with httpx.Client(base_url=service.base_url) as client:
+            for i in range(200):
+                client.get(f"/api/profile/{i % 10 + 1}")
+            before = service.cap.throttling()
+            text = client.get("/metrics").text
+            after = service.cap.throttling()
+
+    assert _sample(text, "loadcap_cpu_quota_cores") == 0.5
+    assert _sample(text, "loadcap_cpu_period_seconds") == 0.01
+    assert _sample(text, "loadcap_cpu_cores_available") == 0.5  # the quota, not a core each
+    # The cgroup's own counters, read once whichever worker answered: not summed per worker.
+    assert before.nr_periods <= _sample(text, "loadcap_cpu_periods_total") <= after.nr_periods
+    throttled = _sample(text, "loadcap_cpu_throttled_periods_total")
+    assert before.nr_throttled <= throttled <= after.nr_throttled
+    stalled = _sample(text, "loadcap_cpu_throttled_seconds_total")
+    assert before.throttled_s <= stalled <= after.throttled_s
+
+
+def test_an_uncapped_service_exports_no_cap() -> None:
+    with ServiceProcess(profiles=10) as service:
+        text = httpx.get(service.base_url + "/metrics").text
+    if current_cap() is None:  # unless whatever runs the tests is itself capped
+        assert "loadcap_cpu_quota_cores" not in text
+
+
 def test_no_cpu_controller_is_a_refusal_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(CpuCapError, match=f"no cgroup cpu controller under {tmp_path}"):
         CpuCap.create(0.25, root=tmp_path)
@@ -207,17 +248,15 @@ def test_a_cgroup_root_this_user_cannot_write_is_a_refusal_with_the_reason() -> 
 
 
 def test_a_cap_the_kernel_cannot_express_is_refused_before_any_cgroup_is_made() -> None:
-    with pytest.raises(ValueError, match="at least 10 ms"):
+    with pytest.raises(CpuCapError, match="at least 10 ms"):
         CpuCap.create(0.1, period_us=5_000)
-    with pytest.raises(ValueError, match="positive number of cores"):
+    with pytest.raises(CpuCapError, match="positive number of cores"):
         CpuCap.create(0.0)
 
 
 def test_the_default_period_grows_for_tiny_caps_so_the_quota_is_one_ms(tmp_path: Path) -> None:
-    from target_service.cpu_cap import _period_for
-
-    assert _period_for(0.25, None) == 10_000
-    assert _period_for(0.05, None) == 20_000
+    assert period_for(0.25, None) == 10_000
+    assert period_for(0.05, None) == 20_000
 
 
 def test_cpu_stat_is_read_in_both_cgroup_versions() -> None:
