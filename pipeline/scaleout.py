@@ -14,7 +14,6 @@ The repeats go to `capacity.scaleout.analyse_scaleout`, which writes nothing; th
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import tempfile
 from collections.abc import Callable, Iterator
@@ -257,8 +256,8 @@ def _fleet_service(db_url: str, replica_urls: tuple[str, ...], redis_url: str | 
         replica_urls=replica_urls,
         redis_url=redis_url,
         rate_limit=None,
-        # Instances behind one load balancer must verify each other's read-your-writes tokens.
-        read_your_writes_secret=secrets.token_hex(32),
+        # No read-your-writes secret: the instances share the key kept in their database, as
+        # a fleet at its defaults does.
         log_level="warning",
     )
 

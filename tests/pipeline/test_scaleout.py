@@ -178,7 +178,6 @@ def test_a_scale_command_is_obeyed_and_waited_for(
         "FLEET_PORTS": json.dumps(ports),
         "LOADCAP_DB_URL": mariadb_db.url,
         "LOADCAP_RATE_LIMIT": "off",
-        "LOADCAP_READ_YOUR_WRITES_SECRET": "a fleet shares one key",
         "LOADCAP_LOG_LEVEL": "warning",
     }
     lb: NginxServer = nginx_server(ports)  # type: ignore[operator]
