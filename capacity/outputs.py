@@ -97,7 +97,7 @@ def autoscale_summary(
     request = report.request
     assert request.per_instance_rps is not None  # the planner always resolves one
     policy = ScalingPolicy(
-        per_instance_rps=request.per_instance_rps,
+        per_instance_rps=request.per_instance_rps.value,
         utilization=request.utilization,
         redundancy=request.redundancy,
     )
@@ -131,9 +131,9 @@ def write_plan_chart(
         )
     }
     if request.per_instance_rps is not None:
-        label = f"linear: {request.per_instance_rps:,.0f} req/s measured"
+        label = f"linear: {request.per_instance_rps.value:,.0f} req/s measured"
         linear[label] = LinearSeries(
-            request.per_instance_rps, request.utilization, request.redundancy
+            request.per_instance_rps.value, request.utilization, request.redundancy
         )
     sweep = sweep_loads(
         linear=linear,

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from capacity.cache_tier import CacheAssumptions
+from capacity.cache_tier import ASSUMED_ROW_BYTES, CacheAssumptions
 from capacity.database import DatabaseAssumptions, replica_capacity
 from capacity.errors import CapacityInputError
+from capacity.figures import Figure
 from capacity.growth import measure_sqlite_row_bytes
 from capacity.plans import PlanRequest
 from capacity.pricing import PriceBook
@@ -58,18 +59,17 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     notes: list[str] = []
     mix, hit_ratio, p95 = SEED_MIX, SEED_CACHE_HIT_RATIO, None
     replica_share, replica_query_ms = 1.0, None
-    per_instance, source = o.per_instance_rps, "given with --per-instance-rps"
-    per_core, core_source = o.per_core_rps, "given with --per-core-rps"
+    per_instance = _given(o.per_instance_rps, "--per-instance-rps")
+    per_core = _given(o.per_core_rps, "--per-core-rps")
     if o.run_dir is not None:
         run = read_measured_run(o.run_dir)
-        per_instance, source, p95 = run.per_instance_rps, run.source, run.p95_ms
-        per_core, core_source = run.per_core_rps, run.demand_source
+        per_instance, per_core, p95 = run.per_instance_rps, run.per_core_rps, run.p95_ms
         notes += run.notes
         if per_core is not None:
             notes.append(
                 "instances sized from service demand (Utilization Law), not from the "
-                f"throughput observed: {core_source}; D holds for that CPU, so measure again "
-                "on the instance family you buy (Graviton and x86 differ)"
+                f"throughput observed: {per_core.source}; D holds for that CPU, so measure "
+                "again on the instance family you buy (Graviton and x86 differ)"
             )
         if run.mix is not None:
             mix = run.mix
@@ -84,14 +84,12 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         hit_ratio = o.cache_hit_ratio
     fit = _fit(o.fit_csv, notes)
     if per_instance is None and fit is not None:
-        per_instance, source = fit.lam, f"lambda of the USL fit ({o.fit_csv})"
-    row_bytes, row_source, profiles = _row_bytes(o, notes)
+        per_instance = Figure(fit.lam, f"lambda of the USL fit ({o.fit_csv})")
+    row_bytes, profiles = _row_bytes(o, notes)
     request = PlanRequest(
         workload=Workload(target_rps=o.target_rps, mix=mix, cache_hit_ratio=hit_ratio),
         per_instance_rps=per_instance,
-        per_instance_source=source,
         per_core_rps=per_core,
-        per_core_source=core_source,
         fit=fit,
         utilization=o.utilization,
         redundancy=o.redundancy,
@@ -105,7 +103,6 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
             replica_query_ms=replica_query_ms,
         ),
         cache=CacheAssumptions(row_bytes=row_bytes, profiles=profiles),
-        row_bytes_source=row_source,
         current_profiles=profiles or 0,
         p95_ms=p95,
     )
@@ -137,12 +134,16 @@ def _fit(fit_csv: Path | None, notes: list[str]) -> UslFit | None:
     return fit
 
 
-def _row_bytes(o: PlanOptions, notes: list[str]) -> tuple[float, str, int | None]:
+def _given(value: float | None, flag: str) -> Figure | None:
+    return None if value is None else Figure(value, f"given with {flag}")
+
+
+def _row_bytes(o: PlanOptions, notes: list[str]) -> tuple[Figure, int | None]:
     profiles = o.profiles
     if o.sqlite_db is not None and o.row_bytes is None:
         measured, rows = measure_sqlite_row_bytes(o.sqlite_db)
         notes.append(f"row size measured in {o.sqlite_db}: {measured:,.0f} B over {rows:,} rows")
-        return measured, f"measured in {o.sqlite_db.name}", profiles if profiles else rows
+        return Figure(measured, f"measured in {o.sqlite_db.name}"), profiles if profiles else rows
     if o.row_bytes is not None:
-        return o.row_bytes, "given", profiles
-    return 400.0, "assumed; pass --row-bytes or --sqlite-db to measure", profiles
+        return Figure(o.row_bytes, "given"), profiles
+    return ASSUMED_ROW_BYTES, profiles

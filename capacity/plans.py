@@ -10,6 +10,7 @@ from capacity.cache_tier import CacheAssumptions, CacheTier, size_cache
 from capacity.cost import CostTable, EdgeAssumptions, Fleet, cpu_credit_item, price_fleet
 from capacity.database import DatabaseAssumptions, DatabaseTier, size_database
 from capacity.errors import CapacityInputError
+from capacity.figures import Figure
 from capacity.growth import DataGrowth, project_growth
 from capacity.pricing import PriceBook
 from capacity.seed import (
@@ -38,12 +39,10 @@ class PlanRequest:
     """Everything a plan depends on; built by the CLI from flags and a run directory."""
 
     workload: Workload
-    per_instance_rps: float | None = None
-    per_instance_source: str = "given"
+    per_instance_rps: Figure | None = None
     # 1 / D from a run (Utilization Law): an instance with v vCPUs, one worker per vCPU,
     # carries per_core_rps x v at 100 % CPU. Preferred over per_instance_rps when given.
-    per_core_rps: float | None = None
-    per_core_source: str = "given"
+    per_core_rps: Figure | None = None
     fit: UslFit | None = None
     utilization: float = 0.7
     redundancy: int = 1
@@ -52,7 +51,6 @@ class PlanRequest:
     database: DatabaseAssumptions = field(default_factory=DatabaseAssumptions)
     cache: CacheAssumptions = field(default_factory=CacheAssumptions)
     edge: EdgeAssumptions = field(default_factory=EdgeAssumptions)
-    row_bytes_source: str = "assumed"
     current_profiles: int = 0
     p95_ms: float | None = None  # from the run, shown beside the throughput it was met at
 
@@ -64,7 +62,7 @@ class PlanRequest:
                 "give --per-instance-rps, --per-core-rps, --from RUN_DIR or --fit CSV"
             )
         if self.per_core_rps is not None:
-            check_positive("--per-core-rps", self.per_core_rps)
+            check_positive("--per-core-rps", self.per_core_rps.value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,13 +176,13 @@ def _assemble(
         book=book,
         region=region,
         edge=request.edge,
-        row_bytes=request.cache.row_bytes,
+        row_bytes=request.cache.row_bytes.value,
         page_size=request.cache.page_size,
     )
     growth = project_growth(
         workload,
-        row_bytes=request.cache.row_bytes,
-        row_bytes_source=request.row_bytes_source,
+        row_bytes=request.cache.row_bytes.value,
+        row_bytes_source=request.cache.row_bytes.source,
         current_rows=request.current_profiles,
     )
     warnings = list(db_tier.warnings)
@@ -226,13 +224,13 @@ def _app_instances(request: PlanRequest, instance_type: str, book: PriceBook) ->
         )
     if request.per_core_rps is not None:
         vcpu = book.ec2(request.region, instance_type).vcpu
-        per_instance = request.per_core_rps * vcpu
-        rate = f"{request.per_core_rps:,.1f} req/s per core x {vcpu} vCPU"
-        source = f"{request.per_core_source}; one worker per vCPU"
+        per_instance = request.per_core_rps.value * vcpu
+        rate = f"{request.per_core_rps.value:,.1f} req/s per core x {vcpu} vCPU"
+        source = f"{request.per_core_rps.source}; one worker per vCPU"
     else:
         assert request.per_instance_rps is not None  # PlanRequest guarantees one of them
-        per_instance = request.per_instance_rps * scale
-        rate, source = f"{per_instance:,.1f} req/s", request.per_instance_source
+        per_instance = request.per_instance_rps.value * scale
+        rate, source = f"{per_instance:,.1f} req/s", request.per_instance_rps.source
     count = linear_instances(
         target, per_instance, utilization=request.utilization, redundancy=request.redundancy
     )
@@ -284,4 +282,5 @@ def implied_cpu_share(
     if request.per_core_rps is None or request.fit is not None or instances <= 0:
         return None
     vcpu = book.ec2(request.region, instance_type).vcpu
-    return min(1.0, request.workload.target_rps / (instances * request.per_core_rps * vcpu))
+    per_core = request.per_core_rps.value
+    return min(1.0, request.workload.target_rps / (instances * per_core * vcpu))

@@ -114,14 +114,14 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
 def report_dict(report: PlanReport) -> dict[str, Any]:
     """`loadcap plan --json`: the right-sized plan at the top level, the seed's beside it."""
     request, workload = report.request, report.request.workload
-    cheapest = report.cheapest
+    cheapest, per_instance = report.cheapest, request.per_instance_rps
     return {
         **plan_dict(report.right_sized),
         "target_rps": workload.target_rps,
         "mix": workload.mix.shares(),
         "cache_hit_ratio": workload.cache_hit_ratio,
-        "per_instance_rps": request.per_instance_rps,
-        "per_instance_source": request.per_instance_source,
+        "per_instance_rps": per_instance.value if per_instance else None,
+        "per_instance_source": per_instance.source if per_instance else "given",
         "usl": None if request.fit is None else request.fit.to_dict(),
         "p95_ms": request.p95_ms,
         "utilization": request.utilization,

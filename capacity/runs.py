@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capacity.errors import CapacityInputError
+from capacity.figures import Figure
 from rundir.document import DocumentError
 from rundir.mix import Mix, MixError
 from rundir.summary_json import (
@@ -27,10 +28,8 @@ CPU_BOUND_LIMITS = ("load_generator", "service_cpu", "none")
 class MeasuredRun:
     """What one measured run says one instance carries, and what it saw on the way."""
 
-    per_instance_rps: float
-    source: str
-    per_core_rps: float | None = None  # 1 / D (Utilization Law), when the run measured D
-    demand_source: str = ""
+    per_instance_rps: Figure
+    per_core_rps: Figure | None = None  # 1 / D (Utilization Law), when the run measured D
     p95_ms: float | None = None
     mix: Mix | None = None
     cache_hit_ratio: float | None = None
@@ -71,7 +70,7 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
             "no SLO-meeting capacity was found in this run (no capacity_rps): using its "
             "average throughput, which may be below what one instance can carry"
         )
-    per_core, demand_source = _per_core(facts, run_dir, limit)
+    per_core = _per_core(facts, run_dir, limit)
     if per_core is None and (capped or limit == "none"):
         notes.append(
             f"{run_dir.name} measured no service demand (process_cpu_seconds_total): its "
@@ -80,10 +79,8 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
     p95 = _number(totals.hdr.p95_ms) if totals.hdr else None
     server = summary.server
     return MeasuredRun(
-        per_instance_rps=rps,
-        source=source,
+        per_instance_rps=Figure(rps, source),
         per_core_rps=per_core,
-        demand_source=demand_source,
         p95_ms=p95 if p95 is not None else _number(totals.p95_ms),
         mix=_mix(summary.endpoints),
         cache_hit_ratio=_share(server.cache_hit_ratio if server else None),
@@ -93,16 +90,19 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
     )
 
 
-def _per_core(facts: SummaryCapacity, run_dir: Path, limit: str) -> tuple[float | None, str]:
+def _per_core(facts: SummaryCapacity, run_dir: Path, limit: str) -> Figure | None:
     """The run's per-core capacity (1 / D) and where it came from, when it may be scaled."""
     per_core = _number(facts.per_core_rps)
     demand = _number(facts.service_cpu_s_per_request)
     if per_core is None or per_core <= 0 or demand is None or limit not in CPU_BOUND_LIMITS:
-        return None, ""
+        return None
     on = f" on {facts.cpu_model}" if facts.cpu_model else ""
-    return per_core, (
-        f"{per_core:,.1f} req/s per core = 1 / D, D = {demand * 1000:.3f} ms of service CPU "
-        f"per request measured in {run_dir.name}{on} (first limit: {limit})"
+    return Figure(
+        per_core,
+        (
+            f"{per_core:,.1f} req/s per core = 1 / D, D = {demand * 1000:.3f} ms of service CPU "
+            f"per request measured in {run_dir.name}{on} (first limit: {limit})"
+        ),
     )
 
 

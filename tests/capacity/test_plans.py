@@ -6,6 +6,7 @@ import pytest
 
 from capacity.cache_tier import CacheAssumptions, size_cache
 from capacity.database import DatabaseAssumptions, rds_max_connections, size_database
+from capacity.figures import Figure
 from capacity.growth import project_growth
 from capacity.plans import PlanRequest, instance_options, right_sized_plan, seed_plan_priced
 from capacity.pricing import load_price_book
@@ -19,7 +20,10 @@ SEED_WORKLOAD = Workload(target_rps=1000)
 
 
 def request(**changes: object) -> PlanRequest:
-    values: dict[str, object] = {"workload": SEED_WORKLOAD, "per_instance_rps": 250.0}
+    values: dict[str, object] = {
+        "workload": SEED_WORKLOAD,
+        "per_instance_rps": Figure(250.0, "test"),
+    }
     values.update(changes)
     return PlanRequest(**values)  # type: ignore[arg-type]
 
@@ -126,7 +130,7 @@ def test_redis_memory_is_bounded_by_reads_within_the_ttls() -> None:
 
 
 def test_redis_memory_warns_when_a_node_is_too_small() -> None:
-    big = CacheAssumptions(row_bytes=200_000)
+    big = CacheAssumptions(row_bytes=Figure(200_000, "test"))
     tier = size_cache(SEED_WORKLOAD, book=BOOK, region="us-east-1", assumptions=big)
     assert tier.warning is not None and "GiB" in tier.warning
 
