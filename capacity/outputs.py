@@ -4,11 +4,11 @@ one output format. The CLI only parses flags and prints what this returns.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -23,8 +23,9 @@ from capacity.errors import CapacityInputError
 from capacity.planner import PlanOptions, make_plan_report
 from capacity.pricing import PriceBook, load_price_book
 from capacity.render import to_csv, to_markdown, to_rich
-from capacity.report import PlanReport, report_dict
+from capacity.report import PlanReport, plan_document
 from capacity.seed import SEED_PER_INSTANCE_RPS
+from rundir.plan_json import plan_text
 
 Format = Literal["terminal", "json", "md", "csv"]
 
@@ -160,10 +161,12 @@ def render_plan(options: PlanOptions, output: PlanOutput) -> str | RenderableTyp
     if output.chart is not None:
         write_plan_chart(report, book, output.chart, day)
     if output.fmt == "json":
-        data = report_dict(report)
-        data["autoscale"] = None if day is None else day.to_dict()
-        data["chart"] = None if output.chart is None else str(output.chart)
-        return json.dumps(data, indent=2) + "\n"
+        document = msgspec.structs.replace(
+            plan_document(report),
+            autoscale=None if day is None else day.to_dict(),
+            chart=None if output.chart is None else str(output.chart),
+        )
+        return plan_text(document)
     if output.fmt == "csv":
         return to_csv(report)
     wrote = "" if output.chart is None else f"\nwrote {output.chart}\n"

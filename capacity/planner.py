@@ -4,6 +4,7 @@ run directory, fit CSV, database) and say so in the report's notes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from capacity.growth import measure_sqlite_row_bytes
 from capacity.plans import PlanRequest
 from capacity.pricing import PriceBook
 from capacity.report import PlanReport, build_report
-from capacity.runs import read_measured_run
+from capacity.runs import LightLoad, read_measured_run
+from capacity.slo_sizing import P95, LatencyObjective
 from capacity.usl import UslFit, fit_usl
 from capacity.usl_csv import read_measurements
 from capacity.workload import SEED_CACHE_HIT_RATIO, SEED_MIX, Workload
@@ -41,6 +43,9 @@ class PlanOptions:
     row_bytes: float | None = None
     sqlite_db: Path | None = None
     profiles: int | None = None
+    slo_p95_ms: float | None = None  # size by queueing for this p95 (default: the run's SLO)
+    zones: int = 1
+    survive_zone_loss: bool = True
 
 
 def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
@@ -59,11 +64,13 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     notes: list[str] = []
     mix, hit_ratio, p95 = SEED_MIX, SEED_CACHE_HIT_RATIO, None
     replica_share, replica_query_ms = 1.0, None
+    slo, light = _given(o.slo_p95_ms, "--slo-p95-ms"), None
     per_instance = _given(o.per_instance_rps, "--per-instance-rps")
     per_core = _given(o.per_core_rps, "--per-core-rps")
     if o.run_dir is not None:
         run = read_measured_run(o.run_dir)
         per_instance, per_core, p95 = run.per_instance_rps, run.per_core_rps, run.p95_ms
+        slo, light = slo or run.slo_p95_ms, run.light_load
         notes += run.notes
         if per_core is not None:
             notes.append(
@@ -105,6 +112,9 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         cache=CacheAssumptions(row_bytes=row_bytes, profiles=profiles),
         current_profiles=profiles or 0,
         p95_ms=p95,
+        latency=None if slo is None else latency_objective(slo, light, per_core, notes),
+        zones=o.zones,
+        survive_zone_loss=o.survive_zone_loss,
     )
     if replica_query_ms is None:
         notes.append(
@@ -132,6 +142,33 @@ def _fit(fit_csv: Path | None, notes: list[str]) -> UslFit | None:
     )
     notes.extend(f"USL fit warning: {warning}" for warning in fit.warnings)
     return fit
+
+
+def latency_objective(
+    p95_ms: Figure, light: LightLoad | None, per_core: Figure | None, notes: list[str]
+) -> LatencyObjective:
+    """The objective and its off-CPU floor: the lightest stage's p95 less the p95 of a CPU
+    service time alone (ln 20 x D), so the model matches the run where nothing queues."""
+    if light is None:
+        notes.append(
+            "no lightly loaded stage measured: the latency prediction counts CPU time only "
+            "(no database, cache or network time); give --from RUN_DIR to calibrate it"
+        )
+        return LatencyObjective(p95_ms=p95_ms, floor_ms=Figure(0.0, "not measured"))
+    if per_core is None:
+        floor = Figure(
+            light.p95_ms,
+            f"p95 {light.p95_ms:,.1f} ms at {light.rps:,.1f} req/s in {light.where}, "
+            "all of it (no service demand measured)",
+        )
+        return LatencyObjective(p95_ms=p95_ms, floor_ms=floor)
+    alone_ms = math.log(1 / (1 - P95)) / per_core.value * 1000.0
+    floor = Figure(
+        max(0.0, light.p95_ms - alone_ms),
+        f"p95 {light.p95_ms:,.1f} ms at {light.rps:,.1f} req/s in {light.where} less "
+        f"{alone_ms:,.2f} ms of CPU service (ln 20 x D)",
+    )
+    return LatencyObjective(p95_ms=p95_ms, floor_ms=floor)
 
 
 def _given(value: float | None, flag: str) -> Figure | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from capacity.app_tier import app_sizing
 from capacity.cache_tier import CacheAssumptions, CacheTier, size_cache
 from capacity.cost import CostTable, EdgeAssumptions, Fleet, cpu_credit_item, price_fleet
 from capacity.database import DatabaseAssumptions, DatabaseTier, size_database
@@ -23,15 +24,12 @@ from capacity.seed import (
     SEED_REPLICA_CLASS,
     SEED_REPLICAS,
 )
-from capacity.sizing import (
-    check_positive,
-    check_redundancy,
-    check_utilization,
-    linear_instances,
-    usl_instances,
-)
+from capacity.sizing import check_positive, check_redundancy, check_utilization
+from capacity.slo_sizing import LatencyObjective, SloSizing
 from capacity.usl import UslFit
 from capacity.workload import Workload
+
+MAX_ZONES = 6  # no AWS region has more Availability Zones than this for general use
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +51,9 @@ class PlanRequest:
     edge: EdgeAssumptions = field(default_factory=EdgeAssumptions)
     current_profiles: int = 0
     p95_ms: float | None = None  # from the run, shown beside the throughput it was met at
+    latency: LatencyObjective | None = None  # size by queueing for this p95 when given
+    zones: int = 1
+    survive_zone_loss: bool = True  # with zones >= 2: one zone's instances may be lost
 
     def __post_init__(self) -> None:
         check_utilization(self.utilization)
@@ -63,14 +64,20 @@ class PlanRequest:
             )
         if self.per_core_rps is not None:
             check_positive("--per-core-rps", self.per_core_rps.value)
+        if not 1 <= self.zones <= MAX_ZONES:
+            raise CapacityInputError(f"--zones must be 1 to {MAX_ZONES}, got {self.zones}")
+        if self.latency is not None:
+            check_positive("--slo-p95-ms", self.latency.p95_ms.value)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Plan:
     name: str
     instances: int
+    serving_instances: int  # needed with everything up: the rest is zone headroom or spares
     instance_type: str
     sizing: str  # how the instance count was reached, in one line
+    slo: SloSizing | None  # the queueing model's fleet, when a latency objective is known
     database: DatabaseTier
     cache: CacheTier
     cost: CostTable
@@ -81,7 +88,8 @@ class Plan:
 
 def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
     """Instances from measured per-instance throughput (or the USL fit), tiers sized to match."""
-    instances, sizing = _app_instances(request, request.instance_type, book)
+    app = app_sizing(request, request.instance_type, book)
+    instances, sizing = app.instances, app.sizing
     cpu_share = implied_cpu_share(request, request.instance_type, instances, book)
     notes = [f"per-instance throughput: {sizing}"]
     if cpu_share is not None:
@@ -99,6 +107,8 @@ def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
         request,
         book,
         instances=instances,
+        serving_instances=app.serving,
+        slo=app.slo,
         instance_type=request.instance_type,
         database=request.database,
         replicas=None,
@@ -127,6 +137,8 @@ def seed_plan_priced(request: PlanRequest, book: PriceBook) -> Plan:
         seed_request,
         book,
         instances=SEED_INSTANCES,
+        serving_instances=SEED_INSTANCES,
+        slo=None,
         instance_type=SEED_INSTANCE_TYPE,
         database=seed_db,
         replicas=SEED_REPLICAS,
@@ -142,6 +154,8 @@ def _assemble(
     book: PriceBook,
     *,
     instances: int,
+    serving_instances: int,
+    slo: SloSizing | None,
     instance_type: str,
     database: DatabaseAssumptions,
     replicas: int | None,
@@ -191,52 +205,16 @@ def _assemble(
     return Plan(
         name=name,
         instances=instances,
+        serving_instances=serving_instances,
         instance_type=instance_type,
         sizing=sizing,
+        slo=slo,
         database=db_tier,
         cache=cache_tier,
         cost=cost,
         growth=growth,
         warnings=warnings,
         notes=notes,
-    )
-
-
-def _app_instances(request: PlanRequest, instance_type: str, book: PriceBook) -> tuple[int, str]:
-    """Instance count for `instance_type`, scaling measured throughput by its vCPU count."""
-    reference = book.ec2(request.region, request.instance_type)
-    scale = book.ec2(request.region, instance_type).vcpu / reference.vcpu
-    target = request.workload.target_rps
-    if request.fit is not None:
-        fit = replace(request.fit, lam=request.fit.lam * scale)
-        usl = usl_instances(
-            target, fit, utilization=request.utilization, redundancy=request.redundancy
-        )
-        if not usl.reachable:
-            raise CapacityInputError(
-                f"the USL fit peaks at {usl.ceiling_rps:,.0f} req/s; at {request.utilization:.0%}"
-                f" utilization no fleet of this design reaches {target:,.0f} req/s"
-            )
-        serving = usl.instances - request.redundancy
-        return usl.instances, (
-            f"USL X(N): {serving} instances deliver {usl.modelled_rps:,.0f} req/s "
-            f"(x {request.utilization:.0%} >= {target:,.0f}) + {request.redundancy} redundancy"
-        )
-    if request.per_core_rps is not None:
-        vcpu = book.ec2(request.region, instance_type).vcpu
-        per_instance = request.per_core_rps.value * vcpu
-        rate = f"{request.per_core_rps.value:,.1f} req/s per core x {vcpu} vCPU"
-        source = f"{request.per_core_rps.source}; one worker per vCPU"
-    else:
-        assert request.per_instance_rps is not None  # PlanRequest guarantees one of them
-        per_instance = request.per_instance_rps.value * scale
-        rate, source = f"{per_instance:,.1f} req/s", request.per_instance_rps.source
-    count = linear_instances(
-        target, per_instance, utilization=request.utilization, redundancy=request.redundancy
-    )
-    return count, (
-        f"ceil({target:,.0f} / ({rate} x {request.utilization:g})) + "
-        f"{request.redundancy} = {count} ({source})"
     )
 
 
@@ -252,7 +230,10 @@ def instance_options(request: PlanRequest, book: PriceBook) -> list[InstanceOpti
     """Every EC2 type in the price book for this target, cheapest first."""
     options = []
     for instance_type, price in book.region(request.region).ec2.items():
-        instances, _ = _app_instances(request, instance_type, book)
+        try:
+            instances = app_sizing(request, instance_type, book).instances
+        except CapacityInputError:
+            continue  # this type cannot meet the objective: it is no option
         monthly = instances * book.monthly(price.hourly_usd)
         note = f"{price.vcpu} vCPU, {price.memory_gib:g} GiB, {price.arch}"
         share = implied_cpu_share(request, instance_type, instances, book)

@@ -71,6 +71,16 @@ def _summary_lines(report: PlanReport) -> list[str]:
         f"{req.redundancy}, {req.region}, prices {report.prices_version}.",
         f"Right-sized: {right.instances} x {right.instance_type}; {right.sizing}.",
     ]
+    if right.slo is not None:
+        slo = right.slo
+        lines.append(
+            f"Sized for latency (M/M/c): {slo.instances} x {right.instance_type}, predicted p95 "
+            f"{slo.predicted_p95_ms:,.1f} ms at {w.target_rps:,.0f} req/s (objective "
+            f"{slo.objective.p95_ms.value:g} ms, {slo.objective.p95_ms.source}); the "
+            f"{req.utilization:.0%} rule gives {slo.rule_of_thumb_instances}."
+        )
+    if report.zones is not None:
+        lines.append(f"Zones: {report.zones.sentence()}.")
     if req.p95_ms is not None:
         # runs.py takes the run's totals: the p95 over the whole run, every load level in it.
         lines.append(f"Measured p95 over the whole run: {req.p95_ms:,.1f} ms.")

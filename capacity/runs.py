@@ -12,9 +12,12 @@ from rundir.document import DocumentError
 from rundir.mix import Mix, MixError
 from rundir.summary_json import (
     SUMMARY_FILE,
+    Summary,
     SummaryCapacity,
     SummaryEndpoint,
+    SummarySaturation,
     SummaryServer,
+    SummaryStage,
     read_summary,
 )
 
@@ -25,12 +28,23 @@ CPU_BOUND_LIMITS = ("load_generator", "service_cpu", "none")
 
 
 @dataclass(frozen=True, kw_only=True)
+class LightLoad:
+    """The run's most lightly loaded stage: its p95 is mostly time not spent queueing."""
+
+    rps: float
+    p95_ms: float
+    where: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class MeasuredRun:
     """What one measured run says one instance carries, and what it saw on the way."""
 
     per_instance_rps: Figure
     per_core_rps: Figure | None = None  # 1 / D (Utilization Law), when the run measured D
     p95_ms: float | None = None
+    slo_p95_ms: Figure | None = None  # the run's own latency objective
+    light_load: LightLoad | None = None  # its most lightly loaded stage
     mix: Mix | None = None
     cache_hit_ratio: float | None = None
     replica_read_share: float | None = None  # reads served by replicas / all database reads
@@ -82,6 +96,8 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
         per_instance_rps=Figure(rps, source),
         per_core_rps=per_core,
         p95_ms=p95 if p95 is not None else _number(totals.p95_ms),
+        slo_p95_ms=_slo(summary, run_dir),
+        light_load=_light_load(summary, run_dir),
         mix=_mix(summary.endpoints),
         cache_hit_ratio=_share(server.cache_hit_ratio if server else None),
         replica_read_share=_share(server.replica_read_share if server else None),
@@ -104,6 +120,33 @@ def _per_core(facts: SummaryCapacity, run_dir: Path, limit: str) -> Figure | Non
             f"per request measured in {run_dir.name}{on} (first limit: {limit})"
         ),
     )
+
+
+def _slo(summary: Summary, run_dir: Path) -> Figure | None:
+    p95 = _number(summary.slo.p95_ms) if summary.slo else None
+    if p95 is None or p95 <= 0:
+        return None
+    return Figure(p95, f"the SLO of {run_dir.name}")
+
+
+def _light_load(summary: Summary, run_dir: Path) -> LightLoad | None:
+    """The stage with the least throughput that has one and a p95 (USE rows, else the step
+    run's stages, else the whole run)."""
+    stages: list[SummaryStage] = list(summary.use or [])
+    if not stages and isinstance(summary.saturation, SummarySaturation):
+        stages = list(summary.saturation.stages)
+    measured = [
+        (rps, p95, f"{run_dir.name} stage of {s.users} users" if s.users else run_dir.name)
+        for s in stages
+        if (rps := _number(s.rps)) and rps > 0 and (p95 := _number(s.p95_ms)) is not None
+    ]
+    rps, p95 = _number(summary.totals.rps), _number(summary.totals.p95_ms)
+    if not measured and rps and rps > 0 and p95 is not None:
+        measured = [(rps, p95, f"{run_dir.name} (the whole run)")]
+    if not measured:
+        return None
+    rps, p95, where = min(measured)
+    return LightLoad(rps=rps, p95_ms=p95, where=where)
 
 
 def _number(value: float | None) -> float | None:

@@ -495,6 +495,21 @@ def plan(
         Path | None, typer.Option(help="Measure row size and count in this SQLite database.")
     ] = None,
     profiles: Annotated[int | None, typer.Option(help="Profiles stored today.")] = None,
+    slo_p95_ms: Annotated[
+        float | None,
+        typer.Option(
+            help="Size the app tier by queueing (M/M/c) for this p95 at the target load "
+            "(default: the run's SLO with --from); the 70% rule is shown beside it."
+        ),
+    ] = None,
+    zones: Annotated[int, typer.Option(help="Availability Zones the app tier spreads over.")] = 1,
+    survive_zone_loss: Annotated[
+        bool,
+        typer.Option(
+            help="With --zones 2 or more: the fleet still meets the objective with one "
+            "zone's instances gone."
+        ),
+    ] = True,
     prices: Annotated[
         Path | None, typer.Option(help="Price file overriding the bundled one (same schema).")
     ] = None,
@@ -535,6 +550,9 @@ def plan(
         row_bytes=row_bytes,
         sqlite_db=sqlite_db,
         profiles=profiles,
+        slo_p95_ms=slo_p95_ms,
+        zones=zones,
+        survive_zone_loss=survive_zone_loss,
     )
     output = PlanOutput(
         fmt="json" if as_json else "md" if as_md else "csv" if as_csv else "terminal",

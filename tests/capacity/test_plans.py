@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from capacity.cache_tier import CacheAssumptions, size_cache
@@ -10,7 +11,7 @@ from capacity.figures import Figure
 from capacity.growth import project_growth
 from capacity.plans import PlanRequest, instance_options, right_sized_plan, seed_plan_priced
 from capacity.pricing import load_price_book
-from capacity.report import build_report, report_dict
+from capacity.report import build_report, plan_document
 from capacity.seed import reconcile_seed, seed_cost_as_written
 from capacity.workload import Workload
 from rundir.mix import Mix
@@ -151,7 +152,7 @@ def test_growth_without_creates_never_reaches_the_threshold() -> None:
 
 
 def test_report_json_has_the_contract_fields() -> None:
-    data = report_dict(build_report(request(), BOOK, notes=[]))
+    data = msgspec.to_builtins(plan_document(build_report(request(), BOOK, notes=[])))
     assert data["instances"] == 7
     cost = data["cost"]
     items = {k: v for k, v in cost.items() if k != "monthly_total_usd"}

@@ -1,0 +1,174 @@
+"""How many app instances of one type a plan buys, and how that count was reached.
+
+Two ways: the utilization rule (target / (per-instance x utilization), or the USL's X(N) at
+that utilization) and, when a latency objective is known, the queueing model
+(`capacity/slo_sizing.py`), with the rule's count shown beside it. Either way the fleet is
+placed over the zones asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from capacity.errors import CapacityInputError
+from capacity.figures import Figure
+from capacity.pricing import PriceBook
+from capacity.sizing import linear_instances, usl_instances
+from capacity.slo_sizing import ServerRate, SloSizing, ZonePlacement, size_for_latency
+
+if TYPE_CHECKING:
+    from capacity.plans import Plan, PlanRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSizing:
+    instances: int  # bought
+    serving: int  # needed with everything up (without zone headroom or redundancy)
+    sizing: str  # how, in one line
+    slo: SloSizing | None  # the queueing model's answer, when an objective is known
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoneHeadroom:
+    """The fleet over its zones, and what the instances beyond the serving fleet cost."""
+
+    zones: int
+    survive_zone_loss: bool
+    instances_per_zone: list[int]
+    serving_instances: int
+    headroom_instances: int
+    headroom_monthly_usd: float
+    instance_type: str
+
+    def sentence(self) -> str:
+        spread = " + ".join(str(n) for n in self.instances_per_zone)
+        why = (
+            "so the fleet meets the objective with one zone lost"
+            if self.survive_zone_loss
+            else "zone loss not planned for (--no-survive-zone-loss)"
+        )
+        return (
+            f"{self.zones} zones ({spread} x {self.instance_type}), {why}: "
+            f"{self.headroom_instances} instances beyond the {self.serving_instances} serving, "
+            f"${self.headroom_monthly_usd:,.2f}/month of headroom"
+        )
+
+
+def zone_headroom(request: PlanRequest, plan: Plan, book: PriceBook) -> ZoneHeadroom | None:
+    if request.zones < 2:
+        return None
+    hourly = book.ec2(request.region, plan.instance_type).hourly_usd
+    extra = plan.instances - plan.serving_instances
+    base, rest = divmod(plan.instances, request.zones)
+    return ZoneHeadroom(
+        zones=request.zones,
+        survive_zone_loss=request.survive_zone_loss,
+        instances_per_zone=[base + (1 if z < rest else 0) for z in range(request.zones)],
+        serving_instances=plan.serving_instances,
+        headroom_instances=extra,
+        headroom_monthly_usd=extra * book.monthly(hourly),
+        instance_type=plan.instance_type,
+    )
+
+
+def placement(request: PlanRequest) -> ZonePlacement:
+    return ZonePlacement(
+        zones=request.zones,
+        survive_zone_loss=request.survive_zone_loss,
+        redundancy=request.redundancy,
+    )
+
+
+def app_sizing(request: PlanRequest, instance_type: str, book: PriceBook) -> AppSizing:
+    """The fleet of `instance_type` for the request's target: by latency when an objective
+    is known, else by the utilization rule; CapacityInputError when none reaches it."""
+    rule, serving, how = _rule(request, instance_type, book)
+    zones = placement(request)
+    if request.latency is None:
+        if zones.zones > 1:
+            return AppSizing(
+                instances=zones.fleet(serving),
+                serving=serving,
+                sizing=f"{how}; {zones.how(serving)}",
+                slo=None,
+            )
+        return AppSizing(instances=rule, serving=serving, sizing=how, slo=None)
+    slo = size_for_latency(
+        request.workload.target_rps,
+        objective=request.latency,
+        rate=server_rate(request, instance_type, book),
+        placement=zones,
+        rule_of_thumb_instances=rule,
+    )
+    if not slo.reachable:
+        raise CapacityInputError(f"{instance_type}: {slo.sentence()}")
+    return AppSizing(
+        instances=slo.instances,
+        serving=slo.serving_instances,
+        sizing=f"{slo.sentence()}; the {request.utilization:.0%} rule gives {rule} ({how})",
+        slo=slo,
+    )
+
+
+def server_rate(request: PlanRequest, instance_type: str, book: PriceBook) -> ServerRate:
+    """One vCPU's rate: 1 / D when measured, else the per-instance figure over its vCPUs."""
+    vcpu = book.ec2(request.region, instance_type).vcpu
+    if request.per_core_rps is not None:
+        per_server = request.per_core_rps
+    else:
+        per_instance = _per_instance(request, instance_type, book)
+        per_server = Figure(per_instance.value / vcpu, f"{per_instance.source}; over {vcpu} vCPU")
+    return ServerRate(per_server_rps=per_server, servers_per_instance=vcpu, fit=request.fit)
+
+
+def _per_instance(request: PlanRequest, instance_type: str, book: PriceBook) -> Figure:
+    reference = book.ec2(request.region, request.instance_type)
+    scale = book.ec2(request.region, instance_type).vcpu / reference.vcpu
+    if request.per_instance_rps is not None:
+        figure = request.per_instance_rps
+    else:
+        assert request.fit is not None  # PlanRequest guarantees one of them
+        figure = Figure(request.fit.lam, "lambda of the USL fit")
+    if scale == 1:
+        return figure
+    return Figure(figure.value * scale, f"{figure.source}; x {scale:g} for its vCPUs")
+
+
+def _rule(request: PlanRequest, instance_type: str, book: PriceBook) -> tuple[int, int, str]:
+    """The utilization rule: (instances with redundancy, serving instances, how)."""
+    reference = book.ec2(request.region, request.instance_type)
+    scale = book.ec2(request.region, instance_type).vcpu / reference.vcpu
+    target, k = request.workload.target_rps, request.redundancy
+    if request.fit is not None:
+        fit = replace(request.fit, lam=request.fit.lam * scale)
+        usl = usl_instances(target, fit, utilization=request.utilization, redundancy=k)
+        if not usl.reachable:
+            raise CapacityInputError(
+                f"the USL fit peaks at {usl.ceiling_rps:,.0f} req/s; at {request.utilization:.0%}"
+                f" utilization no fleet of this design reaches {target:,.0f} req/s"
+            )
+        serving = usl.instances - k
+        return (
+            usl.instances,
+            serving,
+            (
+                f"USL X(N): {serving} instances deliver {usl.modelled_rps:,.0f} req/s "
+                f"(x {request.utilization:.0%} >= {target:,.0f}) + {k} redundancy"
+            ),
+        )
+    if request.per_core_rps is not None:
+        vcpu = book.ec2(request.region, instance_type).vcpu
+        per_instance = request.per_core_rps.value * vcpu
+        rate = f"{request.per_core_rps.value:,.1f} req/s per core x {vcpu} vCPU"
+        source = f"{request.per_core_rps.source}; one worker per vCPU"
+    else:
+        assert request.per_instance_rps is not None  # PlanRequest guarantees one of them
+        per_instance = request.per_instance_rps.value * scale
+        rate, source = f"{per_instance:,.1f} req/s", request.per_instance_rps.source
+    count = linear_instances(target, per_instance, utilization=request.utilization, redundancy=k)
+    return (
+        count,
+        count - k,
+        (f"ceil({target:,.0f} / ({rate} x {request.utilization:g})) + {k} = {count} ({source})"),
+    )

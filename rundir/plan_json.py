@@ -1,0 +1,208 @@
+"""`plan.json` and `loadcap plan --json`: a capacity plan, the SPEC contract (docs/capacity.md).
+
+Built by `capacity/report.py` (`plan_document`) from a plan report; written by `loadcap demo`
+into its run directory and printed by `loadcap plan --json`. The right-sized plan sits at the
+top level (`instances`, `cost`, ...), the seed's beside it under `seed`. Every figure that
+was measured, given or assumed has its `*_source` (or `basis`) next to it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from rundir.document import document_text
+
+PLAN_FILE = "plan.json"
+
+__all__ = [
+    "PLAN_FILE",
+    "PlanAvailability",
+    "PlanBody",
+    "PlanCache",
+    "PlanConnections",
+    "PlanDatabase",
+    "PlanDocument",
+    "PlanGrowth",
+    "PlanInstanceOption",
+    "PlanLineItem",
+    "PlanSeed",
+    "PlanSloSizing",
+    "PlanTierAvailability",
+    "PlanUsl",
+    "PlanZones",
+    "plan_text",
+]
+
+
+class PlanLineItem(msgspec.Struct, frozen=True, kw_only=True):
+    key: str  # ec2, ec2_cpu_credits, rds_master, rds_replicas, elasticache, alb, cloudwatch
+    resource: str
+    spec: str
+    monthly_usd: float
+    arithmetic: str  # how monthly_usd is made from the price file
+
+
+class PlanConnections(msgspec.Struct, frozen=True, kw_only=True):
+    node: str
+    instance_class: str
+    connections: int
+    max_connections: int
+    busy_connections: float
+    warning: str | None
+
+
+class PlanDatabase(msgspec.Struct, frozen=True, kw_only=True):
+    master_class: str
+    multi_az_master: bool
+    replica_class: str
+    replicas: int
+    db_read_rps: float
+    replica_read_rps: float
+    replica_capacity_rps: float
+    replica_capacity_basis: str
+    replicas_needed: int
+    write_rps: float
+    connections: list[PlanConnections]
+
+
+class PlanCache(msgspec.Struct, frozen=True, kw_only=True):
+    node_type: str
+    profile_keys: int
+    list_keys: int
+    memory_bytes: int
+    usable_bytes: int
+    share_of_usable: float
+
+
+class PlanGrowth(msgspec.Struct, frozen=True, kw_only=True):
+    creates_per_s: float
+    rows_per_day: float
+    row_bytes: float
+    row_bytes_source: str
+    bytes_per_month: int
+    threshold_rows: int
+    days_to_threshold: float | None
+    months_to_threshold: float | None
+    summary: str
+
+
+class PlanSloSizing(msgspec.Struct, frozen=True, kw_only=True):
+    """The app tier sized for a latency objective by a queueing model (SPEC `slo_sizing`)."""
+
+    model: str  # "mmc": M/M/c with Erlang C
+    slo_p95_ms: float
+    slo_source: str
+    instances: int  # bought (with zone-loss headroom or redundancy)
+    serving_instances: int  # the fewest that meet the objective at the target
+    servers: int  # workers in all: instances x vCPUs
+    predicted_p95_ms: float  # waiting plus service plus the floor, every instance up
+    predicted_p95_serving_ms: float  # with only the serving instances up
+    utilization: float  # CPU share of each server at the target, every instance up
+    per_server_rps: float  # mu = 1 / D
+    per_server_source: str
+    floor_ms: float  # off-CPU latency every request pays
+    floor_source: str
+    rule_of_thumb_instances: int  # the utilization rule, for comparison
+    summary: str
+
+
+class PlanZones(msgspec.Struct, frozen=True, kw_only=True):
+    zones: int
+    survive_zone_loss: bool
+    instances_per_zone: list[int]
+    serving_instances: int
+    headroom_instances: int  # bought beyond the serving fleet
+    headroom_monthly_usd: float
+    summary: str
+
+
+class PlanTierAvailability(msgspec.Struct, frozen=True, kw_only=True):
+    tier: str
+    sla: float  # the published monthly uptime commitment, a ratio
+    counted: bool  # false for a soft dependency the service survives losing
+    source: str
+    date: str
+    note: str
+
+
+class PlanAvailability(msgspec.Struct, frozen=True, kw_only=True):
+    availability: float  # product of the counted tiers' SLAs
+    downtime_minutes_per_month: float
+    seed_target: float  # the seed's 99.9 %
+    seed_downtime_minutes_per_month: float
+    dominant_tier: str
+    tiers: list[PlanTierAvailability]
+    summary: str
+
+
+class PlanUsl(msgspec.Struct, frozen=True, kw_only=True, rename={"lam": "lambda"}):
+    sigma: float
+    kappa: float
+    lam: float
+    peak_n: float | None
+    peak_throughput: float | None
+    std_errors: dict[str, float]
+    r_squared: float
+    residual_se: float
+    points: int
+    contention_percent: float
+    extrapolated_peak: bool
+    warnings: list[str]
+
+
+class PlanInstanceOption(msgspec.Struct, frozen=True, kw_only=True):
+    instance_type: str
+    instances: int
+    monthly_usd: float
+    note: str = ""
+
+
+class PlanBody(msgspec.Struct, frozen=True, kw_only=True):
+    """One plan: the right-sized one (top level) or the seed's priced one."""
+
+    instances: int
+    instance_type: str
+    sizing: str
+    cost: dict[str, float]  # monthly_total_usd and one entry per line item key
+    line_items: list[PlanLineItem]
+    database: PlanDatabase
+    cache: PlanCache
+    growth: PlanGrowth
+    warnings: list[str]
+    notes: list[str]
+
+
+class PlanSeed(msgspec.Struct, frozen=True, kw_only=True):
+    as_written: dict[str, float]
+    priced: PlanBody
+    reconciliation: dict[str, str]
+
+
+class PlanDocument(PlanBody, frozen=True, kw_only=True):
+    target_rps: float
+    mix: dict[str, float]
+    cache_hit_ratio: float
+    per_instance_rps: float | None
+    per_instance_source: str
+    usl: PlanUsl | None
+    p95_ms: float | None
+    utilization: float
+    redundancy: int
+    region: str
+    prices_version: str
+    cheapest_instance_type: PlanInstanceOption
+    instance_options: list[PlanInstanceOption]
+    seed: PlanSeed
+    report_notes: list[str]
+    slo_sizing: PlanSloSizing | None = None
+    zones: PlanZones | None = None
+    availability: float | None = None
+    downtime_minutes_per_month: float | None = None
+    availability_detail: PlanAvailability | None = None
+    autoscale: dict[str, float | int | str] | None = None
+    chart: str | None = None
+
+
+def plan_text(document: PlanDocument) -> str:
+    """plan.json as written: two-space indent, a final newline."""
+    return document_text(document)
