@@ -8,6 +8,12 @@ from typing import Any
 import msgspec
 
 from capacity.app_tier import ZoneHeadroom, zone_headroom
+from capacity.availability import (
+    MINUTES_PER_MONTH,
+    SEED_AVAILABILITY,
+    Availability,
+    plan_availability,
+)
 from capacity.cost import CostTable
 from capacity.plans import (
     InstanceOption,
@@ -21,6 +27,7 @@ from capacity.pricing import PriceBook
 from capacity.seed import Reconciliation, reconcile_seed, seed_cost_as_written
 from capacity.slo_sizing import SloSizing
 from rundir.plan_json import (
+    PlanAvailability,
     PlanBody,
     PlanCache,
     PlanConnections,
@@ -31,6 +38,7 @@ from rundir.plan_json import (
     PlanLineItem,
     PlanSeed,
     PlanSloSizing,
+    PlanTierAvailability,
     PlanUsl,
     PlanZones,
 )
@@ -47,6 +55,7 @@ class PlanReport:
     options: list[InstanceOption]
     notes: list[str]
     zones: ZoneHeadroom | None  # None for a single-zone plan
+    availability: Availability
 
     @property
     def cheapest(self) -> InstanceOption:
@@ -60,6 +69,9 @@ def build_report(request: PlanRequest, book: PriceBook, *, notes: list[str]) -> 
         prices_version=book.prices_version,
         right_sized=right_sized,
         zones=zone_headroom(request, right_sized, book),
+        availability=plan_availability(
+            zones=request.zones, multi_az_master=request.database.multi_az_master
+        ),
         seed_priced=seed_plan_priced(request, book),
         seed_as_written=seed_cost_as_written(),
         reconciliation=reconcile_seed(book, request.region),
@@ -164,6 +176,32 @@ def plan_document(report: PlanReport) -> PlanDocument:
         report_notes=report.notes,
         slo_sizing=slo_sizing_document(report.right_sized.slo),
         zones=None if report.zones is None else _zones(report.zones),
+        availability=round(report.availability.availability, 8),
+        downtime_minutes_per_month=round(report.availability.downtime_minutes_per_month, 2),
+        availability_detail=_availability(report.availability),
+    )
+
+
+def _availability(availability: Availability) -> PlanAvailability:
+    return PlanAvailability(
+        availability=round(availability.availability, 8),
+        downtime_minutes_per_month=round(availability.downtime_minutes_per_month, 2),
+        regions=availability.regions,
+        seed_target=SEED_AVAILABILITY,
+        seed_downtime_minutes_per_month=round((1 - SEED_AVAILABILITY) * MINUTES_PER_MONTH, 2),
+        dominant_tier=availability.dominant.tier,
+        tiers=[
+            PlanTierAvailability(
+                tier=t.tier,
+                sla=t.sla.sla,
+                counted=t.counted,
+                source=t.sla.source,
+                date=t.sla.date,
+                note=t.note,
+            )
+            for t in availability.tiers
+        ],
+        summary=availability.sentence(),
     )
 
 

@@ -126,8 +126,9 @@ class PlanTierAvailability(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PlanAvailability(msgspec.Struct, frozen=True, kw_only=True):
-    availability: float  # product of the counted tiers' SLAs
+    availability: float  # product of the counted tiers' SLAs (over the regions)
     downtime_minutes_per_month: float
+    regions: int  # active-active: 1 - (1 - A)^regions
     seed_target: float  # the seed's 99.9 %
     seed_downtime_minutes_per_month: float
     dominant_tier: str
