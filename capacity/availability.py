@@ -91,7 +91,12 @@ class Availability:
     def sentence(self) -> str:
         seed_minutes = (1.0 - SEED_AVAILABILITY) * MINUTES_PER_MONTH
         dominant = self.dominant
-        regions = f" over {self.regions} active-active regions" if self.regions > 1 else ""
+        regions = (
+            f" over {self.regions} active-active regions (their failures taken as independent; "
+            "writes wait for a replica's promotion when the primary region is lost)"
+            if self.regions > 1
+            else ""
+        )
         return (
             f"{self.availability:.5%}{regions} from the published SLAs of the tiers in series "
             f"= {self.downtime_minutes_per_month:,.2f} min of downtime a month allowed, vs "

@@ -5,7 +5,7 @@ run directory, fit CSV, database) and say so in the report's notes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from capacity.cache_tier import ASSUMED_ROW_BYTES, CacheAssumptions
@@ -15,6 +15,7 @@ from capacity.figures import Figure
 from capacity.growth import measure_sqlite_row_bytes
 from capacity.plans import PlanRequest
 from capacity.pricing import PriceBook
+from capacity.regions import check_regions
 from capacity.report import PlanReport, build_report
 from capacity.runs import LightLoad, read_measured_run
 from capacity.slo_sizing import P95, LatencyObjective
@@ -46,6 +47,8 @@ class PlanOptions:
     slo_p95_ms: float | None = None  # size by queueing for this p95 (default: the run's SLO)
     zones: int = 1
     survive_zone_loss: bool = True
+    regions: tuple[str, ...] = ()  # active-active; the first is the primary
+    region_share: float = 1.0
 
 
 def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
@@ -55,6 +58,9 @@ def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
 
 def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanRequest, list[str]]:
     o = options
+    if o.regions:
+        check_regions(o.regions, o.region_share, book)
+        o = replace(o, region=o.regions[0])
     book.ec2(o.region, o.instance_type)  # unknown type or region: fail before any work
     given = [o.per_instance_rps is not None, o.per_core_rps is not None, o.run_dir is not None]
     if sum(given) > 1:
@@ -115,6 +121,8 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         latency=None if slo is None else latency_objective(slo, light, per_core, notes),
         zones=o.zones,
         survive_zone_loss=o.survive_zone_loss,
+        regions=o.regions,
+        region_share=o.region_share,
     )
     if replica_query_ms is None:
         notes.append(

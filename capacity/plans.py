@@ -54,6 +54,8 @@ class PlanRequest:
     latency: LatencyObjective | None = None  # size by queueing for this p95 when given
     zones: int = 1
     survive_zone_loss: bool = True  # with zones >= 2: one zone's instances may be lost
+    regions: tuple[str, ...] = ()  # active-active, the first the primary (== region)
+    region_share: float = 1.0  # of the load each region carries when the others are down
 
     def __post_init__(self) -> None:
         check_utilization(self.utilization)

@@ -24,6 +24,7 @@ from capacity.plans import (
     seed_plan_priced,
 )
 from capacity.pricing import PriceBook
+from capacity.regions import RegionsPlan, plan_regions
 from capacity.seed import Reconciliation, reconcile_seed, seed_cost_as_written
 from capacity.slo_sizing import SloSizing
 from rundir.plan_json import (
@@ -36,6 +37,8 @@ from rundir.plan_json import (
     PlanGrowth,
     PlanInstanceOption,
     PlanLineItem,
+    PlanRegion,
+    PlanRegions,
     PlanSeed,
     PlanSloSizing,
     PlanTierAvailability,
@@ -56,6 +59,7 @@ class PlanReport:
     notes: list[str]
     zones: ZoneHeadroom | None  # None for a single-zone plan
     availability: Availability
+    regions: RegionsPlan | None
 
     @property
     def cheapest(self) -> InstanceOption:
@@ -70,8 +74,11 @@ def build_report(request: PlanRequest, book: PriceBook, *, notes: list[str]) -> 
         right_sized=right_sized,
         zones=zone_headroom(request, right_sized, book),
         availability=plan_availability(
-            zones=request.zones, multi_az_master=request.database.multi_az_master
+            zones=request.zones,
+            multi_az_master=request.database.multi_az_master,
+            regions=max(1, len(request.regions)),
         ),
+        regions=plan_regions(request, book),
         seed_priced=seed_plan_priced(request, book),
         seed_as_written=seed_cost_as_written(),
         reconciliation=reconcile_seed(book, request.region),
@@ -179,6 +186,34 @@ def plan_document(report: PlanReport) -> PlanDocument:
         availability=round(report.availability.availability, 8),
         downtime_minutes_per_month=round(report.availability.downtime_minutes_per_month, 2),
         availability_detail=_availability(report.availability),
+        regions=None if report.regions is None else _regions(report.regions),
+    )
+
+
+def _regions(regions: RegionsPlan) -> PlanRegions:
+    r = regions.replication
+    return PlanRegions(
+        share=regions.share,
+        regions=[
+            PlanRegion(
+                region=p.region,
+                role=p.role,
+                target_rps=p.target_rps,
+                instances=p.plan.instances,
+                instance_type=p.plan.instance_type,
+                cost=p.cost.to_dict(),
+            )
+            for p in regions.regions
+        ],
+        replication=PlanLineItem(
+            key=r.key,
+            resource=r.resource,
+            spec=r.spec,
+            monthly_usd=round(r.monthly_usd, 2),
+            arithmetic=r.arithmetic,
+        ),
+        monthly_total_usd=round(regions.monthly_total_usd, 2),
+        summary=regions.sentence(),
     )
 
 

@@ -480,6 +480,17 @@ def plan(
     redundancy: Annotated[int, typer.Option(help="Spare instances on top (N+k).")] = 1,
     instance_type: Annotated[str, typer.Option(help="EC2 type for the app tier.")] = "t3.medium",
     region: Annotated[str, typer.Option(help="Region in the price file.")] = "us-east-1",
+    regions: Annotated[
+        str | None,
+        typer.Option(
+            metavar="A,B",
+            help="Active-active over these regions (the first is the primary, the writer); "
+            "each sized for --region-share of the load with the others down.",
+        ),
+    ] = None,
+    region_share: Annotated[
+        float, typer.Option(help="With --regions: the share of the load each region carries.")
+    ] = 1.0,
     cache_hit_ratio: Annotated[
         float | None, typer.Option(help="Share of reads the cache answers (default: run or 0.7).")
     ] = None,
@@ -553,6 +564,8 @@ def plan(
         slo_p95_ms=slo_p95_ms,
         zones=zones,
         survive_zone_loss=survive_zone_loss,
+        regions=tuple(r.strip() for r in regions.split(",")) if regions else (),
+        region_share=region_share,
     )
     output = PlanOutput(
         fmt="json" if as_json else "md" if as_md else "csv" if as_csv else "terminal",

@@ -25,6 +25,8 @@ __all__ = [
     "PlanGrowth",
     "PlanInstanceOption",
     "PlanLineItem",
+    "PlanRegion",
+    "PlanRegions",
     "PlanSeed",
     "PlanSloSizing",
     "PlanTierAvailability",
@@ -136,6 +138,25 @@ class PlanAvailability(msgspec.Struct, frozen=True, kw_only=True):
     summary: str
 
 
+class PlanRegion(msgspec.Struct, frozen=True, kw_only=True):
+    region: str
+    role: str  # "primary, writer" | "secondary, promotable replica"
+    target_rps: float  # what it carries alone when the others are down
+    instances: int
+    instance_type: str
+    cost: dict[str, float]
+
+
+class PlanRegions(msgspec.Struct, frozen=True, kw_only=True):
+    """Active-active across regions (`--regions A,B`)."""
+
+    share: float
+    regions: list[PlanRegion]
+    replication: PlanLineItem
+    monthly_total_usd: float
+    summary: str
+
+
 class PlanUsl(msgspec.Struct, frozen=True, kw_only=True, rename={"lam": "lambda"}):
     sigma: float
     kappa: float
@@ -200,6 +221,7 @@ class PlanDocument(PlanBody, frozen=True, kw_only=True):
     availability: float | None = None
     downtime_minutes_per_month: float | None = None
     availability_detail: PlanAvailability | None = None
+    regions: PlanRegions | None = None
     autoscale: dict[str, float | int | str] | None = None
     chart: str | None = None
 
