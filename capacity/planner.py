@@ -49,6 +49,8 @@ class PlanOptions:
     survive_zone_loss: bool = True
     regions: tuple[str, ...] = ()  # active-active; the first is the primary
     region_share: float = 1.0
+    target_range: tuple[float, ...] = ()  # low, mid, high; target_rps is then the mid
+    short_cost_factor: float = 3.0
 
 
 def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
@@ -71,12 +73,14 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     mix, hit_ratio, p95 = SEED_MIX, SEED_CACHE_HIT_RATIO, None
     replica_share, replica_query_ms = 1.0, None
     slo, light = _given(o.slo_p95_ms, "--slo-p95-ms"), None
+    spread: tuple[float, float] | None = None
     per_instance = _given(o.per_instance_rps, "--per-instance-rps")
     per_core = _given(o.per_core_rps, "--per-core-rps")
     if o.run_dir is not None:
         run = read_measured_run(o.run_dir)
         per_instance, per_core, p95 = run.per_instance_rps, run.per_core_rps, run.p95_ms
         slo, light = slo or run.slo_p95_ms, run.light_load
+        spread = run.per_core_spread
         notes += run.notes
         if per_core is not None:
             notes.append(
@@ -123,6 +127,9 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         survive_zone_loss=o.survive_zone_loss,
         regions=o.regions,
         region_share=o.region_share,
+        per_core_spread=spread,
+        target_range=o.target_range,
+        short_cost_factor=o.short_cost_factor,
     )
     if replica_query_ms is None:
         notes.append(

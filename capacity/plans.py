@@ -56,6 +56,9 @@ class PlanRequest:
     survive_zone_loss: bool = True  # with zones >= 2: one zone's instances may be lost
     regions: tuple[str, ...] = ()  # active-active, the first the primary (== region)
     region_share: float = 1.0  # of the load each region carries when the others are down
+    per_core_spread: tuple[float, float] | None = None  # 1 / D at the run's slowest, fastest
+    target_range: tuple[float, ...] = ()  # low, mid, high (--target-rps LOW:MID:HIGH)
+    short_cost_factor: float = 3.0  # an instance short costs this many idle ones (ranges)
 
     def __post_init__(self) -> None:
         check_utilization(self.utilization)

@@ -84,6 +84,8 @@ def _summary_lines(report: PlanReport) -> list[str]:
     lines.append(f"Availability: {report.availability.sentence()}.")
     if report.regions is not None:
         lines.append(f"Regions: {report.regions.sentence()}.")
+    if report.ranges is not None:
+        lines.append(f"Range of loads: {report.ranges.sentence()}.")
     if req.p95_ms is not None:
         # runs.py takes the run's totals: the p95 over the whole run, every load level in it.
         lines.append(f"Measured p95 over the whole run: {req.p95_ms:,.1f} ms.")

@@ -24,6 +24,7 @@ from capacity.plans import (
     seed_plan_priced,
 )
 from capacity.pricing import PriceBook
+from capacity.ranges import TargetRange, plan_range
 from capacity.regions import RegionsPlan, plan_regions
 from capacity.seed import Reconciliation, reconcile_seed, seed_cost_as_written
 from capacity.slo_sizing import SloSizing
@@ -37,6 +38,8 @@ from rundir.plan_json import (
     PlanGrowth,
     PlanInstanceOption,
     PlanLineItem,
+    PlanLoadPoint,
+    PlanRanges,
     PlanRegion,
     PlanRegions,
     PlanSeed,
@@ -60,6 +63,7 @@ class PlanReport:
     zones: ZoneHeadroom | None  # None for a single-zone plan
     availability: Availability
     regions: RegionsPlan | None
+    ranges: TargetRange | None
 
     @property
     def cheapest(self) -> InstanceOption:
@@ -79,6 +83,7 @@ def build_report(request: PlanRequest, book: PriceBook, *, notes: list[str]) -> 
             regions=max(1, len(request.regions)),
         ),
         regions=plan_regions(request, book),
+        ranges=plan_range(request, request.target_range, book, request.short_cost_factor),
         seed_priced=seed_plan_priced(request, book),
         seed_as_written=seed_cost_as_written(),
         reconciliation=reconcile_seed(book, request.region),
@@ -187,6 +192,30 @@ def plan_document(report: PlanReport) -> PlanDocument:
         downtime_minutes_per_month=round(report.availability.downtime_minutes_per_month, 2),
         availability_detail=_availability(report.availability),
         regions=None if report.regions is None else _regions(report.regions),
+        ranges=None if report.ranges is None else _ranges(report.ranges),
+    )
+
+
+def _ranges(ranges: TargetRange) -> PlanRanges:
+    best = ranges.recommended
+    return PlanRanges(
+        points=[
+            PlanLoadPoint(
+                name=p.name,
+                target_rps=p.target_rps,
+                instances=p.instances,
+                instances_low=p.interval[0],
+                instances_high=p.interval[1],
+                monthly_usd=round(p.monthly_usd, 2),
+            )
+            for p in ranges.points
+        ],
+        interval_source=ranges.interval_source,
+        short_cost_factor=ranges.short_cost_factor,
+        regrets={str(r.instances): round(r.worst_usd, 2) for r in ranges.regrets},
+        recommended_instances=best.instances,
+        recommended_worst_regret_usd=round(best.worst_usd, 2),
+        summary=ranges.sentence(),
     )
 
 

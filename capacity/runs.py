@@ -42,6 +42,7 @@ class MeasuredRun:
 
     per_instance_rps: Figure
     per_core_rps: Figure | None = None  # 1 / D (Utilization Law), when the run measured D
+    per_core_spread: tuple[float, float] | None = None  # 1 / D's range over the run's stages
     p95_ms: float | None = None
     slo_p95_ms: Figure | None = None  # the run's own latency objective
     light_load: LightLoad | None = None  # its most lightly loaded stage
@@ -95,6 +96,7 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
     return MeasuredRun(
         per_instance_rps=Figure(rps, source),
         per_core_rps=per_core,
+        per_core_spread=_per_core_spread(summary) if per_core else None,
         p95_ms=p95 if p95 is not None else _number(totals.p95_ms),
         slo_p95_ms=_slo(summary, run_dir),
         light_load=_light_load(summary, run_dir),
@@ -120,6 +122,22 @@ def _per_core(facts: SummaryCapacity, run_dir: Path, limit: str) -> Figure | Non
             f"per request measured in {run_dir.name}{on} (first limit: {limit})"
         ),
     )
+
+
+# A stage with fewer requests in its metrics window gives a D too noisy to bound anything.
+MIN_STAGE_REQUESTS = 100
+
+
+def _per_core_spread(summary: Summary) -> tuple[float, float] | None:
+    """The least and most requests/s per core over the stages that measured D."""
+    rates = [
+        1.0 / d
+        for row in summary.use or []
+        if (d := _number(row.service_cpu_s_per_request))
+        and d > 0
+        and (row.service_requests or 0) >= MIN_STAGE_REQUESTS
+    ]
+    return (min(rates), max(rates)) if len(rates) >= 2 else None
 
 
 def _slo(summary: Summary, run_dir: Path) -> Figure | None:

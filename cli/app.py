@@ -475,7 +475,18 @@ def plan(
         Path | None,
         typer.Option("--fit", metavar="CSV", help="USL measurements over instance counts."),
     ] = None,
-    target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
+    target_rps: Annotated[
+        str,
+        typer.Option(
+            metavar="RPS|LOW:MID:HIGH",
+            help="Load to plan for, req/s; LOW:MID:HIGH plans each and recommends the "
+            "least-regret fleet.",
+        ),
+    ] = "1000",
+    short_cost_factor: Annotated[
+        float,
+        typer.Option(help="With LOW:MID:HIGH: an instance short costs this many idle ones."),
+    ] = 3.0,
     utilization: Annotated[float, typer.Option(help="Target utilization, in (0, 1].")] = 0.7,
     redundancy: Annotated[int, typer.Option(help="Spare instances on top (N+k).")] = 1,
     instance_type: Annotated[str, typer.Option(help="EC2 type for the app tier.")] = "t3.medium",
@@ -541,15 +552,17 @@ def plan(
     """Capacity and cost plan for a target load: the seed's plan beside the right-sized one."""
     from capacity.outputs import PlanOutput, render_plan
     from capacity.planner import PlanOptions
+    from capacity.ranges import parse_target
 
     if sum((as_json, as_md, as_csv)) > 1:
         raise CapacityInputError("choose one of --json, --md, --csv")
+    loads = parse_target(target_rps)
     options = PlanOptions(
         per_instance_rps=per_instance_rps,
         per_core_rps=per_core_rps,
         run_dir=from_run,
         fit_csv=fit_csv,
-        target_rps=target_rps,
+        target_rps=loads[len(loads) // 2],
         utilization=utilization,
         redundancy=redundancy,
         instance_type=instance_type,
@@ -566,6 +579,8 @@ def plan(
         survive_zone_loss=survive_zone_loss,
         regions=tuple(r.strip() for r in regions.split(",")) if regions else (),
         region_share=region_share,
+        target_range=loads if len(loads) == 3 else (),
+        short_cost_factor=short_cost_factor,
     )
     output = PlanOutput(
         fmt="json" if as_json else "md" if as_md else "csv" if as_csv else "terminal",

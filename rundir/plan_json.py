@@ -25,6 +25,8 @@ __all__ = [
     "PlanGrowth",
     "PlanInstanceOption",
     "PlanLineItem",
+    "PlanLoadPoint",
+    "PlanRanges",
     "PlanRegion",
     "PlanRegions",
     "PlanSeed",
@@ -157,6 +159,27 @@ class PlanRegions(msgspec.Struct, frozen=True, kw_only=True):
     summary: str
 
 
+class PlanLoadPoint(msgspec.Struct, frozen=True, kw_only=True):
+    name: str  # low | mid | high
+    target_rps: float
+    instances: int
+    instances_low: int  # at the most favourable measurement (fastest D, or lambda + 2 se)
+    instances_high: int  # at the least favourable one
+    monthly_usd: float
+
+
+class PlanRanges(msgspec.Struct, frozen=True, kw_only=True):
+    """`--target-rps LOW:MID:HIGH`: the fleet at each load and the least-regret one."""
+
+    points: list[PlanLoadPoint]
+    interval_source: str
+    short_cost_factor: float  # an instance short costs this many idle ones (an assumption)
+    regrets: dict[str, float]  # worst monthly regret over the loads, by fleet size
+    recommended_instances: int
+    recommended_worst_regret_usd: float
+    summary: str
+
+
 class PlanUsl(msgspec.Struct, frozen=True, kw_only=True, rename={"lam": "lambda"}):
     sigma: float
     kappa: float
@@ -222,6 +245,7 @@ class PlanDocument(PlanBody, frozen=True, kw_only=True):
     downtime_minutes_per_month: float | None = None
     availability_detail: PlanAvailability | None = None
     regions: PlanRegions | None = None
+    ranges: PlanRanges | None = None
     autoscale: dict[str, float | int | str] | None = None
     chart: str | None = None
 
