@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Predicted p95 (the plan's M/M/c model) beside the observed p95 of open-model runs.
+
+    scripts/slo_model_check.py --cpus 0.1 --saturated SAT_RUN LIGHT_RUN RUN [RUN ...]
+
+Every run is `loadcap run --rps R` against one instance capped at `--cpus` cores. SAT_RUN,
+offered more than the instance carries, gives D (CPU seconds per request at saturation: D
+falls as load rises, so the light run's D would understate the capacity) and so one server's
+rate, cpus / D. The lightest run (LIGHT_RUN) calibrates the off-CPU floor as the plan does
+(its p95 less ln 20 x the service time alone). Each other run's rate is then predicted with
+that one server, as `loadcap plan --slo-p95-ms` would, and printed beside what the run
+observed (HDR p95 from the response, and from the intended send time) and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from capacity.figures import Figure
+from capacity.planner import latency_objective
+from capacity.runs import read_measured_run
+from capacity.slo_sizing import ServerRate, predicted_p95_ms
+from rundir.summary_json import SUMMARY_FILE, read_summary
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpus", type=float, required=True, help="the instance's CPU cap")
+    parser.add_argument("--saturated", type=Path, required=True, help="run past capacity")
+    parser.add_argument("light", type=Path, help="run at a light load (calibration)")
+    parser.add_argument("runs", type=Path, nargs="+", help="runs at the loads to predict")
+    args = parser.parse_args(argv)
+
+    saturated = read_summary(args.saturated / SUMMARY_FILE)
+    demand = saturated.capacity.service_cpu_s_per_request if saturated.capacity else None
+    if not demand:
+        print(f"{args.saturated}: no service demand measured", file=sys.stderr)
+        return 2
+    rate = Figure(args.cpus / demand, f"{args.cpus:g} cores / D {demand * 1000:.3f} ms")
+    measured = read_measured_run(args.light)
+    notes: list[str] = []
+    objective = latency_objective(Figure(1.0, "unused"), measured.light_load, rate, notes)
+    server = ServerRate(per_server_rps=rate, servers_per_instance=1)
+    capacity = rate.value
+    print(
+        f"capacity {capacity:,.1f} req/s ({rate.source}); floor {objective.floor_ms.value:.2f} ms"
+    )
+    print(f"({objective.floor_ms.source})")
+    print(
+        "| load | of capacity | predicted p95 | observed p95 | observed / predicted "
+        "| observed p95 from the intended send |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for run in args.runs:
+        summary = read_summary(run / SUMMARY_FILE)
+        rps = summary.totals.rps or 0.0
+        hdr = summary.totals.hdr.p95_ms if summary.totals.hdr else summary.totals.p95_ms
+        intended = None
+        if summary.open_model and summary.open_model.intended:
+            aggregated = summary.open_model.intended.get("Aggregated")
+            intended = aggregated.p95_ms if aggregated else None
+        predicted = predicted_p95_ms(rps, 1, server, objective.floor_ms.value)
+        shown = "overloaded" if predicted == float("inf") else f"{predicted:,.1f} ms"
+        ratio = (hdr or 0) / predicted
+        print(
+            f"| {rps:,.1f} req/s | {rps / capacity:.0%} | {shown} | "
+            f"{hdr or 0:,.1f} ms | {ratio:.2f} | {intended or 0:,.1f} ms |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
