@@ -15,7 +15,13 @@ from capacity.errors import CapacityInputError
 from capacity.figures import Figure
 from capacity.pricing import PriceBook
 from capacity.sizing import linear_instances, usl_instances
-from capacity.slo_sizing import ServerRate, SloSizing, ZonePlacement, size_for_latency
+from capacity.slo_sizing import (
+    ServerRate,
+    SloSizing,
+    ZonePlacement,
+    predicted_p95_ms,
+    size_for_latency,
+)
 
 if TYPE_CHECKING:
     from capacity.plans import Plan, PlanRequest
@@ -171,4 +177,38 @@ def _rule(request: PlanRequest, instance_type: str, book: PriceBook) -> tuple[in
         count,
         count - k,
         (f"ceil({target:,.0f} / ({rate} x {request.utilization:g})) + {k} = {count} ({source})"),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeedLatency:
+    """The seed's fleet judged by the same queueing model as the right-sized one."""
+
+    instances: int
+    instance_type: str
+    predicted_p95_ms: float
+    seed_p95_ms: float  # what the seed expects with the cache
+
+    def sentence(self, target_rps: float) -> str:
+        return (
+            f"the seed's {self.instances} x {self.instance_type} at {target_rps:,.0f} req/s: "
+            f"predicted p95 {self.predicted_p95_ms:,.1f} ms by the same model (the seed "
+            f"expects {self.seed_p95_ms:g} ms)"
+        )
+
+
+def seed_latency(
+    request: PlanRequest, book: PriceBook, *, instances: int, instance_type: str, seed_p95: float
+) -> SeedLatency | None:
+    if request.latency is None:
+        return None
+    rate = server_rate(request, instance_type, book)
+    p95 = predicted_p95_ms(
+        request.workload.target_rps, instances, rate, request.latency.floor_ms.value
+    )
+    return SeedLatency(
+        instances=instances,
+        instance_type=instance_type,
+        predicted_p95_ms=p95,
+        seed_p95_ms=seed_p95,
     )

@@ -86,6 +86,7 @@ def _summary_lines(report: PlanReport) -> list[str]:
         lines.append(f"Regions: {report.regions.sentence()}.")
     if report.ranges is not None:
         lines.append(f"Range of loads: {report.ranges.sentence()}.")
+    lines += _seed_judged(report)
     if req.p95_ms is not None:
         # runs.py takes the run's totals: the p95 over the whole run, every load level in it.
         lines.append(f"Measured p95 over the whole run: {req.p95_ms:,.1f} ms.")
@@ -93,6 +94,21 @@ def _summary_lines(report: PlanReport) -> list[str]:
     lines.append(
         f"Cheapest instance type for the target: {cheapest.instances} x "
         f"{cheapest.instance_type} at {_usd(cheapest.monthly_usd)}/month ({cheapest.note})."
+    )
+    return lines
+
+
+def _seed_judged(report: PlanReport) -> list[str]:
+    """The seed's plan re-judged by the same model and SLAs as the right-sized one."""
+    seed = report.seed_availability
+    lines = []
+    if report.seed_latency is not None:
+        target = report.request.workload.target_rps
+        lines.append(f"Seed re-judged: {report.seed_latency.sentence(target)}.")
+    lines.append(
+        f"Seed re-judged: as written (one zone, no Multi-AZ named) its availability is "
+        f"{seed.availability:.3%} = {seed.downtime_minutes_per_month:,.0f} min a month, "
+        f"not the 99.9 % = 43.8 min it asks for; {seed.dominant.tier} dominates."
     )
     return lines
 

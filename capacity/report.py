@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from capacity.app_tier import ZoneHeadroom, zone_headroom
+from capacity.app_tier import SeedLatency, ZoneHeadroom, seed_latency, zone_headroom
 from capacity.availability import (
     MINUTES_PER_MONTH,
     SEED_AVAILABILITY,
@@ -26,7 +26,14 @@ from capacity.plans import (
 from capacity.pricing import PriceBook
 from capacity.ranges import TargetRange, plan_range
 from capacity.regions import RegionsPlan, plan_regions
-from capacity.seed import Reconciliation, reconcile_seed, seed_cost_as_written
+from capacity.seed import (
+    SEED_INSTANCE_TYPE,
+    SEED_INSTANCES,
+    SEED_P95_MS,
+    Reconciliation,
+    reconcile_seed,
+    seed_cost_as_written,
+)
 from capacity.slo_sizing import SloSizing
 from rundir.plan_json import (
     PlanAvailability,
@@ -64,6 +71,8 @@ class PlanReport:
     availability: Availability
     regions: RegionsPlan | None
     ranges: TargetRange | None
+    seed_latency: SeedLatency | None  # the seed's fleet by the same queueing model
+    seed_availability: Availability  # one zone, Single-AZ master: all the seed states
 
     @property
     def cheapest(self) -> InstanceOption:
@@ -85,6 +94,14 @@ def build_report(request: PlanRequest, book: PriceBook, *, notes: list[str]) -> 
         regions=plan_regions(request, book),
         ranges=plan_range(request, request.target_range, book, request.short_cost_factor),
         seed_priced=seed_plan_priced(request, book),
+        seed_latency=seed_latency(
+            request,
+            book,
+            instances=SEED_INSTANCES,
+            instance_type=SEED_INSTANCE_TYPE,
+            seed_p95=SEED_P95_MS,
+        ),
+        seed_availability=plan_availability(zones=1, multi_az_master=False),
         seed_as_written=seed_cost_as_written(),
         reconciliation=reconcile_seed(book, request.region),
         options=instance_options(request, book),
@@ -184,6 +201,15 @@ def plan_document(report: PlanReport) -> PlanDocument:
             as_written=report.seed_as_written.to_dict(),
             priced=plan_body(report.seed_priced),
             reconciliation={r.key: r.explanation for r in report.reconciliation},
+            predicted_p95_ms=(
+                None
+                if report.seed_latency is None
+                else round(report.seed_latency.predicted_p95_ms, 3)
+            ),
+            availability=round(report.seed_availability.availability, 8),
+            downtime_minutes_per_month=round(
+                report.seed_availability.downtime_minutes_per_month, 2
+            ),
         ),
         report_notes=report.notes,
         slo_sizing=slo_sizing_document(report.right_sized.slo),

@@ -221,6 +221,9 @@ class PlanSeed(msgspec.Struct, frozen=True, kw_only=True):
     as_written: dict[str, float]
     priced: PlanBody
     reconciliation: dict[str, str]
+    predicted_p95_ms: float | None = None  # its fleet at the target, by the plan's model
+    availability: float | None = None  # as written: one zone, a Single-AZ master
+    downtime_minutes_per_month: float | None = None
 
 
 class PlanDocument(PlanBody, frozen=True, kw_only=True):

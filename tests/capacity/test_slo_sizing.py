@@ -153,3 +153,16 @@ def test_an_unreachable_objective_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["plan", "--from", str(_run(tmp_path)), "--slo-p95-ms", "5"])
     assert result.exit_code == 2
     assert "no fleet" in result.output
+
+
+def test_the_seed_is_judged_by_the_same_model_and_slas(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["plan", "--from", str(_run(tmp_path)), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    seed = data["seed"]
+    # 100 x t3.medium = 200 servers at 1,000 req/s per core: almost no queue, so the p95 is
+    # the floor plus one service time's p95 (ln 20 x 1 ms), the lightest stage's 6 ms
+    assert seed["predicted_p95_ms"] == pytest.approx(6.0, abs=0.01)
+    # as written: one zone (EC2 99.5 %), a Single-AZ master (99.5 %), the ALB 99.99 %
+    assert seed["availability"] == pytest.approx(0.9999 * 0.995 * 0.995, abs=1e-8)
+    assert seed["downtime_minutes_per_month"] > 43.8
