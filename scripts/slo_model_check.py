@@ -42,33 +42,42 @@ def main(argv: list[str]) -> int:
     measured = read_measured_run(args.light)
     notes: list[str] = []
     objective = latency_objective(Figure(1.0, "unused"), measured.light_load, rate, notes)
-    server = ServerRate(per_server_rps=rate, servers_per_instance=1)
-    capacity = rate.value
-    print(
-        f"capacity {capacity:,.1f} req/s ({rate.source}); floor {objective.floor_ms.value:.2f} ms"
-    )
+    capacity, floor = rate.value, objective.floor_ms.value
+    print(f"capacity {capacity:,.1f} req/s ({rate.source}); floor {floor:.2f} ms")
     print(f"({objective.floor_ms.source})")
     print(
         "| load | of capacity | predicted p95 | observed p95 | observed / predicted "
-        "| observed p95 from the intended send |"
+        "| observed p95 from the intended send | predicted with the run's own D |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for run in args.runs:
         summary = read_summary(run / SUMMARY_FILE)
         rps = summary.totals.rps or 0.0
-        hdr = summary.totals.hdr.p95_ms if summary.totals.hdr else summary.totals.p95_ms
+        hdr = (summary.totals.hdr.p95_ms if summary.totals.hdr else summary.totals.p95_ms) or 0
         intended = None
         if summary.open_model and summary.open_model.intended:
             aggregated = summary.open_model.intended.get("Aggregated")
             intended = aggregated.p95_ms if aggregated else None
-        predicted = predicted_p95_ms(rps, 1, server, objective.floor_ms.value)
-        shown = "overloaded" if predicted == float("inf") else f"{predicted:,.1f} ms"
-        ratio = (hdr or 0) / predicted
+        predicted = _p95(rps, args.cpus, demand, floor)
+        own = (summary.capacity.service_cpu_s_per_request if summary.capacity else None) or 0
         print(
-            f"| {rps:,.1f} req/s | {rps / capacity:.0%} | {shown} | "
-            f"{hdr or 0:,.1f} ms | {ratio:.2f} | {intended or 0:,.1f} ms |"
+            f"| {rps:,.1f} req/s | {rps / capacity:.0%} | {_ms(predicted)} | {hdr:,.1f} ms | "
+            f"{hdr / predicted:.2f} | {intended or 0:,.1f} ms | "
+            f"{_ms(_p95(rps, args.cpus, own, floor))} (D {own * 1000:.3f} ms) |"
         )
     return 0
+
+
+def _p95(rps: float, cpus: float, demand: float, floor: float) -> float:
+    """One server of rate cpus / D, as the plan's model sees a capped instance."""
+    if demand <= 0:
+        return float("inf")
+    rate = ServerRate(per_server_rps=Figure(cpus / demand, "run"), servers_per_instance=1)
+    return predicted_p95_ms(rps, 1, rate, floor)
+
+
+def _ms(value: float) -> str:
+    return "overloaded" if value == float("inf") else f"{value:,.1f} ms"
 
 
 if __name__ == "__main__":
