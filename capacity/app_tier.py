@@ -33,6 +33,7 @@ class AppSizing:
     serving: int  # needed with everything up (without zone headroom or redundancy)
     sizing: str  # how, in one line
     slo: SloSizing | None  # the queueing model's answer, when an objective is known
+    rule: str  # the utilization rule's arithmetic (the sizing itself without an objective)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,8 +99,9 @@ def app_sizing(request: PlanRequest, instance_type: str, book: PriceBook) -> App
                 serving=serving,
                 sizing=f"{how}; {zones.how(serving)}",
                 slo=None,
+                rule=how,
             )
-        return AppSizing(instances=rule, serving=serving, sizing=how, slo=None)
+        return AppSizing(instances=rule, serving=serving, sizing=how, slo=None, rule=how)
     slo = size_for_latency(
         request.workload.target_rps,
         objective=request.latency,
@@ -112,8 +114,9 @@ def app_sizing(request: PlanRequest, instance_type: str, book: PriceBook) -> App
     return AppSizing(
         instances=slo.instances,
         serving=slo.serving_instances,
-        sizing=f"{slo.sentence()}; the {request.utilization:.0%} rule gives {rule} ({how})",
+        sizing=f"{slo.sentence()}; the {request.utilization:.0%} rule gives {rule}",
         slo=slo,
+        rule=how,
     )
 
 

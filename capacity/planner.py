@@ -17,7 +17,7 @@ from capacity.plans import PlanRequest
 from capacity.pricing import PriceBook
 from capacity.regions import check_regions
 from capacity.report import PlanReport, build_report
-from capacity.runs import LightLoad, read_measured_run
+from capacity.runs import LightLoad, MeasuredRun, read_measured_run
 from capacity.slo_sizing import P95, LatencyObjective
 from capacity.usl import UslFit, fit_usl
 from capacity.usl_csv import read_measurements
@@ -59,50 +59,23 @@ def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
 
 
 def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanRequest, list[str]]:
-    o = options
-    if o.regions:
-        check_regions(o.regions, o.region_share, book)
-        o = replace(o, region=o.regions[0])
-    book.ec2(o.region, o.instance_type)  # unknown type or region: fail before any work
-    given = [o.per_instance_rps is not None, o.per_core_rps is not None, o.run_dir is not None]
-    if sum(given) > 1:
-        raise CapacityInputError(
-            "give one of --per-instance-rps, --per-core-rps and --from RUN_DIR"
-        )
+    o = _checked(options, book)
     notes: list[str] = []
-    mix, hit_ratio, p95 = SEED_MIX, SEED_CACHE_HIT_RATIO, None
-    replica_share, replica_query_ms = 1.0, None
-    slo, light = _given(o.slo_p95_ms, "--slo-p95-ms"), None
-    spread: tuple[float, float] | None = None
-    per_instance = _given(o.per_instance_rps, "--per-instance-rps")
-    per_core = _given(o.per_core_rps, "--per-core-rps")
-    if o.run_dir is not None:
-        run = read_measured_run(o.run_dir)
-        per_instance, per_core, p95 = run.per_instance_rps, run.per_core_rps, run.p95_ms
-        slo, light = slo or run.slo_p95_ms, run.light_load
-        spread = run.per_core_spread
-        notes += run.notes
-        if per_core is not None:
-            notes.append(
-                "instances sized from service demand (Utilization Law), not from the "
-                f"throughput observed: {per_core.source}; D holds for that CPU, so measure "
-                "again on the instance family you buy (Graviton and x86 differ)"
-            )
-        if run.mix is not None:
-            mix = run.mix
-            notes.append(f"mix observed in the run: {mix.label()}")
-        if run.cache_hit_ratio is not None:
-            hit_ratio = run.cache_hit_ratio
-            notes.append(f"cache hit ratio observed in the run: {hit_ratio:.1%}")
-        if run.replica_read_share is not None:
-            replica_share = run.replica_read_share
-        replica_query_ms = run.replica_query_ms
+    run = None if o.run_dir is None else _read_run(o.run_dir, notes)
+    per_instance = run.per_instance_rps if run else _given(o.per_instance_rps, "--per-instance-rps")
+    per_core = run.per_core_rps if run else _given(o.per_core_rps, "--per-core-rps")
+    slo = _given(o.slo_p95_ms, "--slo-p95-ms") or (run.slo_p95_ms if run else None)
+    hit_ratio = SEED_CACHE_HIT_RATIO
+    if run and run.cache_hit_ratio is not None:
+        hit_ratio = run.cache_hit_ratio
     if o.cache_hit_ratio is not None:
         hit_ratio = o.cache_hit_ratio
+    replica_query_ms = run.replica_query_ms if run else None
     fit = _fit(o.fit_csv, notes)
     if per_instance is None and fit is not None:
         per_instance = Figure(fit.lam, f"lambda of the USL fit ({o.fit_csv})")
     row_bytes, profiles = _row_bytes(o, notes)
+    mix = run.mix if run and run.mix else SEED_MIX
     request = PlanRequest(
         workload=Workload(target_rps=o.target_rps, mix=mix, cache_hit_ratio=hit_ratio),
         per_instance_rps=per_instance,
@@ -116,18 +89,24 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
             pool_size=o.pool_size,
             replica_rps=o.replica_rps,
             multi_az_master=o.multi_az,
-            replica_read_share=replica_share,
+            replica_read_share=(
+                run.replica_read_share if run and run.replica_read_share is not None else 1.0
+            ),
             replica_query_ms=replica_query_ms,
         ),
         cache=CacheAssumptions(row_bytes=row_bytes, profiles=profiles),
         current_profiles=profiles or 0,
-        p95_ms=p95,
-        latency=None if slo is None else latency_objective(slo, light, per_core, notes),
+        p95_ms=run.p95_ms if run else None,
+        latency=(
+            None
+            if slo is None
+            else latency_objective(slo, run.light_load if run else None, per_core, notes)
+        ),
         zones=o.zones,
         survive_zone_loss=o.survive_zone_loss,
         regions=o.regions,
         region_share=o.region_share,
-        per_core_spread=spread,
+        per_core_spread=run.per_core_spread if run else None,
         target_range=o.target_range,
         short_cost_factor=o.short_cost_factor,
     )
@@ -157,6 +136,38 @@ def _fit(fit_csv: Path | None, notes: list[str]) -> UslFit | None:
     )
     notes.extend(f"USL fit warning: {warning}" for warning in fit.warnings)
     return fit
+
+
+def _checked(options: PlanOptions, book: PriceBook) -> PlanOptions:
+    """The options with the primary region resolved; what no plan can use refused first."""
+    o = options
+    if o.regions:
+        check_regions(o.regions, o.region_share, book)
+        o = replace(o, region=o.regions[0])
+    book.ec2(o.region, o.instance_type)  # unknown type or region: fail before any work
+    given = [o.per_instance_rps is not None, o.per_core_rps is not None, o.run_dir is not None]
+    if sum(given) > 1:
+        raise CapacityInputError(
+            "give one of --per-instance-rps, --per-core-rps and --from RUN_DIR"
+        )
+    return o
+
+
+def _read_run(run_dir: Path, notes: list[str]) -> MeasuredRun:
+    """The run directory's figures, saying in `notes` which of them the plan takes."""
+    run = read_measured_run(run_dir)
+    notes += run.notes
+    if run.per_core_rps is not None:
+        notes.append(
+            "instances sized from service demand (Utilization Law), not from the "
+            f"throughput observed: {run.per_core_rps.source}; D holds for that CPU, so "
+            "measure again on the instance family you buy (Graviton and x86 differ)"
+        )
+    if run.mix is not None:
+        notes.append(f"mix observed in the run: {run.mix.label()}")
+    if run.cache_hit_ratio is not None:
+        notes.append(f"cache hit ratio observed in the run: {run.cache_hit_ratio:.1%}")
+    return run
 
 
 def latency_objective(

@@ -97,6 +97,8 @@ def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
     instances, sizing = app.instances, app.sizing
     cpu_share = implied_cpu_share(request, request.instance_type, instances, book)
     notes = [f"per-instance throughput: {sizing}"]
+    if app.slo is not None:
+        notes.append(f"the {request.utilization:.0%} rule, for comparison: {app.rule}")
     if cpu_share is not None:
         notes.append(
             f"CPU credits from service demand: {request.workload.target_rps:,.0f} req/s over "

@@ -15,6 +15,7 @@ from capacity.availability import (
     plan_availability,
 )
 from capacity.cost import CostTable
+from capacity.database import DatabaseTier
 from capacity.plans import (
     InstanceOption,
     Plan,
@@ -130,29 +131,7 @@ def _body_fields(plan: Plan) -> dict[str, Any]:
             )
             for i in plan.cost.items
         ],
-        "database": PlanDatabase(
-            master_class=db.master_class,
-            multi_az_master=db.multi_az_master,
-            replica_class=db.replica_class,
-            replicas=db.replicas,
-            db_read_rps=round(db.db_read_rps, 2),
-            replica_read_rps=round(db.replica_read_rps, 2),
-            replica_capacity_rps=round(db.replica_capacity_rps, 2),
-            replica_capacity_basis=db.replica_capacity_basis,
-            replicas_needed=db.replicas_needed,
-            write_rps=round(db.write_rps, 2),
-            connections=[
-                PlanConnections(
-                    node=n.node,
-                    instance_class=n.instance_class,
-                    connections=n.connections,
-                    max_connections=n.max_connections,
-                    busy_connections=round(n.busy_connections, 1),
-                    warning=n.warning,
-                )
-                for n in db.connections
-            ],
-        ),
+        "database": _database(db),
         "cache": PlanCache(
             node_type=cache.node_type,
             profile_keys=cache.profile_keys,
@@ -175,6 +154,32 @@ def _body_fields(plan: Plan) -> dict[str, Any]:
         "warnings": plan.warnings,
         "notes": plan.notes,
     }
+
+
+def _database(db: DatabaseTier) -> PlanDatabase:
+    return PlanDatabase(
+        master_class=db.master_class,
+        multi_az_master=db.multi_az_master,
+        replica_class=db.replica_class,
+        replicas=db.replicas,
+        db_read_rps=round(db.db_read_rps, 2),
+        replica_read_rps=round(db.replica_read_rps, 2),
+        replica_capacity_rps=round(db.replica_capacity_rps, 2),
+        replica_capacity_basis=db.replica_capacity_basis,
+        replicas_needed=db.replicas_needed,
+        write_rps=round(db.write_rps, 2),
+        connections=[
+            PlanConnections(
+                node=n.node,
+                instance_class=n.instance_class,
+                connections=n.connections,
+                max_connections=n.max_connections,
+                busy_connections=round(n.busy_connections, 1),
+                warning=n.warning,
+            )
+            for n in db.connections
+        ],
+    )
 
 
 def plan_document(report: PlanReport) -> PlanDocument:

@@ -118,7 +118,7 @@ class SloSizing:
                 f"{o.p95_ms.value:g} ms at {self.target_rps:,.0f} req/s; {basis}"
             )
         return (
-            f"{self.serving_instances} instances serving: predicted p95 "
+            f"{self.serving_instances} serving: predicted p95 "
             f"{self.predicted_p95_serving_ms:,.1f} ms <= {o.p95_ms.value:g} ms "
             f"({o.p95_ms.source}) at {self.target_rps:,.0f} req/s; "
             f"{self.placement.how(self.serving_instances)}; all up: p95 "
