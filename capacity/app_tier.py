@@ -89,8 +89,16 @@ def placement(request: PlanRequest) -> ZonePlacement:
 
 def app_sizing(request: PlanRequest, instance_type: str, book: PriceBook) -> AppSizing:
     """The fleet of `instance_type` for the request's target: by latency when an objective
-    is known, else by the utilization rule; CapacityInputError when none reaches it."""
+    is known, else by the utilization rule; CapacityInputError when none reaches it. The
+    app tier is sized for the target x the balancer's imbalance (the busiest instance's
+    share x instances): that instance overloads first."""
+    imbalance = request.lb_imbalance
+    if imbalance.value > 1:
+        busiest = request.workload.target_rps * imbalance.value
+        request = replace(request, workload=replace(request.workload, target_rps=busiest))
     rule, serving, how = _rule(request, instance_type, book)
+    if imbalance.value > 1:
+        how += f"; load x {imbalance.value:g} for the busiest instance ({imbalance.source})"
     zones = placement(request)
     if request.latency is None:
         if zones.zones > 1:
@@ -126,12 +134,18 @@ def server_rate(request: PlanRequest, instance_type: str, book: PriceBook) -> Se
     if request.per_core_rps is not None:
         per_server = request.per_core_rps
     else:
-        per_instance = _per_instance(request, instance_type, book)
+        per_instance = per_instance_rps(request, instance_type, book)
         per_server = Figure(per_instance.value / vcpu, f"{per_instance.source}; over {vcpu} vCPU")
     return ServerRate(per_server_rps=per_server, servers_per_instance=vcpu, fit=request.fit)
 
 
-def _per_instance(request: PlanRequest, instance_type: str, book: PriceBook) -> Figure:
+def per_instance_rps(request: PlanRequest, instance_type: str, book: PriceBook) -> Figure:
+    """What one instance of `instance_type` carries at 100 %: 1 / D x vCPUs when measured,
+    else the per-instance figure (or the USL's lambda) scaled by its vCPUs."""
+    if request.per_core_rps is not None:
+        vcpu = book.ec2(request.region, instance_type).vcpu
+        rate = request.per_core_rps
+        return Figure(rate.value * vcpu, f"{rate.source}; x {vcpu} vCPU")
     reference = book.ec2(request.region, request.instance_type)
     scale = book.ec2(request.region, instance_type).vcpu / reference.vcpu
     if request.per_instance_rps is not None:

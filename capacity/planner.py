@@ -13,7 +13,7 @@ from capacity.database import DatabaseAssumptions, replica_capacity
 from capacity.errors import CapacityInputError
 from capacity.figures import Figure
 from capacity.growth import measure_sqlite_row_bytes
-from capacity.plans import PlanRequest
+from capacity.plans import EVEN_BALANCE, PlanRequest
 from capacity.pricing import PriceBook
 from capacity.regions import check_regions
 from capacity.report import PlanReport, build_report
@@ -51,6 +51,7 @@ class PlanOptions:
     region_share: float = 1.0
     target_range: tuple[float, ...] = ()  # low, mid, high; target_rps is then the mid
     short_cost_factor: float = 3.0
+    lb_imbalance: float | None = None  # busiest instance's share x instances, measured
 
 
 def make_plan_report(options: PlanOptions, book: PriceBook) -> PlanReport:
@@ -109,6 +110,7 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         per_core_spread=run.per_core_spread if run else None,
         target_range=o.target_range,
         short_cost_factor=o.short_cost_factor,
+        lb_imbalance=_given(o.lb_imbalance, "--lb-imbalance") or EVEN_BALANCE,
     )
     if replica_query_ms is None:
         notes.append(

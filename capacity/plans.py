@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from capacity.app_tier import app_sizing
+from capacity.app_tier import app_sizing, per_instance_rps
 from capacity.cache_tier import CacheAssumptions, CacheTier, size_cache
 from capacity.cost import CostTable, EdgeAssumptions, Fleet, cpu_credit_item, price_fleet
 from capacity.database import DatabaseAssumptions, DatabaseTier, size_database
 from capacity.errors import CapacityInputError
 from capacity.figures import Figure
 from capacity.growth import DataGrowth, project_growth
+from capacity.imbalance import check_imbalance, random_placement_note
 from capacity.pricing import PriceBook
 from capacity.seed import (
     SEED_CACHE_NODE,
@@ -29,6 +30,7 @@ from capacity.slo_sizing import LatencyObjective, SloSizing
 from capacity.usl import UslFit
 from capacity.workload import Workload
 
+EVEN_BALANCE = Figure(1.0, "assumed: every instance gets the same share")
 MAX_ZONES = 6  # no AWS region has more Availability Zones than this for general use
 
 
@@ -59,6 +61,7 @@ class PlanRequest:
     per_core_spread: tuple[float, float] | None = None  # 1 / D at the run's slowest, fastest
     target_range: tuple[float, ...] = ()  # low, mid, high (--target-rps LOW:MID:HIGH)
     short_cost_factor: float = 3.0  # an instance short costs this many idle ones (ranges)
+    lb_imbalance: Figure = EVEN_BALANCE  # busiest instance's share x instances
 
     def __post_init__(self) -> None:
         check_utilization(self.utilization)
@@ -73,6 +76,7 @@ class PlanRequest:
             raise CapacityInputError(f"--zones must be 1 to {MAX_ZONES}, got {self.zones}")
         if self.latency is not None:
             check_positive("--slo-p95-ms", self.latency.p95_ms.value)
+        check_imbalance(self.lb_imbalance.value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +103,12 @@ def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
     notes = [f"per-instance throughput: {sizing}"]
     if app.slo is not None:
         notes.append(f"the {request.utilization:.0%} rule, for comparison: {app.rule}")
+    if request.lb_imbalance.value == 1:
+        per_instance = per_instance_rps(request, request.instance_type, book).value
+        placement = random_placement_note(
+            request.workload.target_rps, per_instance * request.utilization, app.serving
+        )
+        notes += [placement] if placement else []
     if cpu_share is not None:
         notes.append(
             f"CPU credits from service demand: {request.workload.target_rps:,.0f} req/s over "

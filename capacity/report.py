@@ -217,6 +217,8 @@ def plan_document(report: PlanReport) -> PlanDocument:
             ),
         ),
         report_notes=report.notes,
+        lb_imbalance=request.lb_imbalance.value,
+        lb_imbalance_source=request.lb_imbalance.source,
         slo_sizing=slo_sizing_document(report.right_sized.slo),
         zones=None if report.zones is None else _zones(report.zones),
         availability=round(report.availability.availability, 8),

@@ -525,6 +525,13 @@ def plan(
         ),
     ] = None,
     zones: Annotated[int, typer.Option(help="Availability Zones the app tier spreads over.")] = 1,
+    lb_imbalance: Annotated[
+        float | None,
+        typer.Option(
+            help="The busiest instance's share of requests x instances, measured behind your "
+            "balancer (1 = even); the app tier is sized for the load x this."
+        ),
+    ] = None,
     survive_zone_loss: Annotated[
         bool,
         typer.Option(
@@ -581,6 +588,7 @@ def plan(
         region_share=region_share,
         target_range=loads if len(loads) == 3 else (),
         short_cost_factor=short_cost_factor,
+        lb_imbalance=lb_imbalance,
     )
     output = PlanOutput(
         fmt="json" if as_json else "md" if as_md else "csv" if as_csv else "terminal",

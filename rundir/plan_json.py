@@ -242,6 +242,8 @@ class PlanDocument(PlanBody, frozen=True, kw_only=True):
     instance_options: list[PlanInstanceOption]
     seed: PlanSeed
     report_notes: list[str]
+    lb_imbalance: float = 1.0  # busiest instance's share x instances; the app tier x this
+    lb_imbalance_source: str = ""
     slo_sizing: PlanSloSizing | None = None
     zones: PlanZones | None = None
     availability: float | None = None
