@@ -245,7 +245,8 @@ class PlanDocument(PlanBody, frozen=True, kw_only=True):
     lb_imbalance: float = 1.0  # busiest instance's share x instances; the app tier x this
     lb_imbalance_source: str = ""
     slo_sizing: PlanSloSizing | None = None
-    zones: PlanZones | None = None
+    zones: int = 1  # Availability Zones the app tier spreads over (SPEC)
+    zone_headroom: PlanZones | None = None  # with 2 or more zones
     availability: float | None = None
     downtime_minutes_per_month: float | None = None
     availability_detail: PlanAvailability | None = None

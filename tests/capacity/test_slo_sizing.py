@@ -141,7 +141,8 @@ def test_plan_json_has_slo_sizing_and_zones(tmp_path: Path) -> None:
     assert slo["predicted_p95_serving_ms"] <= 20.0
     assert slo["rule_of_thumb_instances"] == 2  # ceil(1000 / (1000 x 2 x 0.7)) + 1
     assert data["instances"] == slo["instances"] == 3 * math.ceil(slo["serving_instances"] / 2)
-    zones = data["zones"]
+    assert data["zones"] == 3
+    zones = data["zone_headroom"]
     assert sum(zones["instances_per_zone"]) == data["instances"]
     assert len(set(zones["instances_per_zone"])) == 1
     assert zones["headroom_monthly_usd"] == pytest.approx(
