@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
@@ -167,3 +168,17 @@ def test_the_seed_is_judged_by_the_same_model_and_slas(tmp_path: Path) -> None:
     # as written: one zone (EC2 99.5 %), a Single-AZ master (99.5 %), the ALB 99.99 %
     assert seed["availability"] == pytest.approx(0.9999 * 0.995 * 0.995, abs=1e-8)
     assert seed["downtime_minutes_per_month"] > 43.8
+
+
+def test_plan_json_decodes_into_its_schema(tmp_path: Path) -> None:
+    from rundir.plan_json import PlanDocument
+
+    result = CliRunner().invoke(
+        app,
+        ["plan", "--from", str(_run(tmp_path)), "--slo-p95-ms", "100", "--zones", "3",
+         "--survive-zone-loss", "--target-rps", "600:1000:1500", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = msgspec.json.decode(result.stdout.encode(), type=PlanDocument, strict=True)
+    assert document.slo_sizing is not None and document.zone_headroom is not None
+    assert document.ranges is not None and document.availability_detail is not None
