@@ -117,8 +117,17 @@ def app_sizing(request: PlanRequest, instance_type: str, book: PriceBook) -> App
         placement=zones,
         rule_of_thumb_instances=rule,
     )
-    if not slo.reachable:
+    if not slo.reachable and request.latency.required:
         raise CapacityInputError(f"{instance_type}: {slo.sentence()}")
+    if not slo.reachable:
+        fleet = zones.fleet(serving) if zones.zones > 1 else rule
+        return AppSizing(
+            instances=fleet,
+            serving=serving,
+            sizing=f"{how} (the run's objective is out of reach: {slo.sentence()})",
+            slo=None,
+            rule=how,
+        )
     return AppSizing(
         instances=slo.instances,
         serving=slo.serving_instances,

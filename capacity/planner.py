@@ -101,7 +101,13 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         latency=(
             None
             if slo is None
-            else latency_objective(slo, run.light_load if run else None, per_core, notes)
+            else latency_objective(
+                slo,
+                run.light_load if run else None,
+                per_core,
+                notes,
+                required=o.slo_p95_ms is not None,
+            )
         ),
         zones=o.zones,
         survive_zone_loss=o.survive_zone_loss,
@@ -173,7 +179,12 @@ def _read_run(run_dir: Path, notes: list[str]) -> MeasuredRun:
 
 
 def latency_objective(
-    p95_ms: Figure, light: LightLoad | None, per_core: Figure | None, notes: list[str]
+    p95_ms: Figure,
+    light: LightLoad | None,
+    per_core: Figure | None,
+    notes: list[str],
+    *,
+    required: bool = True,
 ) -> LatencyObjective:
     """The objective and its off-CPU floor: the lightest stage's p95 less the p95 of a CPU
     service time alone (ln 20 x D), so the model matches the run where nothing queues."""
@@ -182,21 +193,23 @@ def latency_objective(
             "no lightly loaded stage measured: the latency prediction counts CPU time only "
             "(no database, cache or network time); give --from RUN_DIR to calibrate it"
         )
-        return LatencyObjective(p95_ms=p95_ms, floor_ms=Figure(0.0, "not measured"))
+        return LatencyObjective(
+            p95_ms=p95_ms, floor_ms=Figure(0.0, "not measured"), required=required
+        )
     if per_core is None:
         floor = Figure(
             light.p95_ms,
             f"p95 {light.p95_ms:,.1f} ms at {light.rps:,.1f} req/s in {light.where}, "
             "all of it (no service demand measured)",
         )
-        return LatencyObjective(p95_ms=p95_ms, floor_ms=floor)
+        return LatencyObjective(p95_ms=p95_ms, floor_ms=floor, required=required)
     alone_ms = math.log(1 / (1 - P95)) / per_core.value * 1000.0
     floor = Figure(
         max(0.0, light.p95_ms - alone_ms),
         f"p95 {light.p95_ms:,.1f} ms at {light.rps:,.1f} req/s in {light.where} less "
         f"{alone_ms:,.2f} ms of CPU service (ln 20 x D)",
     )
-    return LatencyObjective(p95_ms=p95_ms, floor_ms=floor)
+    return LatencyObjective(p95_ms=p95_ms, floor_ms=floor, required=required)
 
 
 def _given(value: float | None, flag: str) -> Figure | None:

@@ -49,6 +49,9 @@ class LatencyObjective:
 
     p95_ms: Figure
     floor_ms: Figure
+    # Given with --slo-p95-ms: a fleet that cannot meet it is an error. Taken from a run's
+    # SLO: the plan falls back to the utilization rule and says why.
+    required: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -196,3 +196,16 @@ def test_plan_json_decodes_into_its_schema(tmp_path: Path) -> None:
     document = msgspec.json.decode(result.stdout.encode(), type=PlanDocument, strict=True)
     assert document.slo_sizing is not None and document.zone_headroom is not None
     assert document.ranges is not None and document.availability_detail is not None
+
+
+def test_a_run_slo_out_of_reach_falls_back_to_the_rule_and_says_why(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    summary["slo"] = {"p95_ms": 5.0}  # below the 6 ms the lightest stage already took
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    result = CliRunner().invoke(app, ["plan", "--from", str(run), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["slo_sizing"] is None
+    assert data["instances"] == 2  # the rule: ceil(1000 / (1000 x 2 x 0.7)) + 1
+    assert "out of reach" in data["sizing"]
