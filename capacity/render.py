@@ -168,6 +168,13 @@ def to_markdown(report: PlanReport) -> str:
     ]
     out += ["", "### Database, cache, growth", ""]
     out += [f"- {line}" for line in _tier_lines(report)]
+    out += ["", "### Availability from the published SLAs", ""]
+    out += ["| tier | SLA | counted | source (recorded) | |", "|---|---:|---|---|---|"]
+    out += [
+        f"| {t.tier} | {t.sla.sla:.2%} | {'yes' if t.counted else 'no, soft'} | "
+        f"{t.sla.source} ({t.sla.date}) | {t.note} |"
+        for t in report.availability.tiers
+    ]
     warnings = _warnings(report)
     if warnings:
         out += ["", "### Warnings", ""] + [f"- {w}" for w in warnings]
