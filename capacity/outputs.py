@@ -12,6 +12,7 @@ import msgspec
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from capacity.app_tier import per_instance_rps
 from capacity.autoscale import (
     DaySimulation,
     ScalingPolicy,
@@ -25,7 +26,7 @@ from capacity.pricing import PriceBook, load_price_book
 from capacity.render import to_csv, to_markdown, to_rich
 from capacity.report import PlanReport, plan_document
 from capacity.seed import SEED_PER_INSTANCE_RPS
-from rundir.plan_json import plan_text
+from rundir.plan_json import PlanAutoscale, plan_text
 
 Format = Literal["terminal", "json", "md", "csv"]
 
@@ -96,9 +97,8 @@ def autoscale_summary(
     else:
         return None
     request = report.request
-    assert request.per_instance_rps is not None  # the planner always resolves one
     policy = ScalingPolicy(
-        per_instance_rps=request.per_instance_rps.value,
+        per_instance_rps=per_instance_rps(request, request.instance_type, book).value,
         utilization=request.utilization,
         redundancy=request.redundancy,
     )
@@ -163,7 +163,7 @@ def render_plan(options: PlanOptions, output: PlanOutput) -> str | RenderableTyp
     if output.fmt == "json":
         document = msgspec.structs.replace(
             plan_document(report),
-            autoscale=None if day is None else day.to_dict(),
+            autoscale=None if day is None else msgspec.convert(day.to_dict(), PlanAutoscale),
             chart=None if output.chart is None else str(output.chart),
         )
         return plan_text(document)

@@ -16,6 +16,7 @@ PLAN_FILE = "plan.json"
 
 __all__ = [
     "PLAN_FILE",
+    "PlanAutoscale",
     "PlanAvailability",
     "PlanBody",
     "PlanCache",
@@ -202,6 +203,24 @@ class PlanInstanceOption(msgspec.Struct, frozen=True, kw_only=True):
     note: str = ""
 
 
+class PlanAutoscale(msgspec.Struct, frozen=True, kw_only=True):
+    """`--autoscale`: a day of target tracking beside a fleet fixed for the peak."""
+
+    profile: str
+    per_instance_rps: float
+    utilization: float
+    scale_out_cooldown_s: float
+    scale_in_cooldown_s: float
+    instance_hours_per_day: float
+    min_instances: int
+    max_instances: int
+    monthly_usd: float
+    fixed_instances: int
+    fixed_instance_hours_per_day: float
+    fixed_monthly_usd: float
+    overloaded_minutes: int
+
+
 class PlanBody(msgspec.Struct, frozen=True, kw_only=True):
     """One plan: the right-sized one (top level) or the seed's priced one."""
 
@@ -252,7 +271,7 @@ class PlanDocument(PlanBody, frozen=True, kw_only=True):
     availability_detail: PlanAvailability | None = None
     regions: PlanRegions | None = None
     ranges: PlanRanges | None = None
-    autoscale: dict[str, float | int | str] | None = None
+    autoscale: PlanAutoscale | None = None
     chart: str | None = None
 
 
