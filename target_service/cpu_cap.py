@@ -236,7 +236,8 @@ def capped_here(cores: float, *, name: str | None = None) -> Iterator[CpuCap]:
     finally:
         with contextlib.suppress(CpuCapError):  # not added: nothing to move back
             cap.release(pid)
-        if all(_parent_of(child) == pid for child in cap.pids()):
+        left = cap.pids()
+        if left and all(_parent_of(child) == pid for child in left):
             _remove_after_exit(cap.path)
         else:
             cap.remove()
