@@ -252,6 +252,9 @@ def test_a_cap_the_kernel_cannot_express_is_refused_before_any_cgroup_is_made() 
         CpuCap.create(0.1, period_us=5_000)
     with pytest.raises(CpuCapError, match="positive number of cores"):
         CpuCap.create(0.0)
+    # Above the machine's CPUs a quota never binds: that run would be uncapped.
+    with pytest.raises(CpuCapError, match="more than the"):
+        CpuCap.create((os.cpu_count() or 1) + 1)
 
 
 def test_the_default_period_grows_for_tiny_caps_so_the_quota_is_one_ms(tmp_path: Path) -> None:
