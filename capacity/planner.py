@@ -18,6 +18,7 @@ from capacity.pricing import PriceBook
 from capacity.regions import check_regions
 from capacity.report import PlanReport, build_report
 from capacity.runs import LightLoad, MeasuredRun, read_measured_run
+from capacity.scaleout_plan import scaleout_evidence
 from capacity.slo_sizing import P95, LatencyObjective
 from capacity.usl import UslFit, fit_usl
 from capacity.usl_csv import read_measurements
@@ -72,7 +73,7 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     if o.cache_hit_ratio is not None:
         hit_ratio = o.cache_hit_ratio
     replica_query_ms = run.replica_query_ms if run else None
-    fit = _fit(o.fit_csv, notes)
+    fit = _fit(o.fit_csv, notes, target_rps=o.target_rps, pool_size=o.pool_size)
     if per_instance is None and fit is not None:
         per_instance = Figure(fit.lam, f"lambda of the USL fit ({o.fit_csv})")
     row_bytes, profiles = _row_bytes(o, notes)
@@ -133,9 +134,16 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     return request, notes
 
 
-def _fit(fit_csv: Path | None, notes: list[str]) -> UslFit | None:
+def _fit(
+    fit_csv: Path | None, notes: list[str], *, target_rps: float, pool_size: int
+) -> UslFit | None:
     if fit_csv is None:
         return None
+    evidence = scaleout_evidence(fit_csv, target_rps=target_rps, pool_size=pool_size)
+    if evidence is not None:  # `loadcap scaleout`'s CSV: its document says more
+        notes.extend(evidence.notes)
+        notes.extend(f"USL fit warning: {warning}" for warning in evidence.fit.warnings)
+        return evidence.fit
     data = read_measurements(fit_csv)
     fit = fit_usl(data.n, data.throughput)
     notes.append(
