@@ -3,7 +3,8 @@
 
     scripts/slo_model_check.py --cpus 0.1 --saturated SAT_RUN LIGHT_RUN RUN [RUN ...]
 
-Every run is `loadcap run --rps R` against one instance capped at `--cpus` cores. SAT_RUN,
+Every run is `loadcap run --service-cpus CPUS --rps R`: one instance capped at `--cpus` cores,
+a fixed arrival rate (open model). SAT_RUN,
 offered more than the instance carries, gives D (CPU seconds per request at saturation: D
 falls as load rises, so the light run's D would understate the capacity) and so one server's
 rate, cpus / D. The lightest run (LIGHT_RUN) calibrates the off-CPU floor as the plan does
