@@ -13,7 +13,7 @@ With a USL fit over instance counts, each instance's rate falls with the fleet's
 fit says: mu(n) = mu x X(n) / (n X(1)), so contention in shared tiers caps the fleet.
 
 The serving fleet also never runs above 85 % of its CPU: on a measured capped instance the
-observed p95 ran 1.5-3 x this model's prediction above that (docs/capacity.md).
+observed p95 went either way from there, up to 3 x this model's prediction (docs/capacity.md).
 
 Zones: with `zones` >= 2 and `survive_zone_loss`, the instances that meet the objective must
 remain after one zone's instances are gone; the fleet is spread evenly, so it is
@@ -38,8 +38,8 @@ MODEL = "mmc"
 P95 = 0.95
 # The search for a fleet stops here: past any fleet this tool should price.
 MAX_SLO_INSTANCES = 2_000
-# Measured (docs/capacity.md, a capped instance): above ~85 % of capacity the observed p95
-# ran 1.5-3 x the M/M/c prediction, so the serving fleet never runs hotter than this.
+# Measured (docs/capacity.md, a capped instance): from ~85 % of capacity the observed p95
+# went either way, up to 3 x the M/M/c prediction, so the serving fleet never runs hotter.
 MAX_UTILIZATION = 0.85
 
 
