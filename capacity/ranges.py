@@ -99,8 +99,11 @@ def plan_range(
     low_request, high_request, source = _bounds(request)
     points = []
     for name, load in zip(LOAD_NAMES, loads, strict=True):
-        n = _instances(request, load, book)
-        bounds = (_instances(low_request, load, book), _instances(high_request, load, book))
+        try:
+            n = _instances(request, load, book)
+            bounds = (_instances(low_request, load, book), _instances(high_request, load, book))
+        except CapacityInputError as exc:
+            raise CapacityInputError(f"the {name} load, {load:,.0f} req/s: {exc}") from None
         points.append(
             LoadPoint(
                 name=name,

@@ -132,7 +132,8 @@ class SloSizing:
             f"({o.p95_ms.source}) at {self.target_rps:,.0f} req/s; "
             f"{self.placement.how(self.serving_instances)}; all up: p95 "
             f"{self.predicted_p95_ms:,.1f} ms at {self.utilization:.0%} CPU (serving fleet at "
-            f"most {MAX_UTILIZATION:.0%}: above it the measured p95 outran the model); {basis}"
+            f"most {MAX_UTILIZATION:.0%}: past it the measured p95 strayed up to 3 x from the "
+            f"model); {basis}"
         )
 
 
