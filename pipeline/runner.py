@@ -59,6 +59,7 @@ STARTUP_GRACE_S = 30.0  # Locust's own start (and --processes forks) before the 
 SHUTDOWN_GRACE_S = 20.0
 KILL_GRACE_S = 5.0
 PROGRESS_FILE = "progress.json"
+MAX_SERVICE_CORES = 4096
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +91,9 @@ class RunSettings:
     # Cores the target may use, for a target that does not export loadcap_cpu_cores_available
     # (a foreign service): turns its CPU seconds into a utilization.
     service_cores: float | None = None
+    # --service-cpus: the service loadcap starts (or an orchestrator started, with
+    # `cpu_split`) runs under a CPU quota of this many cores.
+    service_cpu_cap: float | None = None
     workers: ExternalWorkers | None = None  # --expect-workers: Locust workers on other machines
 
     def __post_init__(self) -> None:
@@ -126,8 +130,11 @@ class RunSettings:
             raise LoadTestError(f"--max-in-flight must be positive, got {self.max_in_flight}")
         if self.processes != AUTO:
             resolve_processes(self.processes, None)  # raises on a bad count
-        if self.service_cores is not None and not 0 < self.service_cores <= 4096:
+        if self.service_cores is not None and not 0 < self.service_cores <= MAX_SERVICE_CORES:
             raise LoadTestError(f"--service-cores must be positive, got {self.service_cores}")
+        check_service_cpu_cap(
+            self.service_cpu_cap, foreign=self.host is not None and self.cpu_split is None
+        )
         if self.metrics_url is not None:
             parsed = urlparse(self.metrics_url)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -147,6 +154,19 @@ class RunSettings:
         (`processes` users for the open model: one per Locust process)."""
         users = processes if self.rps else self.users
         return self.spawn_rate if self.spawn_rate is not None else float(users)
+
+
+def check_service_cpu_cap(cores: float | None, *, foreign: bool) -> None:
+    """`--service-cpus` caps a service loadcap starts; a service at --host is not its own."""
+    if cores is None:
+        return
+    if not 0 < cores <= MAX_SERVICE_CORES:  # also refuses nan
+        raise LoadTestError(f"--service-cpus must be a positive number of cores, got {cores}")
+    if foreign:
+        raise LoadTestError(
+            "--service-cpus caps the service loadcap starts, not one at --host: run yours "
+            "under a CPU limit (e.g. `loadcap serve --cpus`) and its /metrics says the cap"
+        )
 
 
 def _check_locustfile(path: Path) -> None:
@@ -198,7 +218,9 @@ def run_load_test(
         else resolve_processes(settings.processes, split.generator)
     )
     service: AbstractContextManager[EmbeddedService | None] = (
-        reference_service(cpus=split.service) if settings.host is None else nullcontext()
+        reference_service(cpus=split.service, cpu_cap=settings.service_cpu_cap)
+        if settings.host is None
+        else nullcontext()
     )
     with service as embedded:
         host = embedded.base_url if embedded else str(settings.host)
