@@ -41,7 +41,8 @@ class ModelCheck:
 
     @property
     def error(self) -> float:
-        return self.observed_rps / self.predicted_rps - 1
+        """observed / predicted - 1, to the 4 decimals summary.json and the sentence show."""
+        return round(self.observed_rps / self.predicted_rps - 1, 4)
 
     @property
     def sentence(self) -> str:
@@ -74,7 +75,7 @@ class ModelCheck:
             predicted_rps=round(self.predicted_rps, 1),
             observed_rps=round(self.observed_rps, 1),
             observed_from=self.observed_from,
-            error=round(self.error, 4),
+            error=self.error,
             other_cores=self.other_cores,
             sentence=self.sentence,
         )

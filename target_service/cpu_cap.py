@@ -126,6 +126,12 @@ class CpuCap:
         1 ms minimum. Raises CpuCapError."""
         if not (cores > 0 and math.isfinite(cores)):
             raise CpuCapError(f"a CPU cap must be a positive number of cores, not {cores!r}")
+        machine = os.cpu_count() or 1
+        if cores > machine:
+            # A quota above the machine's CPUs never binds: the run would be uncapped.
+            raise CpuCapError(
+                f"a CPU cap of {cores:g} cores is more than the {machine} CPUs this machine has"
+            )
         period = period_for(cores, period_us)
         quota_us = round(cores * period)
         version, hierarchy = _cpu_hierarchy(CGROUP_ROOT if root is None else root)
@@ -236,7 +242,8 @@ def capped_here(cores: float, *, name: str | None = None) -> Iterator[CpuCap]:
     finally:
         with contextlib.suppress(CpuCapError):  # not added: nothing to move back
             cap.release(pid)
-        if all(_parent_of(child) == pid for child in cap.pids()):
+        left = cap.pids()
+        if left and all(_parent_of(child) == pid for child in left):
             _remove_after_exit(cap.path)
         else:
             cap.remove()

@@ -252,6 +252,9 @@ def test_a_cap_the_kernel_cannot_express_is_refused_before_any_cgroup_is_made() 
         CpuCap.create(0.1, period_us=5_000)
     with pytest.raises(CpuCapError, match="positive number of cores"):
         CpuCap.create(0.0)
+    # Above the machine's CPUs a quota never binds: that run would be uncapped.
+    with pytest.raises(CpuCapError, match="more than the"):
+        CpuCap.create((os.cpu_count() or 1) + 1)
 
 
 def test_the_default_period_grows_for_tiny_caps_so_the_quota_is_one_ms(tmp_path: Path) -> None:
@@ -312,3 +315,19 @@ def test_an_uncapped_process_has_no_current_cap(tmp_path: Path) -> None:
     mountinfo.write_text(f"30 20 0:26 / {tmp_path} rw - cgroup2 cgroup2 rw\n")
     assert current_cap(proc_cgroup, mountinfo) is None
     assert current_cap(tmp_path / "missing", mountinfo) is None
+
+
+@needs_cgroups
+def test_capped_here_holds_the_process_for_the_block_then_moves_it_back_and_removes_it() -> None:
+    code = (
+        "import os\n"
+        "from target_service.cpu_cap import capped_here, current_cap\n"
+        "before = current_cap()\n"
+        "with capped_here(0.5, name='here') as cap:\n"
+        "    inside = os.getpid() in cap.pids() and current_cap().path == cap.path\n"
+        "print(cap.path, inside, current_cap() == before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    path, inside, after = out.stdout.split()
+    assert inside == "True" and after == "True"  # back in its own cgroup
+    assert not Path(path).exists()
