@@ -39,7 +39,7 @@ from loadtests.live_capacity import (
     SCRAPE_INTERVAL_S,
     GeneratorCpuWatch,
     ServiceCpuWatch,
-    parse_service_sample,
+    parse_service_samples,
 )
 from loadtests.open_model import (
     ArrivalCounters,
@@ -50,6 +50,7 @@ from loadtests.open_model import (
 from loadtests.profile_requests import Workload
 from loadtests.profiles_user import ProfilesUser, tasks_for
 from loadtests.shapes import SHAPES
+from rundir.exposition import ExpositionError
 from rundir.mix import MixError, action_cycle
 
 logger = logging.getLogger("loadcap")
@@ -167,11 +168,14 @@ class LiveCapacity:
                 text = response.read(4_000_000).decode("utf-8", errors="replace")
         except (urllib.error.URLError, OSError, ValueError):
             return
-        sample = parse_service_sample(text)
-        self.exports_cpu = sample is not None
-        if sample is not None:
+        try:
+            samples = parse_service_samples(text)
+        except ExpositionError:
+            return
+        self.exports_cpu = bool(samples)
+        if samples:
             completed = float(self.environment.runner.stats.total.num_requests)
-            self.service.add(time.time(), sample, completed)
+            self.service.add(time.time(), samples, completed)
 
     def figures(self) -> capacity_tab.LiveFigures:
         if not self.running():

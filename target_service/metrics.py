@@ -11,7 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    multiprocess,
+)
 from prometheus_client.process_collector import ProcessCollector
 
 from target_service.process_metrics import CoresCollector, InstanceCollector
@@ -42,6 +49,9 @@ class ServiceMetrics:
     def __init__(
         self, registry: CollectorRegistry | None = None, *, multiprocess_dir: Path | None = None
     ) -> None:
+        # No `*_created` series: a gauge per labelled counter that nothing here reads (the
+        # switch is prometheus_client's and process-wide).
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry or CollectorRegistry()
         self.multiprocess_dir = multiprocess_dir
         r = self.registry
