@@ -121,6 +121,19 @@ class ServiceMetrics:
             registry=r,
             multiprocess_mode="livemin",
         )
+        self.replica_lag = Gauge(
+            "loadcap_replica_lag_seconds",
+            "Replication lag of each replica at its last probe (absent until measured).",
+            ["pool"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.replica_max_lag = Gauge(
+            "loadcap_replica_max_lag_seconds",
+            "The lag above which a replica leaves the rotation (LOADCAP_REPLICA_MAX_LAG_S).",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
         self.replica_fallbacks = Counter(
             "loadcap_replica_fallbacks",
             "Reads sent to the master instead of a replica, by reason "
