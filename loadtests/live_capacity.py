@@ -141,6 +141,10 @@ class GeneratorCpuWatch:
         while kept and kept[0][0] < kept[-1][0] - WINDOW_S:
             kept.popleft()
 
+    def latest(self) -> dict[str, float]:
+        """Each process's cumulative CPU seconds at its last sample."""
+        return {process: kept[-1][1] for process, kept in self._samples.items() if kept}
+
     def busiest(self) -> float | None:
         """The busiest process's share of a core over the window."""
         shares = []
