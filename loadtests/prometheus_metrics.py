@@ -5,10 +5,10 @@ and quantiles add up across workers and instances in PromQL (a gauge of "current
 the popular exporter serves, cannot be aggregated). Each Locust process's CPU is there too,
 the figure that says whether a run measured the generator or the service.
 
-The per-request cost stays a dict lookup, one bisect and two or three additions in the listener
-loadcap already runs (`plugin.on_request`): about 0.2 us a request on this project's
-machine, measured with `scripts/bench_listeners.py` and timeit. Workers send the counts they gathered since
-their last stats report to the master, which adds them up, as the HDR histograms travel.
+The per-request cost stays a dict lookup, one bisect and two or three additions in the
+listener loadcap already runs (`plugin.on_request`): about 0.2 us a request on this
+project's machine (timeit). Workers send the counts they gathered since their last stats
+report to the master, which adds them up, as the HDR histograms travel.
 Counters only grow for the life of the process (a new swarm does not reset them):
 Prometheus' `rate()` and `increase()` expect exactly that.
 """
