@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.mariadb_server",
     "tests.fixtures.nginx_server",
     "tests.fixtures.service",
+    "tests.fixtures.prometheus_server",
 ]
