@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
@@ -21,6 +22,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from loadtests.errors import LoadTestError
+from loadtests.live_capacity import parse_service_samples
 from pipeline.runner import RunSettings, run_load_test
 from reports.report import write_report
 from rundir.exposition import parse_samples
@@ -203,3 +205,21 @@ def test_bad_prometheus_flags_are_one_line_and_exit_two(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "run" / "locust_stats.csv").exists()
+
+
+def test_the_capacity_tab_reads_a_fleet_through_prometheus_federation(
+    prometheus_server: StartPrometheus,
+) -> None:
+    """compose's Locust master: `--metrics-url http://prometheus:9090/federate?match[]=...`,
+    fetched the way the tab fetches (urllib, the URL as written in compose)."""
+    with instances(2) as fleet:
+        prometheus = prometheus_server(
+            {"profiles": [f"127.0.0.1:{service.port}" for service in fleet]}
+        )
+        prometheus.wait_for_scrape(after=time.time())
+        url = prometheus.url + '/federate?match[]={job="profiles"}'
+        with urllib.request.urlopen(url, timeout=5) as response:
+            samples = parse_service_samples(response.read().decode())
+
+    assert set(samples) == {f"127.0.0.1:{service.port}" for service in fleet}
+    assert all(s.at is not None and s.cores_available == 1 for s in samples.values())
