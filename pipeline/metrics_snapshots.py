@@ -102,7 +102,8 @@ class MetricsSnapshots:
         name = f"{self._count:04d}-{phase}.prom"
         (self.directory / name).write_text(scrape.text, encoding="utf-8")
         # A Prometheus snapshot describes its last scrape, a moment before it was asked.
-        elapsed = round(self._clock() - self._started - (time.time() - scrape.at), 3)
+        lag = max(0.0, time.time() - scrape.at) if self.fleet is not None else 0.0
+        elapsed = round(self._clock() - self._started - lag, 3)
         with (self.directory / "index.csv").open("a", newline="", encoding="utf-8") as index:
             row = (f"{scrape.at:.3f}", elapsed, phase, f"metrics/{name}")
             csv.writer(index).writerow(row)

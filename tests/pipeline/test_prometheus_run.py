@@ -109,18 +109,18 @@ def test_promql_agrees_with_the_run_summary(
     lower, upper = _bucket(summary["totals"]["p95_ms"] / 1000)
     assert lower <= p95_s <= upper, (p95_s, summary["totals"]["p95_ms"])
 
-    # The service's CPU per request over the run, from Prometheus' scrapes alone.
+    # The service's CPU per request over the stage's second half (where the report takes
+    # it: its steady state), from Prometheus' scrapes alone.
     run = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
-    started, ended = (
-        datetime.fromisoformat(run[key]).timestamp() for key in ("started_at", "ended_at")
-    )
+    started = datetime.fromisoformat(run["started_at"]).timestamp()
+    (stage,) = summary["use"]
+    half, end = (started + (stage["start_s"] + stage["end_s"]) / 2, started + stage["end_s"])
     cpu = 'sum(process_cpu_seconds_total{job="profiles"})'
-    # Before the load no request series exist yet: 0.
-    served = f'sum(loadcap_http_requests_total{{job="profiles", {LOAD_ROUTES}}}) or vector(0)'
-    at_start = [api.scalar(expr, at=started) for expr in (cpu, served)]
-    at_end = [api.scalar(expr, at=ended) for expr in (cpu, served)]
-    assert None not in at_start + at_end, (at_start, at_end)
-    promql_demand = (at_end[0] - at_start[0]) / (at_end[1] - at_start[1])  # type: ignore[operator]
+    served = f'sum(loadcap_http_requests_total{{job="profiles", {LOAD_ROUTES}}})'
+    at_half = [api.scalar(expr, at=half) for expr in (cpu, served)]
+    at_end = [api.scalar(expr, at=end) for expr in (cpu, served)]
+    assert None not in at_half + at_end, (at_half, at_end)
+    promql_demand = (at_end[0] - at_half[0]) / (at_end[1] - at_half[1])  # type: ignore[operator]
     measured = summary["capacity"]["service_cpu_s_per_request"]
     assert measured == pytest.approx(promql_demand, rel=0.10)
     # And the last scrape saw every request the service counted.
@@ -151,14 +151,25 @@ def test_prometheus_url_gives_the_fleet_figures_of_two_instances(
     run = json.loads((tmp_path / "fleet" / "run.json").read_text(encoding="utf-8"))
     assert run["prometheus_url"] == prometheus.url
     assert run["prometheus_selector"] == '{job="profiles"}'
-    # Both instances served the load, and the run's figures are their sums.
     served = [a[1] - b[1] for a, b in zip(after, before, strict=True)]
-    assert all(count > 0 for count in served), served
-    fleet_demand = sum(a[0] - b[0] for a, b in zip(after, before, strict=True)) / sum(served)
-    capacity = summary["capacity"]
-    assert capacity["service_cpu_s_per_request"] == pytest.approx(fleet_demand, rel=0.10)
-    cores = [row.get("service_cores_available") for row in summary["use"]]
-    assert cores and all(available == 2 for available in cores), summary["use"]
+    assert all(count > 0 for count in served), served  # nginx spread the load over both
+    # The run's last snapshot is the two instances' sums, scraped after the load ended.
+    end = sorted((tmp_path / "fleet" / "metrics").glob("*-end.prom"))[-1]
+    snapshot = parse_samples(end.read_text(encoding="utf-8"))
+    load = [s for s in snapshot if s.name == "loadcap_http_requests_total"]
+    assert sum(s.value for s in load if s.labels["route"] not in ("/metrics", "/health")) == sum(
+        a[1] for a in after
+    )
+    cpu = sum(s.value for s in snapshot if s.name == "process_cpu_seconds_total")
+    assert cpu == pytest.approx(sum(a[0] for a in after), abs=0.1)  # idle since, bar scrapes
+    assert [s.value for s in snapshot if s.name == "loadcap_fleet_instances"] == [2]
+    # So the USE table and the service demand describe the fleet: both instances' cores.
+    rows = summary["use"]
+    assert rows and all(row["service_cores_available"] == 2 for row in rows), rows
+    busiest = max(rows, key=lambda row: row["service_cores_used"] or 0)
+    assert busiest["service_requests"] > 0
+    demand = summary["capacity"]["service_cpu_s_per_request"]
+    assert demand == pytest.approx(busiest["service_cpu_s"] / busiest["service_requests"])
 
 
 def test_a_selector_matching_nothing_is_refused_before_the_load(
