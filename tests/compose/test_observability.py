@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from target_service.metrics import ServiceMetrics
+from target_service.settings import METRICS_ALLOW_DEFAULT
 
 COMPOSE_DIR = Path(__file__).parents[2] / "compose"
 GRAFANA = COMPOSE_DIR / "grafana"
@@ -146,3 +148,17 @@ def test_dashboard_provider_path_is_where_compose_mounts_the_dashboards() -> Non
     mounts = compose_service("grafana")["volumes"]
     assert f"./grafana/dashboards:{path}:ro" in mounts
     assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in mounts
+
+
+def test_compose_prometheus_may_read_the_instances_metrics() -> None:
+    """The instances serve /metrics to LOADCAP_METRICS_ALLOW only: compose's network (where
+    Prometheus and the Locust master scrape from) must be in it."""
+    compose = load_yaml(COMPOSE_DIR / "docker-compose.yml")
+    subnet = ipaddress.ip_network(compose["networks"]["default"]["ipam"]["config"][0]["subnet"])
+    environment = compose_service("app")["environment"]
+    allowed = environment.get("LOADCAP_METRICS_ALLOW", ",".join(METRICS_ALLOW_DEFAULT))
+    networks = [ipaddress.ip_network(entry.strip()) for entry in allowed.split(",")]
+    assert any(
+        subnet.version == network.version and subnet.subnet_of(network)  # type: ignore[arg-type]
+        for network in networks
+    )
