@@ -15,6 +15,7 @@ from capacity.plans import PlanRequest
 from capacity.pricing import PriceBook
 from capacity.report import PlanReport, build_report
 from capacity.runs import read_measured_run
+from capacity.scaleout_plan import scaleout_evidence
 from capacity.usl import UslFit, fit_usl
 from capacity.usl_csv import read_measurements
 from capacity.workload import SEED_CACHE_HIT_RATIO, SEED_MIX, Workload
@@ -82,7 +83,7 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
         replica_query_ms = run.replica_query_ms
     if o.cache_hit_ratio is not None:
         hit_ratio = o.cache_hit_ratio
-    fit = _fit(o.fit_csv, notes)
+    fit = _fit(o.fit_csv, notes, target_rps=o.target_rps, pool_size=o.pool_size)
     if per_instance is None and fit is not None:
         per_instance, source = fit.lam, f"lambda of the USL fit ({o.fit_csv})"
     row_bytes, row_source, profiles = _row_bytes(o, notes)
@@ -124,9 +125,16 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     return request, notes
 
 
-def _fit(fit_csv: Path | None, notes: list[str]) -> UslFit | None:
+def _fit(
+    fit_csv: Path | None, notes: list[str], *, target_rps: float, pool_size: int
+) -> UslFit | None:
     if fit_csv is None:
         return None
+    evidence = scaleout_evidence(fit_csv, target_rps=target_rps, pool_size=pool_size)
+    if evidence is not None:  # `loadcap scaleout`'s CSV: its document says more
+        notes.extend(evidence.notes)
+        notes.extend(f"USL fit warning: {warning}" for warning in evidence.fit.warnings)
+        return evidence.fit
     data = read_measurements(fit_csv)
     fit = fit_usl(data.n, data.throughput)
     notes.append(

@@ -22,6 +22,7 @@ from reports.errors import ReportInputError
 from reports.thresholds import GateInputError
 from rundir.document import DocumentError
 from rundir.units import UnitError, parse_duration, parse_ratio
+from target_service.cpu_cap import CpuCap, CpuCapError
 from target_service.settings import Settings, SettingsError, display_url
 from target_service.storage import DuplicateEmail, StorageUnavailable
 
@@ -73,6 +74,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     CapacityInputError,
     UnitError,  # a duration, ratio or mix flag
     DocumentError,  # a run directory's JSON document that cannot be read
+    CpuCapError,  # --cpus / --service-cpus where no cgroup can be written
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,6 +107,18 @@ DbUrlOption = Annotated[
     ),
 ]
 SERVE_SEED_PROFILES = 10_000
+
+
+ServiceCpusOption = Annotated[
+    float | None,
+    typer.Option(
+        "--service-cpus",
+        metavar="CORES",
+        help="Run the service loadcap starts (all its workers together) under a CPU quota of "
+        "this many cores, e.g. 0.25, so one Locust core can drive it past saturation; needs a "
+        "writable cgroup (root). Not with --host.",
+    ),
+]
 
 
 @app.command()
@@ -164,8 +178,19 @@ def serve(
             help="The only instance on a mysql:// database: cache in-process without Redis.",
         ),
     ] = None,
+    cpus: Annotated[
+        float | None,
+        typer.Option(
+            metavar="CORES",
+            help="Serve (all workers together) under a CPU quota of this many cores, e.g. "
+            "0.25, in a cgroup of its own; needs a writable cgroup (root).",
+        ),
+    ] = None,
 ) -> None:
     """Start the reference profiles service (creates the schema if it is missing)."""
+    from contextlib import nullcontext
+
+    from target_service.cpu_cap import capped_here
     from target_service.server import prepare_database, run_server
 
     settings = Settings.from_env(
@@ -190,12 +215,23 @@ def serve(
             highlight=False,
         )
     limit = settings.rate_limit or "off"
-    err_console.print(
-        f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)}, "
-        f"rate limit {limit})",
-        highlight=False,
+    # The cap is made before anything is served or forked: every worker shares its quota.
+    capped = capped_here(cpus, name=f"serve-{port}") if cpus is not None else nullcontext()
+    with capped as cap:
+        err_console.print(
+            f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)}, "
+            f"rate limit {limit}{_cap_note(cap)})",
+            highlight=False,
+        )
+        run_server(settings, host=host, port=port, workers=workers)
+
+
+def _cap_note(cap: CpuCap | None) -> str:
+    if cap is None:
+        return ""
+    return (
+        f", capped at {cap.cores:g} cores per {cap.period_us / 1000:g} ms CFS period in {cap.path}"
     )
-    run_server(settings, host=host, port=port, workers=workers)
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -351,9 +387,27 @@ def run(
         str,
         typer.Option(help="Error budget: exit 0 while failures stay within it (1% or 0.01)."),
     ] = "1%",
+    service_cpus: ServiceCpusOption = None,
+    expect_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Wait for N Locust workers started on other machines (`locust -f "
+            '"$(loadcap locustfile)" --worker --master-host THIS_HOST`) before starting.'
+        ),
+    ] = None,
+    expect_workers_max_wait: Annotated[
+        str, typer.Option(help="With --expect-workers: give up after this long, e.g. 60s, 5m.")
+    ] = "60s",
+    master_bind_host: Annotated[
+        str, typer.Option(help="With --expect-workers: the interface the master listens on.")
+    ] = "*",
+    master_bind_port: Annotated[
+        int, typer.Option(help="With --expect-workers: the port the master listens on.")
+    ] = 5557,
 ) -> None:
     """Run a Locust load test into a run directory."""
     from cli import views
+    from pipeline.locust_workers import ExternalWorkers
     from pipeline.run import run_and_summarise
     from pipeline.runner import RunSettings
     from rundir.mix import Mix
@@ -386,6 +440,15 @@ def run(
         id_count=id_count,
         locustfile=locustfile,
         max_error_rate=parse_ratio(max_error_rate, flag="--max-error-rate"),
+        service_cpu_cap=service_cpus,
+        workers=None
+        if expect_workers is None
+        else ExternalWorkers(
+            count=expect_workers,
+            bind_host=master_bind_host,
+            bind_port=master_bind_port,
+            max_wait_s=parse_duration(expect_workers_max_wait),
+        ),
     )
     views.show_run_start(console, settings, duration)
     with views.live_run_line(console) as show:
@@ -686,7 +749,10 @@ def demo(
     duration: Annotated[
         str, typer.Option(help="Length of the step-load sweep, e.g. 30s, 2m.")
     ] = "2m",
-    step_users: Annotated[int, typer.Option(help="Users added at every step.")] = 10,
+    step_users: Annotated[
+        int | None,
+        typer.Option(help="Users added at every step.", show_default="10; 1 with --service-cpus"),
+    ] = None,
     profiles: Annotated[int, typer.Option(help="Profiles seeded before the run.")] = 10_000,
     target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
     slo_p95_ms: Annotated[float, typer.Option(help="SLO: p95 latency in ms.")] = 100.0,
@@ -703,6 +769,7 @@ def demo(
         bool,
         typer.Option("--cookies/--no-cookies", help="Clients keep cookies (see `loadcap run`)."),
     ] = True,
+    service_cpus: ServiceCpusOption = None,
 ) -> None:
     """The main job: measure the reference service, report, and plan 1,000 req/s."""
     from cli import views
@@ -718,6 +785,7 @@ def demo(
         instance_type=instance_type,
         service=_service_settings(db, replica, redis),
         cookies=cookies,
+        service_cpu_cap=service_cpus,
     )
     with views.DemoDisplay(console) as display:
         result = run_demo(settings, on_phase=display.phase, on_load=display.load)
@@ -746,6 +814,7 @@ def sweep(
         Path | None, typer.Option(help="Sweep directory (default runs/sweep-<time>).")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Draw data and USL fit to this file.")] = None,
+    service_cpus: ServiceCpusOption = None,
 ) -> None:
     """Throughput at several concurrency levels: writes sweep.csv for `loadcap fit`, and fits it."""
     from pipeline.sweep import SweepSettings, parse_levels, run_sweep, sweep_verdict
@@ -757,6 +826,7 @@ def sweep(
         level_duration_s=parse_duration(level_duration),
         workers=parse_levels(workers, flag="--workers") if workers else (),
         profiles=profiles,
+        service_cpu_cap=service_cpus,
     )
 
     def show(kind: str, point: Any) -> None:

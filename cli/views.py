@@ -29,9 +29,20 @@ if TYPE_CHECKING:
 
 def show_run_start(console: Console, settings: RunSettings, duration: str) -> None:
     target = settings.host or "the embedded service"
+    if settings.service_cpu_cap is not None:
+        target += f" capped at {settings.service_cpu_cap:g} cores"
     console.print(f"loadcap run: {target}, {duration}, results in {settings.out_dir}")
     if settings.web:
         console.print(f"Locust web UI: http://127.0.0.1:{settings.web_port} (Ctrl+C to finish)")
+    workers = settings.workers
+    if workers is not None:
+        console.print(
+            f"waiting up to {workers.wait_s} s for {workers.count} Locust worker(s) on "
+            f"{workers.bind_host}:{workers.bind_port}; start each with: "
+            f"{workers.worker_command()}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @contextmanager
@@ -56,6 +67,11 @@ def show_run(report: RunReport, console: Console, err_console: Console) -> None:
         console.print(totals, highlight=False)
     if report.verdict:
         console.print(f"verdict: {report.verdict}", highlight=False, soft_wrap=True)
+    check = (
+        report.summary.capacity.model_check if report.summary and report.summary.capacity else None
+    )
+    if check is not None:
+        console.print(check.sentence or "", highlight=False, soft_wrap=True)
     outcome = report.outcome
     if outcome.exit_code == 0:
         console.print(outcome.message, highlight=False, soft_wrap=True)
@@ -126,6 +142,9 @@ def show_demo(result: DemoResult, console: Console) -> None:
     )
     if limit:
         measured.add_row("verdict", limit)
+    check = summary.capacity.model_check if summary.capacity else None
+    if check is not None:
+        measured.add_row("model check", check.sentence or "")
     console.print(Panel(measured, title="measured", expand=False))
     console.print(_plans_table(plan, s.target_rps))
     for warning in plan.right_sized.warnings:
@@ -142,10 +161,14 @@ def capacity_lines(summary: Summary, slo_p95_ms: float) -> list[tuple[str, str]]
     slo = f"p95 <= {slo_p95_ms:g} ms, errors <= 1%"
     capped = bool(facts.generator_saturated)
     if observed:
+        worker = "one service worker"
+        cap = summary.run.service_cpu_cap if summary.run else None
+        if cap is not None:
+            worker += f" capped at {cap.cores:g} cores"
         what = (
             "capped by the load generator: a lower bound"
             if capped
-            else "what the clients saw, one service worker"
+            else f"what the clients saw, {worker}"
         )
         lines = [("observed at the SLO", f"{observed:,.1f} req/s ({slo}; {what})")]
     else:

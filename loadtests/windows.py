@@ -122,7 +122,11 @@ class WindowRecorder:
         windows = [
             {"start_s": window * WINDOW_S, "scopes": scopes[window]} for window in sorted(scopes)
         ]
-        result: dict[str, Any] = {"window_s": WINDOW_S, "windows": windows}
+        result: dict[str, Any] = {
+            "window_s": WINDOW_S,
+            "started_at": self.started,
+            "windows": windows,
+        }
         if self.late:
             result["late"] = self.late
         return result

@@ -19,7 +19,7 @@ from loadtests.errors import LoadTestError
 from loadtests.progress import Progress as RunProgress
 from pipeline.cpu_split import AUTO, split_cpus
 from pipeline.embedded import reference_service
-from pipeline.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, check_service_cpu_cap, run_load_test
 from rundir.summary_json import Summary, read_summary
 from target_service.settings import Settings
 
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from capacity.report import PlanReport
 
 STEPS = 8  # the sweep is cut into this many steps, each `step_users` users higher
+STEP_USERS = 10
+# A service capped at a fraction of a core is near saturation with one closed-loop user: the
+# steps start there, so the first is unsaturated and the model check has a D to predict from.
+CAPPED_STEP_USERS = 1
 MIN_STEP_S = 5.0
 
 
@@ -34,21 +38,29 @@ MIN_STEP_S = 5.0
 class DemoSettings:
     out_dir: Path
     duration_s: float = 120.0
-    step_users: int = 10
+    step_users: int | None = None  # None: STEP_USERS, or CAPPED_STEP_USERS under a cap
     profiles: int = 10_000
     target_rps: float = 1000.0
     slo_p95_ms: float = 100.0
     instance_type: str = "t3.medium"
     service: Settings | None = None  # None: embedded default (temporary SQLite, no rate limit)
     cookies: bool = True  # False: stateless API clients (no read-your-writes stickiness)
+    service_cpu_cap: float | None = None  # --service-cpus: the service under a CPU quota
 
     def __post_init__(self) -> None:
+        check_service_cpu_cap(self.service_cpu_cap, foreign=False)
         if self.duration_s < MIN_STEP_S * 2:
             raise LoadTestError(f"--duration must be at least {MIN_STEP_S * 2:.0f}s")
-        if self.step_users < 1 or self.profiles < 1 or self.target_rps <= 0:
+        if self.users_per_step < 1 or self.profiles < 1 or self.target_rps <= 0:
             raise LoadTestError("--step-users, --profiles and --target-rps must be positive")
         if self.slo_p95_ms <= 0:
             raise LoadTestError("--slo-p95-ms must be positive")
+
+    @property
+    def users_per_step(self) -> int:
+        if self.step_users is not None:
+            return self.step_users
+        return CAPPED_STEP_USERS if self.service_cpu_cap is not None else STEP_USERS
 
     @property
     def step_seconds(self) -> float:
@@ -121,13 +133,16 @@ def _measure(
     split = split_cpus()
     on_phase(f"starting the reference service, seeding {settings.profiles:,} profiles")
     with reference_service(
-        settings.service, profiles=settings.profiles, cpus=split.service
+        settings.service,
+        profiles=settings.profiles,
+        cpus=split.service,
+        cpu_cap=settings.service_cpu_cap,
     ) as service:
         run = RunSettings(
             out_dir=settings.out_dir,
             host=service.base_url,
-            users=settings.step_users,
-            spawn_rate=float(settings.step_users),
+            users=settings.users_per_step,
+            spawn_rate=float(settings.users_per_step),
             duration_s=settings.duration_s,
             shape="step",
             step_seconds=settings.step_seconds,
@@ -135,11 +150,12 @@ def _measure(
             cookies=settings.cookies,
             processes=AUTO,
             cpu_split=split,
+            service_cpu_cap=settings.service_cpu_cap,
         )
 
         def progress(p: RunProgress) -> None:
             step = int(p.elapsed_s // settings.step_seconds) + 1
-            users = settings.step_users * min(step, STEPS)
+            users = settings.users_per_step * min(step, STEPS)
             on_load(DemoProgress(p.elapsed_s, settings.duration_s, users, p.line().strip()))
 
         try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from loadtests.errors import LoadTestError
 from pipeline.cpu_split import pinned
+from target_service.cpu_cap import CpuCapError
 from target_service.process import ServiceProcess, ServiceStartError
 from target_service.settings import Settings
 
@@ -35,17 +36,26 @@ def reference_service(
     workers: int = 1,
     cache: bool = True,
     cpus: frozenset[int] | None = None,
+    cpu_cap: float | None = None,
 ) -> Iterator[EmbeddedService]:
     """The service for the duration of the block. `cache=False` turns the embedded default's
     cache off (a worker sweep without Redis: several workers cannot share an in-process
-    cache, so no count may use one); `cpus` pins it (taskset) to those CPUs."""
+    cache, so no count may use one); `cpus` pins it (taskset) to those CPUs; `cpu_cap` runs
+    it, all workers together, under a CPU quota of that many cores (`--service-cpus`)."""
     service = ServiceProcess(
-        settings, profiles=profiles, workers=workers, command_prefix=pinned([], cpus)
+        settings,
+        profiles=profiles,
+        workers=workers,
+        command_prefix=pinned([], cpus),
+        cpus=cpu_cap,
     )
     if not cache:
         service.settings = service.settings.with_changes(profile_ttl_s=0.0, list_ttl_s=0.0)
     try:
         service.start()
+    except CpuCapError as exc:
+        # Never measured uncapped instead: the run would describe another machine.
+        raise LoadTestError(f"--service-cpus {cpu_cap:g}: {exc}") from None
     except ServiceStartError as exc:
         # The message carries the service log's tail; its last line says why.
         lines = [line for line in str(exc).splitlines() if line.strip()]

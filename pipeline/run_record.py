@@ -12,7 +12,8 @@ from loadtests.stages import STAGE_BUILDERS, ShapeSettings
 from pipeline.cpu_split import CpuSplit, available_cpus
 from rundir.document import DocumentError
 from rundir.hdr_json import read_hdr
-from rundir.run_json import Machine, OpenModelTally, PlannedStage, RunRecord
+from rundir.run_json import CpuCapRecord, Machine, OpenModelTally, PlannedStage, RunRecord
+from target_service.cpu_cap import period_for
 
 if TYPE_CHECKING:
     from pipeline.runner import RunSettings
@@ -61,7 +62,13 @@ def run_record(
         machine=machine_facts(),
         service_cpus=sorted(split.service) if split.service is not None else None,
         generator_cpus=sorted(split.generator) if split.generator is not None else None,
+        service_cpu_cap=cpu_cap_record(settings.service_cpu_cap),
     )
+
+
+def cpu_cap_record(cores: float | None) -> CpuCapRecord | None:
+    """The cap as `CpuCap.create` makes it for those cores (the period by the same rule)."""
+    return None if cores is None else CpuCapRecord(cores=cores, period_us=period_for(cores))
 
 
 def machine_facts() -> Machine:

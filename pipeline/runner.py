@@ -33,6 +33,7 @@ from loadtests.progress import Progress, latest_progress
 from loadtests.stages import STAGE_BUILDERS
 from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_cpus
 from pipeline.embedded import EmbeddedService, reference_service
+from pipeline.locust_workers import ExternalWorkers, master_arguments, workers_missing
 from pipeline.metrics_snapshots import MetricsSnapshots
 from pipeline.prometheus_fleet import FleetMetrics, PrometheusApi, check_selector
 from pipeline.run_record import run_record
@@ -60,6 +61,7 @@ STARTUP_GRACE_S = 30.0  # Locust's own start (and --processes forks) before the 
 SHUTDOWN_GRACE_S = 20.0
 KILL_GRACE_S = 5.0
 PROGRESS_FILE = "progress.json"
+MAX_SERVICE_CORES = 4096
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +98,10 @@ class RunSettings:
     # Cores the target may use, for a target that does not export loadcap_cpu_cores_available
     # (a foreign service): turns its CPU seconds into a utilization.
     service_cores: float | None = None
+    # --service-cpus: the service loadcap starts (or an orchestrator started, with
+    # `cpu_split`) runs under a CPU quota of this many cores.
+    service_cpu_cap: float | None = None
+    workers: ExternalWorkers | None = None  # --expect-workers: Locust workers on other machines
 
     def __post_init__(self) -> None:
         if self.host is not None:
@@ -131,8 +137,11 @@ class RunSettings:
             raise LoadTestError(f"--max-in-flight must be positive, got {self.max_in_flight}")
         if self.processes != AUTO:
             resolve_processes(self.processes, None)  # raises on a bad count
-        if self.service_cores is not None and not 0 < self.service_cores <= 4096:
+        if self.service_cores is not None and not 0 < self.service_cores <= MAX_SERVICE_CORES:
             raise LoadTestError(f"--service-cores must be positive, got {self.service_cores}")
+        check_service_cpu_cap(
+            self.service_cpu_cap, foreign=self.host is not None and self.cpu_split is None
+        )
         if self.metrics_url is not None:
             parsed = urlparse(self.metrics_url)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -153,6 +162,11 @@ class RunSettings:
             check_selector(self.prometheus_selector)
         if self.locust_metrics_port is not None and not 0 < self.locust_metrics_port < 65536:
             raise LoadTestError(f"--locust-metrics-port: no such port {self.locust_metrics_port}")
+        if self.workers is not None and (self.web or str(self.processes) != "1"):
+            raise LoadTestError(
+                "--expect-workers runs a headless master for workers on other machines; it "
+                "cannot be combined with --processes (local workers) or --web"
+            )
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise LoadTestError(f"--out {self.out_dir} exists and is not a directory")
 
@@ -161,6 +175,19 @@ class RunSettings:
         (`processes` users for the open model: one per Locust process)."""
         users = processes if self.rps else self.users
         return self.spawn_rate if self.spawn_rate is not None else float(users)
+
+
+def check_service_cpu_cap(cores: float | None, *, foreign: bool) -> None:
+    """`--service-cpus` caps a service loadcap starts; a service at --host is not its own."""
+    if cores is None:
+        return
+    if not 0 < cores <= MAX_SERVICE_CORES:  # also refuses nan
+        raise LoadTestError(f"--service-cpus must be a positive number of cores, got {cores}")
+    if foreign:
+        raise LoadTestError(
+            "--service-cpus caps the service loadcap starts, not one at --host: run yours "
+            "under a CPU limit (e.g. `loadcap serve --cpus`) and its /metrics says the cap"
+        )
 
 
 def _check_locustfile(path: Path) -> None:
@@ -206,9 +233,15 @@ def run_load_test(
     split = settings.cpu_split or (
         split_cpus() if settings.host is None else CpuSplit(service=None, generator=None)
     )
-    processes = resolve_processes(settings.processes, split.generator)
+    processes = (
+        settings.workers.count
+        if settings.workers is not None
+        else resolve_processes(settings.processes, split.generator)
+    )
     service: AbstractContextManager[EmbeddedService | None] = (
-        reference_service(cpus=split.service) if settings.host is None else nullcontext()
+        reference_service(cpus=split.service, cpu_cap=settings.service_cpu_cap)
+        if settings.host is None
+        else nullcontext()
     )
     with service as embedded:
         host = embedded.base_url if embedded else str(settings.host)
@@ -244,6 +277,9 @@ def run_load_test(
         cpu_split=split,
     )
     exit_code, message = judge_outcome(settings.out_dir, exit_code, settings.max_error_rate)
+    missing = workers_missing(settings.out_dir, settings.workers)
+    if missing:
+        exit_code, message = 1, missing
     record = msgspec.structs.replace(record, exit_code=exit_code)
     write_run_record(settings.out_dir / RUN_FILE, record)
     return RunOutcome(exit_code, settings.out_dir, record, message)
@@ -315,8 +351,7 @@ def locust_command(
         command += ["--step-seconds", str(settings.step_seconds)]
     if not settings.cookies:
         command += ["--no-cookies"]
-    if processes > 1:
-        command += ["--processes", str(processes)]
+    command += master_arguments(processes, settings.workers)
     if settings.web:
         command += ["--web-host", "127.0.0.1", "--web-port", str(settings.web_port)]
         command += ["--class-picker"]
@@ -338,8 +373,10 @@ def _run_locust(
     live = settings.out_dir / PROGRESS_FILE
     live.unlink(missing_ok=True)
     started = time.monotonic()
-    linger = LOCUST_METRICS_LINGER_S if settings.locust_metrics_port is not None else 0.0
-    deadline = None if settings.web else started + settings.duration_s + STARTUP_GRACE_S + linger
+    waiting = settings.workers.wait_s if settings.workers is not None else 0.0
+    if settings.locust_metrics_port is not None:
+        waiting += LOCUST_METRICS_LINGER_S  # Locust stays up for Prometheus' last scrape
+    deadline = None if settings.web else started + settings.duration_s + STARTUP_GRACE_S + waiting
     load_started: float | None = None
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(

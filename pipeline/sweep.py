@@ -18,7 +18,7 @@ from pathlib import Path
 from loadtests.errors import LoadTestError
 from pipeline.cpu_split import AUTO, CpuSplit, split_cpus
 from pipeline.embedded import reference_service
-from pipeline.runner import RunSettings, run_load_test
+from pipeline.runner import RunSettings, check_service_cpu_cap, run_load_test
 from reports.summary import write_summary
 from rundir.mix import Mix
 from rundir.summary_json import SummaryCapacity, read_summary
@@ -37,8 +37,10 @@ class SweepSettings:
     workers: tuple[int, ...] = ()  # embedded service only: --workers counts at the top level
     mix: Mix = field(default_factory=Mix)
     profiles: int = 1000
+    service_cpu_cap: float | None = None  # --service-cpus: each embedded service's CPU quota
 
     def __post_init__(self) -> None:
+        check_service_cpu_cap(self.service_cpu_cap, foreign=self.host is not None)
         for name, values in (("levels", self.levels), ("workers", self.workers)):
             if any(v < 1 for v in values) or len(set(values)) != len(values):
                 raise LoadTestError(f"--{name} must be distinct positive whole numbers")
@@ -84,7 +86,8 @@ def run_sweep(
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[SweepPoint]] = {}
     measure = partial(_measure, settings, on_point=on_point)
-    with _service(settings.host, settings.profiles, workers=1) as (host, split):
+    cap = settings.service_cpu_cap
+    with _service(settings.host, settings.profiles, workers=1, cpu_cap=cap) as (host, split):
         results[SWEEP_CSV] = [
             measure(host, split, users=level, n=level, name=f"users-{level:04d}", kind=SWEEP_CSV)
             for level in sorted(settings.levels)
@@ -93,7 +96,8 @@ def run_sweep(
     if settings.workers:
         top, points = max(settings.levels), []
         for count in sorted(settings.workers):
-            with _service(None, settings.profiles, workers=count, cache=False) as (host, split):
+            service = _service(None, settings.profiles, workers=count, cache=False, cpu_cap=cap)
+            with service as (host, split):
                 name = f"workers-{count:02d}"
                 points.append(measure(host, split, users=top, n=count, name=name, kind=WORKERS_CSV))
         results[WORKERS_CSV] = points
@@ -122,6 +126,7 @@ def _measure(
         id_count=settings.profiles,
         processes=AUTO,
         cpu_split=split,
+        service_cpu_cap=settings.service_cpu_cap if settings.host is None else None,
     )
     outcome = run_load_test(run)
     if not (outcome.out_dir / "locust_stats.csv").exists():
@@ -178,16 +183,21 @@ def write_points(points: list[SweepPoint], path: Path, *, n_column: str) -> Path
 
 @contextmanager
 def _service(
-    host: str | None, profiles: int, *, workers: int, cache: bool = True
+    host: str | None,
+    profiles: int,
+    *,
+    workers: int,
+    cache: bool = True,
+    cpu_cap: float | None = None,
 ) -> Iterator[tuple[str, CpuSplit]]:
     """The given host, or the embedded service for the duration of the block, on CPUs of its
-    own. `cache=False` for worker sweeps: several workers without Redis cannot cache, so no
-    count may."""
+    own (under a CPU quota of `cpu_cap` cores, all workers together). `cache=False` for worker
+    sweeps: several workers without Redis cannot cache, so no count may."""
     if host is not None:
         yield host, CpuSplit(service=None, generator=None)
         return
     split = split_cpus(workers)
     with reference_service(
-        profiles=profiles, workers=workers, cache=cache, cpus=split.service
+        profiles=profiles, workers=workers, cache=cache, cpus=split.service, cpu_cap=cpu_cap
     ) as service:
         yield service.base_url, split

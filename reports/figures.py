@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from reports import charts, metrics, service_metrics
+from reports import charts, metrics, service_metrics, windows
 from reports.generator import cpu_over_time
 from reports.load import RunData
 from reports.locust_csv import AGGREGATED
@@ -47,7 +47,13 @@ def client_charts(data: RunData, slo: Slo) -> list[Chart]:
     """Throughput, latency, errors, users, per-endpoint latency, mix."""
     history = data.history if data.history is not None else pd.DataFrame()
     has_history = not history.empty
-    throughput = metrics.throughput(history) if has_history else pd.DataFrame()
+    throughput = (
+        windows.throughput(data.windows, max_points=metrics.MAX_POINTS)
+        if data.windows is not None
+        else metrics.throughput(history)
+        if has_history
+        else pd.DataFrame()
+    )
     latency = metrics.latency(history) if has_history else pd.DataFrame()
     errors = metrics.error_rate(history) if has_history else pd.Series(dtype=float)
     users = metrics.users(history) if has_history else pd.Series(dtype=float)

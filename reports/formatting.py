@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reports.compare import Delta
+from reports.windows import HISTORY, SOURCES
 from rundir.hdr_json import LatencyFacts
 from rundir.run_json import RunRecord
 from rundir.summary_json import (
@@ -15,6 +16,7 @@ from rundir.summary_json import (
     SummaryOpenModel,
     SummarySaturation,
     SummaryServer,
+    SummaryUseRow,
 )
 
 MISSING = "n/a"
@@ -283,7 +285,30 @@ def _demand_ms(seconds: Any) -> str:
     return f"{seconds * 1000:.3f} ms" if isinstance(seconds, int | float) else MISSING
 
 
+THROTTLED_COLUMN = "CPU cap throttled"
+
+
+def use_header(summary: Summary) -> list[str]:
+    """USE_HEADER, with the throttling column before `limit` when the service had a cap."""
+    if not _capped(summary):
+        return USE_HEADER
+    return [*USE_HEADER[:-1], THROTTLED_COLUMN, USE_HEADER[-1]]
+
+
+def _capped(summary: Summary) -> bool:
+    return any(r.cpu_periods is not None for r in summary.use or [])
+
+
+def _throttled(r: SummaryUseRow) -> str:
+    if r.throttled_periods is None or r.cpu_periods is None:
+        return MISSING
+    share = f"{r.throttled_share:.0%} of " if r.throttled_share is not None else ""
+    stalled = f", {r.throttled_s:.2f} s" if r.throttled_s is not None else ""
+    return f"{share}{r.cpu_periods:,.0f} periods{stalled}"
+
+
 def use_rows(summary: Summary) -> list[list[str]]:
+    capped = _capped(summary)
     rows = []
     for r in summary.use or []:
         pool = MISSING
@@ -303,10 +328,18 @@ def use_rows(summary: Summary) -> list[list[str]]:
                 pool,
                 count(r.cache_errors),
                 f"{r.other_cores:.2f} cores" if r.other_cores is not None else MISSING,
+                *([_throttled(r)] if capped else []),
                 LIMIT_NAMES.get(str(r.limit), str(r.limit)),
             ]
         )
     return rows
+
+
+def throughput_note(summary: Summary) -> str | None:
+    """Said under the USE table when a stage's throughput came from the stats history."""
+    if not any(r.rps_from == HISTORY for r in summary.use or []):
+        return None
+    return f"Stage throughput from {SOURCES[HISTORY]}."
 
 
 def capacity_rows(capacity: SummaryCapacity) -> list[list[str]]:
@@ -333,4 +366,15 @@ def capacity_rows(capacity: SummaryCapacity) -> list[list[str]]:
     ]
     if capacity.cpu_model:
         rows.append(["measured on", capacity.cpu_model])
+    check = capacity.model_check
+    if check is not None:
+        rows += [
+            ["CPU cap", f"{check.cap_cores:g} cores" if check.cap_cores else MISSING],
+            ["model check: predicted (cap / D)", f"{rate(check.predicted_rps)} req/s"],
+            ["model check: observed at saturation", f"{rate(check.observed_rps)} req/s"],
+            [
+                "model check: error (observed / predicted - 1)",
+                f"{check.error:+.1%}" if check.error is not None else MISSING,
+            ],
+        ]
     return rows

@@ -27,9 +27,9 @@ import numpy.typing as npt
 
 from rundir.document import DocumentError
 from rundir.run_json import RUN_FILE, read_run_record
+from rundir.windows_json import TOTAL_SCOPES as TOTAL_KEYS
+from rundir.windows_json import WINDOWS_FILE
 
-WINDOWS_FILE = "windows.json"
-TOTAL_KEYS = ("Aggregated", "Total")
 MIN_WINDOWS = 4  # per run, after dropping the first (ramp-up) and last (partial) second
 MIN_WINDOW_REQUESTS = 5  # a window's percentile needs a few samples to mean anything
 CONFIDENCE = 0.99  # about 20 noise-modelled checks a gate: each must rarely misfire

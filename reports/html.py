@@ -92,12 +92,16 @@ def _capacity(summary: Summary) -> str:
     sentence = (
         "" if summary.saturation else f'<p class="note">{escape(capacity.sentence or "")}</p>'
     )
+    check = capacity.model_check
+    checked = f'<p class="note">{escape(check.sentence or "")}</p>' if check is not None else ""
     return (
         "<h2>Capacity: what hit its limit first</h2>"
         + sentence
+        + checked
         + _table(["", "value"], fmt.capacity_rows(capacity), first_text=2)
         + "<p>Per stage (utilization, saturation, errors of each resource):</p>"
-        + _table(fmt.USE_HEADER, fmt.use_rows(summary))
+        + _table(fmt.use_header(summary), fmt.use_rows(summary))
+        + (f'<p class="note">{escape(note)}</p>' if (note := fmt.throughput_note(summary)) else "")
     )
 
 

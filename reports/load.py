@@ -18,9 +18,11 @@ from reports import locust_csv as lc
 from reports.errors import ReportInputError
 from reports.generator import load_generator
 from reports.prom import load_snapshots
+from reports.windows import per_second
 from rundir.document import DocumentError
 from rundir.hdr_json import HDR_FILE, HdrDocument, read_hdr
 from rundir.run_json import RUN_FILE, RunRecord, read_run_record
+from rundir.windows_json import WINDOWS_FILE, read_windows
 
 _T = TypeVar("_T")
 
@@ -47,6 +49,7 @@ class RunData:
     snapshots: pd.DataFrame | None
     log_lines: list[str] = field(default_factory=list)
     generator: pd.DataFrame | None = None  # generator.csv: each Locust process's CPU
+    windows: pd.DataFrame | None = None  # windows.json: requests per second (reports.windows)
 
     @property
     def aggregated(self) -> pd.Series:
@@ -146,6 +149,7 @@ def load_run_data(run_dir: Path, *, with_history: bool = True) -> RunData:
     history = load_history(run_dir) if with_history else None
     run = load_document(run_dir / RUN_FILE, read_run_record)
     start = run_start(run, history)
+    windows = load_document(run_dir / WINDOWS_FILE, read_windows)
     return RunData(
         run_dir=run_dir,
         stats=stats,
@@ -161,4 +165,5 @@ def load_run_data(run_dir: Path, *, with_history: bool = True) -> RunData:
         snapshots=_on_run_clock(load_snapshots(run_dir / METRICS_DIR), start),
         log_lines=_log_lines(run_dir),
         generator=_on_run_clock(load_generator(run_dir), start),
+        windows=per_second(windows, start) if windows is not None else None,
     )

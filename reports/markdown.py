@@ -47,12 +47,16 @@ def _capacity(summary: Summary) -> list[str]:
         return []
     # A step run's sentence already stands under Saturation.
     sentence = [] if summary.saturation else [capacity.sentence or "", ""]
+    check = capacity.model_check
+    checked = [check.sentence or "", ""] if check is not None else []
     return [
         "## Capacity: what hit its limit first",
         "",
         *sentence,
+        *checked,
         *_table(["", "value"], fmt.capacity_rows(capacity)),
-        *_table(fmt.USE_HEADER, fmt.use_rows(summary)),
+        *_table(fmt.use_header(summary), fmt.use_rows(summary)),
+        *([note, ""] if (note := fmt.throughput_note(summary)) else []),
     ]
 
 

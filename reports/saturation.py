@@ -16,6 +16,7 @@ from reports.load import RunData
 from reports.metrics import endpoint_history
 from reports.slo import Slo
 from reports.stage_limits import StageServer, limit_sentence, stage_server
+from reports.windows import HISTORY, WINDOWS, Counted, whole_windows
 from rundir.run_json import RunRecord
 from rundir.summary_json import SummarySaturation, SummaryStage
 
@@ -35,6 +36,7 @@ class MeasuredStage:
     p95_ms: float | None
     error_rate: float
     met_slo: bool
+    rps_from: str = WINDOWS  # reports.windows.SOURCES: where `rps` and `error_rate` came from
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +63,7 @@ def _stage_summary(stage: MeasuredStage) -> SummaryStage:
         p95_ms=stage.p95_ms,
         error_rate=stage.error_rate,
         met_slo=stage.met_slo,
+        rps_from=stage.rps_from,
     )
 
 
@@ -94,12 +97,47 @@ def is_step_run(run: RunRecord | None, stages: Sequence[tuple[int, float, float]
 
 
 def measure_stage(
-    history: pd.DataFrame, users: int, start_s: float, end_s: float, slo: Slo
+    history: pd.DataFrame,
+    users: int,
+    start_s: float,
+    end_s: float,
+    slo: Slo,
+    *,
+    windows: pd.DataFrame | None = None,
 ) -> MeasuredStage | None:
-    """The stage's steady state: its second half. None if too few history rows fall in it."""
+    """The stage's steady state: its second half. Throughput and errors from the whole
+    one-second windows in it when the run has them (exact for any number of Locust
+    processes), else from the history; the p95 from the history. None if too little of
+    the stage was recorded."""
     rows = endpoint_history(history)
     rows = rows[(rows.index >= start_s) & (rows.index <= end_s)]
     settled = rows[rows.index >= start_s + (end_s - start_s) / 2]
+    counted = (
+        whole_windows(windows, start_s + (end_s - start_s) / 2, end_s)
+        if windows is not None
+        else None
+    )
+    if counted is None:
+        counted = _history_counts(rows, settled)
+    if counted is None or counted.requests <= 0:
+        return None
+    p95 = settled.iloc[-1].get("p95_ms") if not settled.empty else None
+    p95_ms = float(p95) if p95 is not None and pd.notna(p95) else None
+    error_rate = counted.failures / counted.requests
+    return MeasuredStage(
+        users=users,
+        start_s=start_s,
+        end_s=end_s,
+        rps=counted.rps,
+        p95_ms=p95_ms,
+        error_rate=error_rate,
+        met_slo=p95_ms is not None and slo.met_by(p95_ms=p95_ms, error_rate=error_rate),
+        rps_from=counted.source,
+    )
+
+
+def _history_counts(rows: pd.DataFrame, settled: pd.DataFrame) -> Counted | None:
+    """Requests and failures between the row before the settled half and its last row."""
     if len(rows) < 2 or settled.empty:
         return None
     base = (
@@ -107,21 +145,21 @@ def measure_stage(
     )
     last = settled.iloc[-1]
     seconds = float(settled.index[-1] - base.name)
-    sent = float(last["requests"] - base["requests"])
-    if seconds <= 0 or sent <= 0:
+    if seconds <= 0:
         return None
-    error_rate = float(last["failures"] - base["failures"]) / sent
-    p95 = last.get("p95_ms")
-    p95_ms = float(p95) if p95 is not None and pd.notna(p95) else None
-    return MeasuredStage(
-        users=users,
-        start_s=start_s,
-        end_s=end_s,
-        rps=sent / seconds,
-        p95_ms=p95_ms,
-        error_rate=error_rate,
-        met_slo=p95_ms is not None and slo.met_by(p95_ms=p95_ms, error_rate=error_rate),
-    )
+    sent = int(last["requests"] - base["requests"])
+    failed = int(last["failures"] - base["failures"])
+    return Counted(sent, failed, seconds, source=HISTORY)
+
+
+def measure_stages(
+    data: RunData, bounds: Sequence[tuple[int, float, float]], slo: Slo
+) -> list[MeasuredStage]:
+    """Each (users, start_s, end_s) measured; the ones too little was recorded of left out."""
+    if data.history is None:
+        return []
+    measured = (measure_stage(data.history, *b, slo, windows=data.windows) for b in bounds)
+    return [stage for stage in measured if stage is not None]
 
 
 def analyse(data: RunData, slo: Slo) -> Saturation | None:
@@ -131,7 +169,7 @@ def analyse(data: RunData, slo: Slo) -> Saturation | None:
     bounds = planned_stages(data.run) or observed_stages(data.history)
     if not is_step_run(data.run, bounds):
         return None
-    stages = [s for s in (measure_stage(data.history, *b, slo) for b in bounds) if s]
+    stages = measure_stages(data, bounds, slo)
     if not stages:
         return None
     passing = [s.rps for s in stages if s.met_slo]

@@ -12,24 +12,31 @@ estimated from demand (`basis: utilization_law`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from reports import service_metrics
 from reports.load import RunData
+from reports.model_check import ModelCheck, model_check
 from reports.saturation import (
     MeasuredStage,
     Saturation,
-    measure_stage,
+    measure_stages,
     observed_stages,
     planned_stages,
 )
 from reports.slo import Slo
-from reports.use import GENERATOR_LIMIT, SERVICE_CPU_LIMIT, UseRow, Verdict, verdict
+from reports.use import (
+    GENERATOR_LIMIT,
+    SERVICE_CPU_LIMIT,
+    THROTTLED_LIMIT,
+    UseRow,
+    Verdict,
+    pooled_demand,
+    verdict,
+)
+from reports.windows import HISTORY
 from rundir.summary_json import SummaryCapacity
-
-# Demand needs enough work to be read off the CPU counter (10 ms ticks) without noise.
-MIN_DEMAND_REQUESTS = 200
-DEMAND_STAGES = 2  # D is pooled over the stages with the busiest service CPU
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +53,7 @@ class CapacityFacts:
     demand_from: list[int]  # users of the stages D was taken from
     cpu_model: str | None
     sentence: str
+    model_check: ModelCheck | None = None  # under a CPU cap that the service saturated
 
     def as_summary(self) -> SummaryCapacity:
         """summary.json's `capacity`."""
@@ -62,26 +70,8 @@ class CapacityFacts:
             demand_from=self.demand_from,
             cpu_model=self.cpu_model,
             sentence=self.sentence,
+            model_check=self.model_check.as_summary() if self.model_check else None,
         )
-
-
-def _demand(rows: list[UseRow]) -> tuple[float | None, list[int]]:
-    """D pooled over the stages where the service's CPU was busiest."""
-    measured = [
-        r
-        for r in rows
-        if r.service_cpu_s is not None
-        and r.service_requests is not None
-        and r.service_requests >= MIN_DEMAND_REQUESTS
-        and r.service_cpu_s > 0
-    ]
-    if not measured:
-        return None, []
-    busiest = sorted(measured, key=lambda r: r.service_cores_used or 0.0, reverse=True)
-    chosen = busiest[:DEMAND_STAGES]
-    cpu = sum(r.service_cpu_s or 0.0 for r in chosen)
-    requests = sum(r.service_requests or 0.0 for r in chosen)
-    return cpu / requests, sorted(r.users for r in chosen)
 
 
 def measured_stages(data: RunData, slo: Slo, saturation: Saturation | None) -> list[MeasuredStage]:
@@ -90,8 +80,7 @@ def measured_stages(data: RunData, slo: Slo, saturation: Saturation | None) -> l
         return list(saturation.stages)
     if data.history is None:
         return []
-    bounds = planned_stages(data.run) or observed_stages(data.history)
-    return [s for s in (measure_stage(data.history, *b, slo) for b in bounds) if s]
+    return measure_stages(data, planned_stages(data.run) or observed_stages(data.history), slo)
 
 
 def analyse_capacity(
@@ -100,10 +89,26 @@ def analyse_capacity(
     """The USE table of a loaded run and the capacity it supports."""
     found = verdict(data, measured_stages(data, slo, saturation), slo)
     machine = data.run.machine if data.run is not None else None
-    return found, capacity_facts(found, cpu_model=machine.cpu_model if machine else None)
+    facts = capacity_facts(
+        found, cpu_model=machine.cpu_model if machine else None, cap_cores=cpu_cap(data)
+    )
+    processes = (data.run.processes if data.run is not None else None) or 1
+    if processes > 1 and any(row.rps_from == HISTORY for row in found.rows):
+        facts = replace(facts, sentence=f"{facts.sentence} {BATCHED_HISTORY}")
+    return found, facts
 
 
-def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> CapacityFacts:
+def cpu_cap(data: RunData) -> float | None:
+    """The CPU quota the service ran under: what it said on /metrics (whoever set it), else
+    the `--service-cpus` run.json recorded."""
+    said = service_metrics.cpu_quota(data.snapshots) if data.snapshots is not None else None
+    recorded = data.run.service_cpu_cap if data.run is not None else None
+    return said if said is not None else (recorded.cores if recorded is not None else None)
+
+
+def capacity_facts(
+    verdict: Verdict, *, cpu_model: str | None = None, cap_cores: float | None = None
+) -> CapacityFacts:
     rows = verdict.rows
     passing = [r.rps for r in rows if r.met_slo]
     observed = round(max(passing), 1) if passing else None
@@ -113,7 +118,7 @@ def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> Capacit
     limit = verdict.first_limit
     whole = verdict.limit_index is None or limit == "load_generator"
     considered = rows if whole else rows[: (verdict.limit_index or 0) + 1]
-    demand, demand_from = _demand(considered)
+    demand, demand_from = pooled_demand(considered)
     per_core = 1.0 / demand if demand else None
     cores = next((r.service_cores_available for r in rows if r.service_cores_available), None)
     capacity: float | None
@@ -135,10 +140,16 @@ def capacity_facts(verdict: Verdict, *, cpu_model: str | None = None) -> Capacit
         "demand_from": demand_from,
         "cpu_model": cpu_model,
     }
+    check = model_check(verdict, cap_cores)
     sentence = limit_sentence(verdict, facts) + disturbance(considered)
-    return CapacityFacts(**facts, sentence=sentence)  # type: ignore[arg-type]
+    return CapacityFacts(**facts, sentence=sentence, model_check=check)  # type: ignore[arg-type]
 
 
+BATCHED_HISTORY = (
+    "The stage throughput comes from Locust's stats history (this run has no windows.json), "
+    "where workers' counts arrive in batches every 3 s: with several Locust processes it can "
+    "be off by a quarter."
+)
 DISTURBED_CORES = 0.25  # other processes on the machine took this much CPU or more
 
 
@@ -173,6 +184,16 @@ def _cores(row: UseRow) -> str:
     available = row.service_cores_available
     of = f" of {available:g} core{'s' if available != 1 else ''}" if available else " cores"
     return f"the service used {row.service_cores_used:.2f}{of}"
+
+
+def _throttled(row: UseRow) -> str:
+    share = row.throttled_share
+    if share is None:
+        return ""
+    return (
+        f" and its CPU cap throttled it in {share:.0%} of {row.cpu_periods:,.0f} CFS periods "
+        f"(limit {THROTTLED_LIMIT:.0%})"
+    )
 
 
 def _estimate(facts: dict[str, Any]) -> str:
@@ -215,8 +236,8 @@ def limit_sentence(verdict: Verdict, facts: dict[str, Any]) -> str:
     if limit == "service_cpu":
         return (
             f"The service's CPU hit its limit first: {_at(row)} {_cores(row)} (limit "
-            f"{SERVICE_CPU_LIMIT:.0%}); the observed throughput is its capacity at this "
-            f"configuration, {_estimate(facts)}."
+            f"{SERVICE_CPU_LIMIT:.0%}){_throttled(row)}; the observed throughput is its "
+            f"capacity at this configuration, {_estimate(facts)}."
         )
     if limit == "db_pool":
         return (

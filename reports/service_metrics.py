@@ -27,6 +27,11 @@ RATE_LIMITED = "loadcap_rate_limited_total"
 RATE_LIMIT_ERRORS = "loadcap_rate_limit_errors_total"
 PROCESS_CPU = "process_cpu_seconds_total"
 CORES_AVAILABLE = "loadcap_cpu_cores_available"
+# The CPU quota of the service's cgroup and its CFS throttling (only under a cap).
+CPU_QUOTA = "loadcap_cpu_quota_cores"
+CPU_PERIODS = "loadcap_cpu_periods_total"
+CPU_THROTTLED_PERIODS = "loadcap_cpu_throttled_periods_total"
+CPU_THROTTLED_SECONDS = "loadcap_cpu_throttled_seconds_total"
 # Requests the service counts that the load test did not send (the scrapes themselves).
 NOT_LOAD_ROUTES = ("/metrics", "/health")
 
@@ -193,6 +198,12 @@ def cores_available(snapshots: pd.DataFrame) -> float | None:
     """The cores the service said it can use (loadcap_cpu_cores_available), if it says."""
     values = snapshots.loc[snapshots["sample"] == CORES_AVAILABLE, "value"]
     return float(values.max()) if not values.empty else None
+
+
+def cpu_quota(snapshots: pd.DataFrame) -> float | None:
+    """The CPU quota (cores) the service ran under, if it had one: the tightest it said."""
+    values = snapshots.loc[snapshots["sample"] == CPU_QUOTA, "value"]
+    return float(values.min()) if not values.empty else None
 
 
 def snapshot_times(snapshots: pd.DataFrame, start_s: float, end_s: float) -> list[float]:

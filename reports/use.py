@@ -4,9 +4,11 @@ A load test measures a system: the load generator, the service and its dependenc
 stage (a step, a planned stage, or the whole run) this puts side by side the throughput and
 p95 clients saw, the busiest Locust process's CPU, the service's CPU in cores and per request
 (service demand D = ΔCPU / Δrequests, the Utilization Law U = X·D), the database pool, cache
-errors, and Little's law (X·R against the users who were sending). The verdict rule of
-docs/capacity-method (CAPACITY-METHOD.md), in order: the generator, the service's CPU, the
-database pool, errors, the SLO's latency; `none` when nothing gave out.
+errors, and Little's law (X·R against the users who were sending); under a CPU cap, the
+share of CFS periods in which the service used its whole quota (throttled). The verdict rule
+of docs/capacity-method (CAPACITY-METHOD.md), in order: the generator, the service's CPU (its
+cores, or throttled in at least half of its periods), the database pool, errors, the SLO's
+latency; `none` when nothing gave out.
 """
 
 from __future__ import annotations
@@ -27,14 +29,21 @@ from reports.load import RunData
 from reports.metrics import endpoint_history
 from reports.saturation import MeasuredStage
 from reports.slo import Slo
+from reports.windows import completed_between
 from rundir.summary_json import SummaryUseRow
 
 GENERATOR_LIMIT = 0.90  # Locust's own warning threshold ("CPU usage above 90%!")
 SERVICE_CPU_LIMIT = 0.85  # cores used / cores available
+# Under a CPU cap: throttled periods / periods. A service that used its whole quota in most
+# periods it ran in wanted more CPU than it had.
+THROTTLED_LIMIT = 0.5
 LOCUST_CPU_WARNING = "CPU usage"  # Locust's log line when a process passes 90 %
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 POOL_FULL_SHARE = 0.5  # every connection in use at most of the stage's snapshots
 LATE_SHARE_LIMIT = 0.05  # open model: more late sends than this and the generator fell behind
+# Demand needs enough work to be read off the CPU counter (10 ms ticks) without noise.
+MIN_DEMAND_REQUESTS = 200
+DEMAND_STAGES = 2  # D is pooled over the stages with the busiest service CPU
 LIMITS = ("load_generator", "service_cpu", "db_pool", "errors", "slo_latency", "none")
 
 
@@ -55,6 +64,11 @@ class UseRow(MeasuredStage):
     pool_full_share: float | None  # share of the snapshots with every connection in use
     cache_errors: float | None
     other_cores: float | None  # busy cores on the machine beyond the generator and the service
+    # Under a CPU cap (the service's cgroup, cpu.stat): CFS periods in which it ran, those in
+    # which it used its whole quota and stalled, and the time it spent stalled.
+    cpu_periods: float | None = None
+    throttled_periods: float | None = None
+    throttled_s: float | None = None
     limit: str
 
     @property
@@ -62,6 +76,13 @@ class UseRow(MeasuredStage):
         if self.service_cores_used is None or not self.service_cores_available:
             return None
         return self.service_cores_used / self.service_cores_available
+
+    @property
+    def throttled_share(self) -> float | None:
+        """Throttled periods / periods; None without a cap or without a period."""
+        if self.throttled_periods is None or not self.cpu_periods:
+            return None
+        return self.throttled_periods / self.cpu_periods
 
     def as_summary(self) -> SummaryUseRow:
         """A row of summary.json's `use`."""
@@ -73,6 +94,7 @@ class UseRow(MeasuredStage):
             p95_ms=self.p95_ms,
             error_rate=self.error_rate,
             met_slo=self.met_slo,
+            rps_from=self.rps_from,
             generator_cpu=self.generator_cpu,
             service_cores_used=self.service_cores_used,
             service_cores_available=self.service_cores_available,
@@ -86,6 +108,10 @@ class UseRow(MeasuredStage):
             pool_full_share=self.pool_full_share,
             cache_errors=self.cache_errors,
             other_cores=self.other_cores,
+            cpu_periods=self.cpu_periods,
+            throttled_periods=self.throttled_periods,
+            throttled_s=self.throttled_s,
+            throttled_share=self.throttled_share,
             limit=self.limit,
             service_utilization=self.service_utilization,
         )
@@ -114,11 +140,14 @@ def _window(snapshots: pd.DataFrame | None, stage: MeasuredStage) -> tuple[float
     return None
 
 
-def _client_requests(history: pd.DataFrame | None, first_s: float, last_s: float) -> float | None:
-    """Requests Locust completed between two instants (its per-second counts, interpolated)."""
-    if history is None:
+def _client_requests(data: RunData, first_s: float, last_s: float) -> float | None:
+    """Requests Locust completed between two instants: from the one-second windows (exact
+    for any number of processes), else the history's cumulative counts, interpolated."""
+    if data.windows is not None:
+        return completed_between(data.windows, first_s, last_s)
+    if data.history is None:
         return None
-    rows = endpoint_history(history)
+    rows = endpoint_history(data.history)
     if len(rows) < 2:
         return None
     at = np.interp([first_s, last_s], rows.index.to_numpy(float), rows["requests"].to_numpy(float))
@@ -126,7 +155,8 @@ def _client_requests(history: pd.DataFrame | None, first_s: float, last_s: float
 
 
 def _in_flight(history: pd.DataFrame | None, stage: MeasuredStage) -> float | None:
-    """X · R over the stage's second half, R from Locust's cumulative mean response time."""
+    """X · R over the stage's second half: X the stage's throughput, R the mean response
+    time of the requests the history counted meanwhile (Locust's cumulative mean)."""
     if history is None or "avg_ms" not in history.columns:
         return None
     rows = endpoint_history(history)
@@ -136,12 +166,11 @@ def _in_flight(history: pd.DataFrame | None, stage: MeasuredStage) -> float | No
         return None
     first, last = inside.iloc[0], inside.iloc[-1]
     sent = float(last["requests"] - first["requests"])
-    seconds = float(inside.index[-1] - inside.index[0])
-    if sent <= 0 or seconds <= 0:
+    if sent <= 0:
         return None
     total_ms = float(last["avg_ms"]) * float(last["requests"])
     total_ms -= float(first["avg_ms"]) * float(first["requests"])
-    return (sent / seconds) * (total_ms / sent) / 1000.0
+    return stage.rps * (total_ms / sent) / 1000.0
 
 
 def _pool_peak(
@@ -185,14 +214,26 @@ def _service_is_local(data: RunData) -> bool:
     ).startswith("127.")
 
 
+THROTTLING_SAMPLES = (
+    service_metrics.CPU_PERIODS,
+    service_metrics.CPU_THROTTLED_PERIODS,
+    service_metrics.CPU_THROTTLED_SECONDS,
+)
+
+
 def use_row(data: RunData, stage: MeasuredStage, slo: Slo) -> UseRow:
     """Measure every resource over one stage (its verdict is `stage_limit`'s to give)."""
     snapshots = data.snapshots
     window = _window(snapshots, stage)
     cpu = requests = cores = cache_errors = None
     pool = None
+    periods = throttled = throttled_s = None
     if snapshots is not None and window is not None:
         first_s, last_s = window
+        periods, throttled, throttled_s = (
+            service_metrics.counter_increase(snapshots, sample, first_s, last_s)
+            for sample in THROTTLING_SAMPLES
+        )
         cpu = service_metrics.counter_increase(
             snapshots, service_metrics.PROCESS_CPU, first_s, last_s
         )
@@ -200,7 +241,7 @@ def use_row(data: RunData, stage: MeasuredStage, slo: Slo) -> UseRow:
             snapshots, service_metrics.REQUESTS, first_s, last_s
         )
         if requests is None:  # a foreign service: the requests Locust saw completed
-            requests = _client_requests(data.history, first_s, last_s)
+            requests = _client_requests(data, first_s, last_s)
         cores = service_metrics.cores_available(snapshots) or _recorded_cores(data)
         cache_errors = service_metrics.counter_increase(
             snapshots, service_metrics.CACHE_ERRORS, first_s, last_s
@@ -229,6 +270,9 @@ def use_row(data: RunData, stage: MeasuredStage, slo: Slo) -> UseRow:
         pool_full_share=pool[3] if pool else None,
         cache_errors=cache_errors,
         other_cores=other,
+        cpu_periods=periods,
+        throttled_periods=throttled,
+        throttled_s=throttled_s,
         limit="none",
     )
 
@@ -241,6 +285,9 @@ def stage_limit(row: UseRow, slo: Slo, *, generator_warned: bool = False) -> str
     utilization = row.service_utilization
     if utilization is not None and utilization >= SERVICE_CPU_LIMIT:
         return "service_cpu"
+    # A throttled service is a saturated one, however busy the machine kept it otherwise.
+    if row.throttled_share is not None and row.throttled_share >= THROTTLED_LIMIT:
+        return "service_cpu"
     # A pool is saturated when requests wait for it: full at most snapshots, not at one.
     if row.pool_full_share is not None and row.pool_full_share > POOL_FULL_SHARE:
         return "db_pool"
@@ -249,6 +296,27 @@ def stage_limit(row: UseRow, slo: Slo, *, generator_warned: bool = False) -> str
     if row.p95_ms is not None and row.p95_ms > slo.p95_ms:
         return "slo_latency"
     return "none"
+
+
+def pooled_demand(rows: Sequence[UseRow]) -> tuple[float | None, list[int]]:
+    """D pooled over the (up to DEMAND_STAGES) stages where the service's CPU was busiest:
+    D usually falls a little as load rises, so the busiest stages are nearest capacity.
+    (None, []) when no stage did enough work to read D from the CPU counter."""
+    measured = [
+        r
+        for r in rows
+        if r.service_cpu_s is not None
+        and r.service_requests is not None
+        and r.service_requests >= MIN_DEMAND_REQUESTS
+        and r.service_cpu_s > 0
+    ]
+    if not measured:
+        return None, []
+    busiest = sorted(measured, key=lambda r: r.service_cores_used or 0.0, reverse=True)
+    chosen = busiest[:DEMAND_STAGES]
+    cpu = sum(r.service_cpu_s or 0.0 for r in chosen)
+    requests = sum(r.service_requests or 0.0 for r in chosen)
+    return cpu / requests, sorted(r.users for r in chosen)
 
 
 @dataclass(frozen=True, kw_only=True)

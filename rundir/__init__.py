@@ -1,5 +1,6 @@
 """The run directory's vocabulary (docs/run-directory.md): the units its documents and flags
 use, the traffic mix (`mix`: weights by action and the request each sends), and the schemas
-of its JSON documents (`run_json`, `hdr_json`, `summary_json`, each naming its one producer).
+of its JSON documents (`run_json`, `hdr_json`, `summary_json`, and a scale-out's
+`scaleout_json`, each naming its producer).
 A leaf: it imports nothing of loadcap, and every package may import it.
 """

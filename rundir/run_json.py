@@ -20,6 +20,7 @@ RUN_FILE = "run.json"
 
 __all__ = [
     "RUN_FILE",
+    "CpuCapRecord",
     "Machine",
     "OpenModelTally",
     "PlannedStage",
@@ -46,6 +47,14 @@ class Machine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     cpus: int | None = None
     cpu_model: str | None = None
     arch: str | None = None
+
+
+class CpuCapRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The CPU quota the service loadcap started ran under (`--service-cpus`): `cores` of CPU
+    time per CFS period of `period_us`, all its processes together."""
+
+    cores: float
+    period_us: int
 
 
 class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +90,7 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     machine: Machine | None = None
     service_cpus: list[int] | None = None  # CPUs loadcap pinned the service to
     generator_cpus: list[int] | None = None  # and Locust to
+    service_cpu_cap: CpuCapRecord | None = None  # --service-cpus; null: not capped by loadcap
 
 
 def read_run_record(path: Path) -> RunRecord:

@@ -28,6 +28,7 @@ __all__ = [
     "Summary",
     "SummaryCapacity",
     "SummaryEndpoint",
+    "SummaryModelCheck",
     "SummaryOpenModel",
     "SummarySaturation",
     "SummaryServer",
@@ -87,12 +88,30 @@ class SummaryStage(msgspec.Struct, frozen=True, kw_only=True):
     p95_ms: float | None = None
     error_rate: float | None = None
     met_slo: bool | None = None
+    # Where `rps` and `error_rate` came from: "windows" (windows.json, exact for any number
+    # of Locust processes) or "history" (Locust's stats history, for runs without windows)
+    rps_from: str | None = None
 
 
 class SummarySaturation(msgspec.Struct, frozen=True, kw_only=True):
     capacity_rps: float | None = None  # the highest stage throughput that met the SLO
     limit: str | None = None  # a sentence: what hit its limit first
     stages: list[SummaryStage] = []
+
+
+class SummaryModelCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """Under a CPU cap, when the service saturated: the Utilization Law's prediction from the
+    unsaturated stages beside the throughput observed at saturation (SPEC contract)."""
+
+    cap_cores: float | None = None
+    service_cpu_s_per_request: float | None = None  # D, from the unsaturated stages
+    demand_from: list[int] | None = None  # users of those stages
+    predicted_rps: float | None = None  # cap / D
+    observed_rps: float | None = None  # the saturated stages' throughput (their median)
+    observed_from: list[int] | None = None  # users of the saturated stages
+    error: float | None = None  # observed / predicted - 1, a ratio
+    other_cores: float | None = None  # the most CPU other programs took meanwhile
+    sentence: str | None = None
 
 
 class SummaryCapacity(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +130,7 @@ class SummaryCapacity(msgspec.Struct, frozen=True, kw_only=True):
     demand_from: list[int] | None = None  # users of the stages D was taken from
     cpu_model: str | None = None
     sentence: str | None = None
+    model_check: SummaryModelCheck | None = None  # only under a CPU cap that saturated
 
 
 class SummaryUseRow(SummaryStage, frozen=True, kw_only=True):
@@ -130,6 +150,12 @@ class SummaryUseRow(SummaryStage, frozen=True, kw_only=True):
     pool_full_share: float | None = None
     cache_errors: float | None = None
     other_cores: float | None = None
+    # Under a CPU cap: CFS periods the service ran in, those it was throttled in (its whole
+    # quota used, then stalled), the time stalled, and throttled / periods.
+    cpu_periods: float | None = None
+    throttled_periods: float | None = None
+    throttled_s: float | None = None
+    throttled_share: float | None = None
     limit: str | None = None
     service_utilization: float | None = None
 

@@ -80,16 +80,18 @@ def by_method(path: str, **handlers: Endpoint) -> Route:
 
 
 class ProfilesApi:
-    def __init__(self, settings: Settings, store: ProfileStore, cache: ProfileCache) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ProfileStore,
+        cache: ProfileCache,
+        read_your_writes: ReadYourWrites,
+    ) -> None:
         self.store = store
         self.cache = cache
         self.default_limit = settings.default_page_limit
         self.max_limit = settings.max_page_limit
-        self.read_your_writes = ReadYourWrites(
-            settings.read_your_writes_s,
-            mode=settings.read_your_writes_mode,
-            secret=settings.read_your_writes_secret,
-        )
+        self.read_your_writes = read_your_writes
 
     def routes(self) -> list[Route]:
         # One route per path: a 405's Allow header then lists every method the path has.

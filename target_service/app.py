@@ -33,8 +33,10 @@ from target_service.middleware.request_metrics import RequestMetricsMiddleware
 from target_service.middleware.security_headers import SecurityHeadersMiddleware
 from target_service.operations import OperationsApi
 from target_service.rate_limiter import ClientRateLimiter
+from target_service.read_your_writes import ReadYourWrites
 from target_service.redis_cache import RedisCacheBackend, fail_fast_pool
 from target_service.settings import Settings
+from target_service.signing_key import shared_key
 
 log = logging.getLogger("target_service")
 
@@ -75,6 +77,11 @@ class Service:
             RedisCacheBackend(self.redis_pool) if self.redis_pool else MemoryCacheBackend()
         )
         self.cache = ProfileCache(backend, self.store, settings, self.metrics)
+        self.read_your_writes = ReadYourWrites(
+            settings.read_your_writes_s,
+            mode=settings.read_your_writes_mode,
+            secret=settings.read_your_writes_secret,
+        )
         self.limiter = (
             ClientRateLimiter(
                 settings.rate_limit,
@@ -92,13 +99,20 @@ class Service:
         try:
             if self.limiter is not None:
                 self.limiter.open()
-            yield
+            async with self._signing_key():
+                yield
         finally:
             await self.cache.close()
             await self.store.close()
             if self.redis_pool is not None:
                 await self.redis_pool.aclose()
             self.metrics.process_exited()
+
+    def _signing_key(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The database's key for read-your-writes positions, unless one was given."""
+        if self.settings.read_your_writes_secret:
+            return contextlib.nullcontext()
+        return shared_key(self.store, self.read_your_writes, retry_s=self.settings.replica_retry_s)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -114,7 +128,7 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, *, metrics: ServiceMetrics | None = None) -> Starlette:
     service = Service(settings, metrics)
-    profiles = ProfilesApi(settings, service.store, service.cache)
+    profiles = ProfilesApi(settings, service.store, service.cache, service.read_your_writes)
     operations = OperationsApi(service.store, service.cache, service.limiter, service.metrics)
     routes = [*profiles.routes(), *operations.routes()]
     middleware = [

@@ -21,6 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client.process_collector import ProcessCollector
 
+from target_service.cap_metrics import CpuCapCollector
 from target_service.process_metrics import CoresCollector, InstanceCollector
 
 # A bound at the SLO (100 ms) and several around it, so p95 against the SLO is readable.
@@ -58,6 +59,7 @@ class ServiceMetrics:
         if multiprocess_dir is None:
             ProcessCollector(registry=r)
             r.register(CoresCollector())
+            r.register(CpuCapCollector())
         self.http_requests = Counter(
             "loadcap_http_requests",
             "HTTP requests by method, route template and status.",
@@ -156,6 +158,7 @@ class ServiceMetrics:
             instance, path=str(self.multiprocess_dir)
         )
         instance.register(InstanceCollector(os.getppid()))
+        instance.register(CpuCapCollector())  # one cgroup for all workers: read once
         return instance
 
     def process_exited(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncmy
 from asyncmy.connection import Connection
-from asyncmy.errors import IntegrityError
+from asyncmy.errors import IntegrityError, MySQLError
 
 from target_service.metrics import ServiceMetrics
 from target_service.mysql_pool import (
@@ -26,6 +26,12 @@ from target_service.mysql_pool import (
 )
 from target_service.replica_router import Query, ReplicaRouter
 from target_service.settings import Settings
+from target_service.signing_key import (
+    ER_NO_SUCH_TABLE,
+    MYSQL_TABLE,
+    mysql_created_key,
+    mysql_stored_key,
+)
 from target_service.storage import (
     Check,
     DuplicateEmail,
@@ -51,6 +57,8 @@ CREATE TABLE IF NOT EXISTS profiles (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 _ER_DUP_ENTRY = 1062
+_ER_BAD_DB_ERROR = 1049
+_KEY_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_ERRORS, MySQLError)
 # Rows per INSERT transaction when seeding: large enough that round trips vanish, small
 # enough that one statement stays well under max_allowed_packet and replicas apply it quickly.
 BULK_BATCH_ROWS = 5_000
@@ -94,7 +102,8 @@ class MySQLProfileStore:
         await self.router.master.close()
 
     async def init_schema(self) -> None:
-        """Create the database (when missing) and the profiles table, on the master."""
+        """Create the database (when missing), the profiles table and the signing key, on
+        the master."""
         database = self._master_address.database
         try:
             conn = await asyncmy.connect(**self._master_address.connect_kwargs(database=False))
@@ -113,12 +122,35 @@ class MySQLProfileStore:
                 )
                 await cursor.execute(f"USE `{database}`")
                 await cursor.execute(_SCHEMA)
+                await cursor.execute(MYSQL_TABLE)
+            await mysql_created_key(conn)
         except CONNECTION_ERRORS as exc:
             if not unreachable(exc):
                 raise
             raise master_unreachable(self._master_address, exc) from exc
         finally:
             await conn.ensure_closed()
+
+    async def signing_key(self) -> str | None:
+        """The fleet's key from the master (created there if absent); while the master is
+        unreachable, a replica's copy; None when no server has it."""
+        try:
+            async with self.router.master.connection() as conn:
+                return await mysql_created_key(conn)
+        except _KEY_ERRORS as exc:
+            if not (unreachable(exc) or _no_schema(exc)):
+                raise
+        for replica in self.router.replicas:
+            try:
+                async with replica.pool.connection() as conn:
+                    key = await mysql_stored_key(conn)
+            except _KEY_ERRORS as exc:
+                if not (unreachable(exc) or _no_schema(exc)):
+                    raise
+                continue
+            if key is not None:
+                return key
+        return None
 
     async def get_profile(self, profile_id: int, *, primary: bool = False) -> Profile | None:
         async def select(conn: Connection) -> Profile | None:
@@ -253,6 +285,12 @@ async def _select_profile(conn: Connection, profile_id: int) -> Profile | None:
         await cursor.execute(f"SELECT {_COLUMNS} FROM profiles WHERE id = %s", (profile_id,))
         row: Row | None = await cursor.fetchone()
     return None if row is None else _profile(row)
+
+
+def _no_schema(exc: BaseException) -> bool:
+    """The database or table is not there (yet): `init_schema` has not run on this server."""
+    errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    return errno in (_ER_BAD_DB_ERROR, ER_NO_SUCH_TABLE)
 
 
 def _raise_if_duplicate(exc: IntegrityError) -> None:

@@ -6,6 +6,10 @@
 With no settings it uses a fresh SQLite file in a temporary directory and no rate limit (load
 tests must measure the service, not the limiter). Given settings are used as they are; the
 database is seeded with `profiles` profiles only when it has none.
+
+`cpus=0.25` starts the service inside a new `CpuCap` of a quarter of a core: the process is
+in the cap before it executes anything, so every uvicorn worker it forks shares the one
+quota; the cap is removed on stop. Where no cap can be made, `start()` raises `CpuCapError`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from types import TracebackType
 
 import httpx
 
+from target_service.cpu_cap import CpuCap
 from target_service.settings import Settings
 
 STOP_TIMEOUT_S = 10.0
@@ -88,6 +93,8 @@ class ServiceProcess:
         port: int | None = None,
         startup_timeout_s: float = 60.0,
         command_prefix: Sequence[str] = (),
+        cpus: float | None = None,
+        cpu_period_us: int | None = None,
     ) -> None:
         # Holds the log and, without settings, the SQLite file; removed on stop.
         self.workdir = Path(tempfile.mkdtemp(prefix="loadcap-service-"))
@@ -101,6 +108,9 @@ class ServiceProcess:
         self.startup_timeout_s = startup_timeout_s
         # e.g. ("taskset", "-c", "0"): the caller keeps the service on CPUs of its own.
         self.command_prefix = tuple(command_prefix)
+        self.cpus = cpus
+        self.cpu_period_us = cpu_period_us  # None: CpuCap's default
+        self.cap: CpuCap | None = None
         self.base_url = f"http://{host}:{self.port}"
         self.log_path = self.workdir / "service.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -114,12 +124,17 @@ class ServiceProcess:
             "--host", self.host, "--port", str(self.port),
             "--workers", str(self.workers), "--seed", str(self.profiles),
         ]  # fmt: skip
-        env = {**os.environ, **self.settings.to_env()}
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        if self.cpus is not None:
+            self.cap = CpuCap.create(
+                self.cpus, name=f"service-{self.port}", period_us=self.cpu_period_us
             )
+            command = _joining(self.cap, command)
+        env = {**os.environ, **self.settings.to_env()}
         try:
+            with self.log_path.open("wb") as log:
+                self._process = subprocess.Popen(
+                    command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
             self._wait_healthy()
         except BaseException:
             self.stop()
@@ -164,7 +179,12 @@ class ServiceProcess:
         if process is not None:
             # SIGKILL to the whole session: with --workers N the workers die with the supervisor.
             returncode = stop_process(process, group={signal.SIGKILL})
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        cap, self.cap = self.cap, None
+        try:
+            if cap is not None:
+                cap.remove()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return returncode
 
     def __enter__(self) -> ServiceProcess:
@@ -177,3 +197,10 @@ class ServiceProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _joining(cap: CpuCap, command: Sequence[str]) -> list[str]:
+    """`command` run by a shell that first moves itself into the cap, then execs it: the
+    command never runs a moment outside the cap, and no preexec hook runs in a forked child."""
+    procs = str(cap.path / "cgroup.procs")
+    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', procs, *command]

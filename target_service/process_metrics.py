@@ -8,8 +8,8 @@ has no process metrics, so `InstanceCollector` sums them over that process tree 
 the workers alive now, plus what finished children (a restarted worker) already spent.
 
 `loadcap_cpu_cores_available` says how many cores those processes can keep busy at once — one
-per worker process, no more than the CPUs the instance may run on — so that "cores used"
-becomes a utilization.
+per worker process, no more than the CPUs the instance may run on nor its CPU quota (a
+cgroup's, `cgroup_quota.current_cap`) — so that "cores used" becomes a utilization.
 """
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ import psutil
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from target_service.cgroup_quota import current_cap
+
 CORES_AVAILABLE = "loadcap_cpu_cores_available"
-CORES_HELP = "Cores the service's processes can use at once: min(worker processes, CPUs allowed)."
+CORES_HELP = (
+    "Cores the service's processes can use at once: min(worker processes, CPUs allowed, CPU quota)."
+)
 
 
 def allowed_cpus() -> int:
@@ -33,11 +37,18 @@ def allowed_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def cores_available(processes: int) -> float:
+    """One core per process at most, within the CPUs allowed and the cgroup's CPU quota."""
+    cores = float(max(1, min(processes, allowed_cpus())))
+    quota = current_cap()
+    return min(cores, quota.cores) if quota is not None else cores
+
+
 class CoresCollector(Collector):
     """`loadcap_cpu_cores_available` for a single-process service."""
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        yield GaugeMetricFamily(CORES_AVAILABLE, CORES_HELP, value=float(min(1, allowed_cpus())))
+        yield GaugeMetricFamily(CORES_AVAILABLE, CORES_HELP, value=cores_available(1))
 
 
 class InstanceCollector(Collector):
@@ -88,9 +99,7 @@ class InstanceCollector(Collector):
             "Start time of the instance since unix epoch in seconds.",
             value=started,
         )
-        yield GaugeMetricFamily(
-            CORES_AVAILABLE, CORES_HELP, value=float(max(1, min(workers, allowed_cpus())))
-        )
+        yield GaugeMetricFamily(CORES_AVAILABLE, CORES_HELP, value=cores_available(workers))
 
 
 def _is_helper(process: psutil.Process) -> bool:

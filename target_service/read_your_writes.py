@@ -6,7 +6,9 @@ Two modes (`read_your_writes_mode`):
   HMAC-signed so a client cannot claim another position, in the `loadcap_rw` cookie and the
   `X-Loadcap-Read-After` header. A read that sends either back must observe that position:
   the router serves it from a replica that has applied it (see `replica_router`). Every
-  instance sharing `read_your_writes_secret` honours it.
+  instance with the same key honours it: `read_your_writes_secret` when given, else the key
+  kept in the shared database (`signing_key`), which the service passes to `use_key` at
+  start.
 - `window` (servers without GTIDs): the cookie holds the write's Unix time in ms; while it is
   younger than `read_your_writes_s` the client's reads go to the primary (Rails'
   DatabaseSelector idea). In `gtid` mode a write without a GTID (no binary log) falls back
@@ -45,8 +47,15 @@ class ReadYourWrites:
         self.window_ms = int(window_s * 1000)
         self.max_age = math.ceil(window_s)
         self.causal = mode == "gtid"
-        # Unset: random, so only this process's tokens verify (documented for fleets).
+        # Unset: random until `use_key` gives the fleet's key (only this process verifies it).
         self._key = secret.encode() if secret else secrets.token_bytes(32)
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"ReadYourWrites(window_ms={self.window_ms}, causal={self.causal})"
+
+    def use_key(self, key: str) -> None:
+        """Sign and verify with `key` from now on (the fleet's key, read from the database)."""
+        self._key = key.encode()
 
     def route(self, request: Request) -> tuple[bool, GtidPosition | None]:
         """Where a read goes, from one pass over the raw headers (every read request pays

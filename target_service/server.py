@@ -26,6 +26,10 @@ from target_service.settings import Settings, SettingsError
 from target_service.storage import StorageUnavailable
 
 APP_FACTORY = "target_service.app:app_from_env"
+# Idle keep-alive connections close after this; a load balancer in front must close its idle
+# connections to the service sooner (compose/nginx.conf: keepalive_timeout 4s), or it may
+# send a request on a connection the service is closing.
+KEEP_ALIVE_S = 5
 log = logging.getLogger("target_service")
 
 
@@ -100,9 +104,9 @@ def _run_uvicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         http=functools.partial(  # type: ignore[arg-type]
             BoundedHttpToolsProtocol, head_timeout_s=settings.head_timeout_s
         ),
-        # Idle keep-alive connections close after this; a request head that has begun must
-        # arrive whole within settings.head_timeout_s (BoundedHttpToolsProtocol).
-        timeout_keep_alive=5,
+        # A request head that has begun must arrive whole within settings.head_timeout_s
+        # (BoundedHttpToolsProtocol).
+        timeout_keep_alive=KEEP_ALIVE_S,
         # No limit_concurrency: its 503s would fall on normal clients as much as on slow ones;
         # slow ones are bounded by the head timeout and size instead.
         access_log=False,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -46,7 +45,8 @@ class Settings:
     replica_check_interval_s: float = 1.0  # how often replica lag is measured
     read_your_writes_s: float = 5.0
     read_your_writes_mode: str = "gtid"  # "gtid" (causal reads by position) or "window"
-    # Signs read-your-writes positions; instances behind one load balancer must share it.
+    # Signs read-your-writes positions; empty: the key kept in the shared database, which
+    # every instance on it reads at start (signing_key.py).
     read_your_writes_secret: str = field(default="", repr=False)
     replica_max_stale_s: float = 300.0  # how long replicas serve reads while the master is down
     max_page_limit: int = 100
@@ -71,10 +71,6 @@ class Settings:
             if raw is not None:
                 values[f.name] = _parse(f.name, raw, type(f.default))
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if ENV_PREFIX + "READ_YOUR_WRITES_SECRET" not in env:
-            # One secret per `serve` (its workers inherit it through to_env); several
-            # instances must be given one.
-            values.setdefault("read_your_writes_secret", secrets.token_hex(32))
         if "rate_limit" in values and isinstance(values["rate_limit"], str):
             values["rate_limit"] = _rate_limit_or_none(values["rate_limit"])
         return cls(**values)

@@ -17,6 +17,13 @@ import aiosqlite
 
 from target_service.metrics import ServiceMetrics
 from target_service.settings import Settings, SettingsError
+from target_service.signing_key import (
+    KEY_NAME,
+    SQLITE_INSERT_KEY,
+    SQLITE_SELECT_KEY,
+    SQLITE_TABLE,
+    new_key,
+)
 from target_service.storage import (
     Check,
     DuplicateEmail,
@@ -123,6 +130,19 @@ class SQLiteProfileStore:
 
     async def init_schema(self) -> None:
         await self._write(SCHEMA, ())
+        await self._write(SQLITE_TABLE, ())
+        await self._write(SQLITE_INSERT_KEY, (KEY_NAME, new_key()))
+
+    async def signing_key(self) -> str | None:
+        """The key in this file, created if absent (`INSERT OR IGNORE`: concurrent workers
+        starting together keep the first one written)."""
+        try:
+            await self._write(SQLITE_TABLE, ())
+            await self._write(SQLITE_INSERT_KEY, (KEY_NAME, new_key()))
+            rows = await self._read(SQLITE_SELECT_KEY, (KEY_NAME,))
+        except StorageUnavailable:
+            return None
+        return str(rows[0][0]) if rows else None
 
     async def get_profile(self, profile_id: int, *, primary: bool = False) -> Profile | None:
         rows = await self._read(SELECT_ONE, (profile_id,))

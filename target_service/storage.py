@@ -85,4 +85,9 @@ class ProfileStore(Protocol):
         """Insert many profiles quickly (seeding); returns the number inserted."""
         ...
 
+    async def signing_key(self) -> str | None:
+        """The read-your-writes key every instance on this database shares (`signing_key.py`):
+        created once if absent, then read back; None while no server can say."""
+        ...
+
     async def checks(self) -> list[Check]: ...

@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.nginx_server",
     "tests.fixtures.service",
     "tests.fixtures.prometheus_server",
+    "tests.fixtures.fleet",
 ]

@@ -114,8 +114,8 @@ def test_app_environment_is_a_valid_production_configuration() -> None:
         f"mariadb-replica-{n}:3306/loadcap" for n in (1, 2, 3)
     ]
     assert settings.read_your_writes_mode == "gtid"
-    # Set explicitly, so every instance verifies the positions the others sign.
-    assert "LOADCAP_READ_YOUR_WRITES_SECRET" in service("app")["environment"]
+    # No demo key in the repository: every instance reads the one kept in the database.
+    assert settings.read_your_writes_secret == ""
     assert settings.redis_url == "redis://redis:6379/0"
 
 
@@ -207,3 +207,14 @@ def test_image_contains_every_package_the_project_installs() -> None:
     assert 'CMD ["loadcap", "serve", "--host", "0.0.0.0", "--port", "8000"]' in dockerfile
     # The image runs the versions the tests passed with, as scripts/bootstrap installs them.
     assert "pip install -c constraints.txt ." in dockerfile
+
+
+def test_each_app_instance_has_a_loopback_port_for_its_metrics() -> None:
+    """`loadcap scaleout --metrics-url` reads every instance's /metrics from the host."""
+    [published] = service("app")["ports"]
+    host, ports, container_port = published.rsplit(":", 2)
+    first, last = (int(p) for p in ports.split("-"))
+    assert host == "127.0.0.1"  # never on a public interface
+    assert container_port == "8000"
+    replicas = int(service("app")["deploy"]["replicas"])
+    assert last - first + 1 >= replicas

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from target_service.server import KEEP_ALIVE_S
 from tests.fixtures.nginx_server import (
     COMPOSE_NGINX_CONF,
     COMPOSE_UPSTREAM,
@@ -53,6 +54,11 @@ def test_upstream_is_least_conn_with_passive_health_checks_and_keepalive() -> No
     assert upstream[0] == "upstream app { least_conn"
     assert COMPOSE_UPSTREAM.rstrip(";") in upstream
     assert "keepalive 64" in upstream
+    # nginx closes an idle connection to an instance before the instance does (uvicorn's
+    # keep-alive timeout): a request nginx sends on a connection the instance is closing
+    # would fail, and a POST or PATCH is not retried.
+    timeout = next(d for d in upstream if d.startswith("keepalive_timeout "))
+    assert float(timeout.split()[1].removesuffix("s")) < KEEP_ALIVE_S
 
 
 def test_proxy_passes_the_client_address_on() -> None:
@@ -81,8 +87,8 @@ def test_body_limit_backstop_sits_above_the_apps_100_kb() -> None:
 
 def test_test_variant_only_changes_what_a_test_must(tmp_path: Path) -> None:
     text = render_test_conf([1111, 2222], port=3333, directory=tmp_path)
-    assert "server 127.0.0.1:1111 max_fails=3 fail_timeout=30s;" in text
-    assert "server 127.0.0.1:2222 max_fails=3 fail_timeout=30s;" in text
+    assert "server 127.0.0.1:1111 max_fails=3 fail_timeout=10s;" in text
+    assert "server 127.0.0.1:2222 max_fails=3 fail_timeout=10s;" in text
     assert "listen 127.0.0.1:3333;" in text
     assert "app:8000" not in re.sub(r"#[^\n]*", "", text)
     for directive in ("least_conn;", "$proxy_add_x_forwarded_for", "proxy_next_upstream_tries 2;"):

@@ -7,9 +7,10 @@ window a fault was active.
         ...  # inject the fault, wait for recovery
     print(probe.figures(fault_window))
 
-Reads are 80% (list 40 + get 40) and writes 20% (POST 10, PATCH 10): close to the 80/10/5/5
-mix but with enough writes to audit. Every acknowledged write is remembered (`acknowledged`)
-with the value the service confirmed, so a test can check afterwards that none was lost.
+Reads are 80% (list 40 + get 40) and writes 20% (POST 10, PATCH 10) by default: close to the
+80/10/5/5 mix but with enough writes to audit; `mix=SEED_MIX` is the seed's own. Every
+acknowledged write is remembered (`acknowledged`) with the value the service confirmed, so a
+test can check afterwards that none was lost.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from dataclasses import dataclass, field
 import httpx
 
 MAX_PROBE_S = 60.0  # no probe runs longer than this, whatever the test does
+# Shares of (list, get, POST, PATCH).
+Mix = tuple[float, float, float, float]
+AUDIT_MIX: Mix = (0.40, 0.40, 0.10, 0.10)
+SEED_MIX: Mix = (0.80, 0.10, 0.05, 0.05)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class LoadProbe:
     ids: Sequence[int]
     cookies: bool = False  # stateless clients by default: the harder case for consistency
     timeout_s: float = 5.0
+    mix: Mix = AUDIT_MIX
     answers: list[Answer] = field(default_factory=list)
     # id -> bio the service acknowledged last for it (PATCH); email -> id for POSTs.
     acknowledged_patches: dict[int, str] = field(default_factory=dict)
@@ -97,13 +103,14 @@ class LoadProbe:
         serial = next(self._sequence)
         started = time.monotonic()
         status = 0
-        if roll < 0.4:
+        lists, gets, creates, _ = self.mix
+        if roll < lists:
             kind = "list"
             request = client.build_request("GET", "/api/profiles", params={"limit": 20})
-        elif roll < 0.8:
+        elif roll < lists + gets:
             kind = "get"
             request = client.build_request("GET", f"/api/profile/{rng.choice(self.ids)}")
-        elif roll < 0.9 or not own_ids:
+        elif roll < lists + gets + creates or not own_ids:
             kind = "create"
             email = f"probe-{number}-{serial}@example.com"
             body = {"name": f"Probe {serial}", "email": email, "bio": f"created {serial}"}
@@ -136,6 +143,10 @@ class LoadProbe:
         return sum(
             1 for a in self.answers if a.kind in ("create", "patch") and 200 <= a.status < 300
         )
+
+    def in_flight(self, moment: float) -> list[Answer]:
+        """Requests sent before `moment` and answered (or failed) after it."""
+        return [a for a in self.answers if a.started <= moment < a.started + a.seconds]
 
     def figures(
         self, window: tuple[float, float] | None = None, *, by_end: bool = False

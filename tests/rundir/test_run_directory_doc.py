@@ -12,12 +12,14 @@ import pytest
 
 from rundir.hdr_json import HdrDocument
 from rundir.run_json import RunRecord
+from rundir.scaleout_json import ScaleoutDocument
 from rundir.summary_json import Summary
 
 DOC = Path(__file__).parents[2] / "docs" / "run-directory.md"
 SCHEMAS: dict[str, type[msgspec.Struct]] = {
     "hdr.json": HdrDocument,
     "run.json": RunRecord,
+    "scaleout.json": ScaleoutDocument,
     "summary.json": Summary,
 }
 # Fields documented by another section: summary.json's `run` is a copy of run.json.
@@ -86,7 +88,8 @@ def schema_fields(schema: type[msgspec.Struct]) -> tuple[set[str], set[str]]:
                 maps.add(path)
         elif isinstance(info, msgspec.inspect.StructType):
             for field in info.fields:
-                child = f"{path}.{field.name}" if path else field.name
+                name = field.encode_name  # as the document spells it (`lambda`)
+                child = f"{path}.{name}" if path else name
                 paths.add(child)
                 walk(field.type, child)
 

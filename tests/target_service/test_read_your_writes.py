@@ -164,20 +164,21 @@ async def test_garbage_read_your_writes_values_never_break_a_read(sqlite_api: Ap
             assert (await client.get("/api/profiles", headers=headers)).status_code == 200
 
 
-def test_settings_choose_the_mode_and_share_one_secret_per_process() -> None:
+def test_settings_choose_the_mode_and_leave_the_key_to_the_database_by_default() -> None:
     from target_service.settings import SettingsError
 
-    generated = Settings.from_env({})
-    assert generated.read_your_writes_mode == "gtid"
-    assert len(generated.read_your_writes_secret) == 64
-    assert generated.read_your_writes_secret != Settings.from_env({}).read_your_writes_secret
-    assert "secret" not in repr(generated)
-    # Workers receive the parent's settings through the environment: the same secret.
-    assert Settings.from_env(generated.to_env()) == generated
+    default = Settings.from_env({})
+    assert default.read_your_writes_mode == "gtid"
+    # Empty: every instance reads the key kept in the shared database (test_signing_key.py).
+    assert default.read_your_writes_secret == ""
+    assert Settings.from_env(default.to_env()) == default
     given = Settings.from_env(
         {"LOADCAP_READ_YOUR_WRITES_SECRET": "s3", "LOADCAP_READ_YOUR_WRITES_MODE": "window"}
     )
     assert (given.read_your_writes_secret, given.read_your_writes_mode) == ("s3", "window")
+    assert "s3" not in repr(given)
+    # Workers receive the parent's settings through the environment: the same secret.
+    assert Settings.from_env(given.to_env()) == given
     with pytest.raises(SettingsError, match="READ_YOUR_WRITES_MODE"):
         Settings.from_env({"LOADCAP_READ_YOUR_WRITES_MODE": "time"})
 
