@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from capacity.errors import CapacityInputError
+from capacity.figures import Figure
 from capacity.pricing import PriceBook
 from capacity.workload import Workload
 
@@ -18,6 +19,7 @@ GIB = 1024**3
 REDIS_KEY_OVERHEAD_BYTES = 100
 # ElastiCache's reserved-memory-percent default keeps 25% for replication and snapshots.
 ELASTICACHE_USABLE_SHARE = 0.75
+ASSUMED_ROW_BYTES = Figure(400.0, "assumed; pass --row-bytes or --sqlite-db to measure")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,12 +27,12 @@ class CacheAssumptions:
     node_type: str = "cache.r6g.large"
     profile_ttl_s: float = 300.0  # the seed's TTLs
     list_ttl_s: float = 60.0
-    row_bytes: float = 400.0  # one profile as cached JSON
+    row_bytes: Figure = ASSUMED_ROW_BYTES  # one profile as cached JSON
     page_size: int = 20
     profiles: int | None = None  # rows in the table, when known, caps the live keys
 
     def __post_init__(self) -> None:
-        if self.row_bytes <= 0 or self.page_size < 1:
+        if self.row_bytes.value <= 0 or self.page_size < 1:
             raise CapacityInputError("row bytes and page size must be positive")
         if self.profile_ttl_s < 0 or self.list_ttl_s < 0:
             raise CapacityInputError("cache TTLs must be 0 or more")
@@ -61,8 +63,9 @@ def size_cache(
     if a.profiles is not None:
         profile_keys = min(profile_keys, a.profiles)
         list_keys = min(list_keys, max(1, math.ceil(a.profiles / a.page_size)))
-    memory = profile_keys * (a.row_bytes + REDIS_KEY_OVERHEAD_BYTES) + list_keys * (
-        a.page_size * a.row_bytes + REDIS_KEY_OVERHEAD_BYTES
+    row_bytes = a.row_bytes.value
+    memory = profile_keys * (row_bytes + REDIS_KEY_OVERHEAD_BYTES) + list_keys * (
+        a.page_size * row_bytes + REDIS_KEY_OVERHEAD_BYTES
     )
     usable = book.cache_node(region, a.node_type).memory_gib * GIB * ELASTICACHE_USABLE_SHARE
     warning = None

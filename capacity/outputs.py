@@ -4,14 +4,15 @@ one output format. The CLI only parses flags and prints what this returns.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from capacity.app_tier import per_instance_rps
 from capacity.autoscale import (
     DaySimulation,
     ScalingPolicy,
@@ -23,8 +24,9 @@ from capacity.errors import CapacityInputError
 from capacity.planner import PlanOptions, make_plan_report
 from capacity.pricing import PriceBook, load_price_book
 from capacity.render import to_csv, to_markdown, to_rich
-from capacity.report import PlanReport, report_dict
+from capacity.report import PlanReport, plan_document
 from capacity.seed import SEED_PER_INSTANCE_RPS
+from rundir.plan_json import PlanAutoscale, plan_text
 
 Format = Literal["terminal", "json", "md", "csv"]
 
@@ -95,9 +97,8 @@ def autoscale_summary(
     else:
         return None
     request = report.request
-    assert request.per_instance_rps is not None  # the planner always resolves one
     policy = ScalingPolicy(
-        per_instance_rps=request.per_instance_rps,
+        per_instance_rps=per_instance_rps(request, request.instance_type, book).value,
         utilization=request.utilization,
         redundancy=request.redundancy,
     )
@@ -131,9 +132,9 @@ def write_plan_chart(
         )
     }
     if request.per_instance_rps is not None:
-        label = f"linear: {request.per_instance_rps:,.0f} req/s measured"
+        label = f"linear: {request.per_instance_rps.value:,.0f} req/s measured"
         linear[label] = LinearSeries(
-            request.per_instance_rps, request.utilization, request.redundancy
+            request.per_instance_rps.value, request.utilization, request.redundancy
         )
     sweep = sweep_loads(
         linear=linear,
@@ -160,10 +161,12 @@ def render_plan(options: PlanOptions, output: PlanOutput) -> str | RenderableTyp
     if output.chart is not None:
         write_plan_chart(report, book, output.chart, day)
     if output.fmt == "json":
-        data = report_dict(report)
-        data["autoscale"] = None if day is None else day.to_dict()
-        data["chart"] = None if output.chart is None else str(output.chart)
-        return json.dumps(data, indent=2) + "\n"
+        document = msgspec.structs.replace(
+            plan_document(report),
+            autoscale=None if day is None else msgspec.convert(day.to_dict(), PlanAutoscale),
+            chart=None if output.chart is None else str(output.chart),
+        )
+        return plan_text(document)
     if output.fmt == "csv":
         return to_csv(report)
     wrote = "" if output.chart is None else f"\nwrote {output.chart}\n"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from capacity.app_tier import app_sizing, per_instance_rps
 from capacity.cache_tier import CacheAssumptions, CacheTier, size_cache
 from capacity.cost import CostTable, EdgeAssumptions, Fleet, cpu_credit_item, price_fleet
 from capacity.database import DatabaseAssumptions, DatabaseTier, size_database
 from capacity.errors import CapacityInputError
+from capacity.figures import Figure
 from capacity.growth import DataGrowth, project_growth
+from capacity.imbalance import check_imbalance, random_placement_note
 from capacity.pricing import PriceBook
 from capacity.seed import (
     SEED_CACHE_NODE,
@@ -22,15 +25,13 @@ from capacity.seed import (
     SEED_REPLICA_CLASS,
     SEED_REPLICAS,
 )
-from capacity.sizing import (
-    check_positive,
-    check_redundancy,
-    check_utilization,
-    linear_instances,
-    usl_instances,
-)
+from capacity.sizing import check_positive, check_redundancy, check_utilization
+from capacity.slo_sizing import LatencyObjective, SloSizing
 from capacity.usl import UslFit
 from capacity.workload import Workload
+
+EVEN_BALANCE = Figure(1.0, "assumed: every instance gets the same share")
+MAX_ZONES = 6  # no AWS region has more Availability Zones than this for general use
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,12 +39,10 @@ class PlanRequest:
     """Everything a plan depends on; built by the CLI from flags and a run directory."""
 
     workload: Workload
-    per_instance_rps: float | None = None
-    per_instance_source: str = "given"
+    per_instance_rps: Figure | None = None
     # 1 / D from a run (Utilization Law): an instance with v vCPUs, one worker per vCPU,
     # carries per_core_rps x v at 100 % CPU. Preferred over per_instance_rps when given.
-    per_core_rps: float | None = None
-    per_core_source: str = "given"
+    per_core_rps: Figure | None = None
     fit: UslFit | None = None
     utilization: float = 0.7
     redundancy: int = 1
@@ -52,9 +51,17 @@ class PlanRequest:
     database: DatabaseAssumptions = field(default_factory=DatabaseAssumptions)
     cache: CacheAssumptions = field(default_factory=CacheAssumptions)
     edge: EdgeAssumptions = field(default_factory=EdgeAssumptions)
-    row_bytes_source: str = "assumed"
     current_profiles: int = 0
     p95_ms: float | None = None  # from the run, shown beside the throughput it was met at
+    latency: LatencyObjective | None = None  # size by queueing for this p95 when given
+    zones: int = 1
+    survive_zone_loss: bool = True  # with zones >= 2: one zone's instances may be lost
+    regions: tuple[str, ...] = ()  # active-active, the first the primary (== region)
+    region_share: float = 1.0  # of the load each region carries when the others are down
+    per_core_spread: tuple[float, float] | None = None  # 1 / D at the run's slowest, fastest
+    target_range: tuple[float, ...] = ()  # low, mid, high (--target-rps LOW:MID:HIGH)
+    short_cost_factor: float = 3.0  # an instance short costs this many idle ones (ranges)
+    lb_imbalance: Figure = EVEN_BALANCE  # busiest instance's share x instances
 
     def __post_init__(self) -> None:
         check_utilization(self.utilization)
@@ -64,15 +71,22 @@ class PlanRequest:
                 "give --per-instance-rps, --per-core-rps, --from RUN_DIR or --fit CSV"
             )
         if self.per_core_rps is not None:
-            check_positive("--per-core-rps", self.per_core_rps)
+            check_positive("--per-core-rps", self.per_core_rps.value)
+        if not 1 <= self.zones <= MAX_ZONES:
+            raise CapacityInputError(f"--zones must be 1 to {MAX_ZONES}, got {self.zones}")
+        if self.latency is not None:
+            check_positive("--slo-p95-ms", self.latency.p95_ms.value)
+        check_imbalance(self.lb_imbalance.value)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Plan:
     name: str
     instances: int
+    serving_instances: int  # needed with everything up: the rest is zone headroom or spares
     instance_type: str
     sizing: str  # how the instance count was reached, in one line
+    slo: SloSizing | None  # the queueing model's fleet, when a latency objective is known
     database: DatabaseTier
     cache: CacheTier
     cost: CostTable
@@ -83,9 +97,18 @@ class Plan:
 
 def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
     """Instances from measured per-instance throughput (or the USL fit), tiers sized to match."""
-    instances, sizing = _app_instances(request, request.instance_type, book)
+    app = app_sizing(request, request.instance_type, book)
+    instances, sizing = app.instances, app.sizing
     cpu_share = implied_cpu_share(request, request.instance_type, instances, book)
     notes = [f"per-instance throughput: {sizing}"]
+    if app.slo is not None:
+        notes.append(f"the {request.utilization:.0%} rule, for comparison: {app.rule}")
+    if request.lb_imbalance.value == 1:
+        per_instance = per_instance_rps(request, request.instance_type, book).value
+        placement = random_placement_note(
+            request.workload.target_rps, per_instance * request.utilization, app.serving
+        )
+        notes += [placement] if placement else []
     if cpu_share is not None:
         notes.append(
             f"CPU credits from service demand: {request.workload.target_rps:,.0f} req/s over "
@@ -101,6 +124,8 @@ def right_sized_plan(request: PlanRequest, book: PriceBook) -> Plan:
         request,
         book,
         instances=instances,
+        serving_instances=app.serving,
+        slo=app.slo,
         instance_type=request.instance_type,
         database=request.database,
         replicas=None,
@@ -129,6 +154,8 @@ def seed_plan_priced(request: PlanRequest, book: PriceBook) -> Plan:
         seed_request,
         book,
         instances=SEED_INSTANCES,
+        serving_instances=SEED_INSTANCES,
+        slo=None,
         instance_type=SEED_INSTANCE_TYPE,
         database=seed_db,
         replicas=SEED_REPLICAS,
@@ -144,6 +171,8 @@ def _assemble(
     book: PriceBook,
     *,
     instances: int,
+    serving_instances: int,
+    slo: SloSizing | None,
     instance_type: str,
     database: DatabaseAssumptions,
     replicas: int | None,
@@ -178,13 +207,13 @@ def _assemble(
         book=book,
         region=region,
         edge=request.edge,
-        row_bytes=request.cache.row_bytes,
+        row_bytes=request.cache.row_bytes.value,
         page_size=request.cache.page_size,
     )
     growth = project_growth(
         workload,
-        row_bytes=request.cache.row_bytes,
-        row_bytes_source=request.row_bytes_source,
+        row_bytes=request.cache.row_bytes.value,
+        row_bytes_source=request.cache.row_bytes.source,
         current_rows=request.current_profiles,
     )
     warnings = list(db_tier.warnings)
@@ -193,52 +222,16 @@ def _assemble(
     return Plan(
         name=name,
         instances=instances,
+        serving_instances=serving_instances,
         instance_type=instance_type,
         sizing=sizing,
+        slo=slo,
         database=db_tier,
         cache=cache_tier,
         cost=cost,
         growth=growth,
         warnings=warnings,
         notes=notes,
-    )
-
-
-def _app_instances(request: PlanRequest, instance_type: str, book: PriceBook) -> tuple[int, str]:
-    """Instance count for `instance_type`, scaling measured throughput by its vCPU count."""
-    reference = book.ec2(request.region, request.instance_type)
-    scale = book.ec2(request.region, instance_type).vcpu / reference.vcpu
-    target = request.workload.target_rps
-    if request.fit is not None:
-        fit = replace(request.fit, lam=request.fit.lam * scale)
-        usl = usl_instances(
-            target, fit, utilization=request.utilization, redundancy=request.redundancy
-        )
-        if not usl.reachable:
-            raise CapacityInputError(
-                f"the USL fit peaks at {usl.ceiling_rps:,.0f} req/s; at {request.utilization:.0%}"
-                f" utilization no fleet of this design reaches {target:,.0f} req/s"
-            )
-        serving = usl.instances - request.redundancy
-        return usl.instances, (
-            f"USL X(N): {serving} instances deliver {usl.modelled_rps:,.0f} req/s "
-            f"(x {request.utilization:.0%} >= {target:,.0f}) + {request.redundancy} redundancy"
-        )
-    if request.per_core_rps is not None:
-        vcpu = book.ec2(request.region, instance_type).vcpu
-        per_instance = request.per_core_rps * vcpu
-        rate = f"{request.per_core_rps:,.1f} req/s per core x {vcpu} vCPU"
-        source = f"{request.per_core_source}; one worker per vCPU"
-    else:
-        assert request.per_instance_rps is not None  # PlanRequest guarantees one of them
-        per_instance = request.per_instance_rps * scale
-        rate, source = f"{per_instance:,.1f} req/s", request.per_instance_source
-    count = linear_instances(
-        target, per_instance, utilization=request.utilization, redundancy=request.redundancy
-    )
-    return count, (
-        f"ceil({target:,.0f} / ({rate} x {request.utilization:g})) + "
-        f"{request.redundancy} = {count} ({source})"
     )
 
 
@@ -254,7 +247,10 @@ def instance_options(request: PlanRequest, book: PriceBook) -> list[InstanceOpti
     """Every EC2 type in the price book for this target, cheapest first."""
     options = []
     for instance_type, price in book.region(request.region).ec2.items():
-        instances, _ = _app_instances(request, instance_type, book)
+        try:
+            instances = app_sizing(request, instance_type, book).instances
+        except CapacityInputError:
+            continue  # this type cannot meet the objective: it is no option
         monthly = instances * book.monthly(price.hourly_usd)
         note = f"{price.vcpu} vCPU, {price.memory_gib:g} GiB, {price.arch}"
         share = implied_cpu_share(request, instance_type, instances, book)
@@ -284,4 +280,5 @@ def implied_cpu_share(
     if request.per_core_rps is None or request.fit is not None or instances <= 0:
         return None
     vcpu = book.ec2(request.region, instance_type).vcpu
-    return min(1.0, request.workload.target_rps / (instances * request.per_core_rps * vcpu))
+    per_core = request.per_core_rps.value
+    return min(1.0, request.workload.target_rps / (instances * per_core * vcpu))

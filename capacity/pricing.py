@@ -87,6 +87,14 @@ class CloudWatchPrice(msgspec.Struct, forbid_unknown_fields=True):
     date: IsoDate
 
 
+class TransferPrice(msgspec.Struct, forbid_unknown_fields=True):
+    """Data sent from this region to another AWS region (the receiving side pays nothing)."""
+
+    usd_per_gb: NonNegativeUsd
+    source: Source
+    date: IsoDate
+
+
 class RegionPrices(msgspec.Struct, forbid_unknown_fields=True):
     ec2: dict[str, Ec2Price]
     ec2_cpu_credits: CpuCreditPrice
@@ -94,6 +102,7 @@ class RegionPrices(msgspec.Struct, forbid_unknown_fields=True):
     elasticache: dict[str, CachePrice]
     alb: AlbPrice
     cloudwatch: CloudWatchPrice
+    inter_region_transfer: TransferPrice | None = None  # needed to be a --regions primary
 
 
 class PriceBook(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -111,7 +120,9 @@ class PriceBook(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             return self.regions[name]
         except KeyError:
             raise CapacityInputError(
-                f"unknown region {name!r}; the price file has: {', '.join(sorted(self.regions))}"
+                f"unknown region {name!r}: no sourced prices for it (the price file has: "
+                f"{', '.join(sorted(self.regions))}); loadcap does not guess prices: add the "
+                "region, each price with its source and date, to a file given with --prices"
             ) from None
 
     def ec2(self, region: str, instance_type: str) -> Ec2Price:

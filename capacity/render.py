@@ -71,6 +71,22 @@ def _summary_lines(report: PlanReport) -> list[str]:
         f"{req.redundancy}, {req.region}, prices {report.prices_version}.",
         f"Right-sized: {right.instances} x {right.instance_type}; {right.sizing}.",
     ]
+    if right.slo is not None:
+        slo = right.slo
+        lines.append(
+            f"Sized for latency (M/M/c): {slo.instances} x {right.instance_type}, predicted p95 "
+            f"{slo.predicted_p95_ms:,.1f} ms at {w.target_rps:,.0f} req/s (objective "
+            f"{slo.objective.p95_ms.value:g} ms, {slo.objective.p95_ms.source}); the "
+            f"{req.utilization:.0%} rule gives {slo.rule_of_thumb_instances}."
+        )
+    if report.zones is not None:
+        lines.append(f"Zones: {report.zones.sentence()}.")
+    lines.append(f"Availability: {report.availability.sentence()}.")
+    if report.regions is not None:
+        lines.append(f"Regions: {report.regions.sentence()}.")
+    if report.ranges is not None:
+        lines.append(f"Range of loads: {report.ranges.sentence()}.")
+    lines += _seed_judged(report)
     if req.p95_ms is not None:
         # runs.py takes the run's totals: the p95 over the whole run, every load level in it.
         lines.append(f"Measured p95 over the whole run: {req.p95_ms:,.1f} ms.")
@@ -78,6 +94,21 @@ def _summary_lines(report: PlanReport) -> list[str]:
     lines.append(
         f"Cheapest instance type for the target: {cheapest.instances} x "
         f"{cheapest.instance_type} at {_usd(cheapest.monthly_usd)}/month ({cheapest.note})."
+    )
+    return lines
+
+
+def _seed_judged(report: PlanReport) -> list[str]:
+    """The seed's plan re-judged by the same model and SLAs as the right-sized one."""
+    seed = report.seed_availability
+    lines = []
+    if report.seed_latency is not None:
+        target = report.request.workload.target_rps
+        lines.append(f"Seed re-judged: {report.seed_latency.sentence(target)}.")
+    lines.append(
+        f"Seed re-judged: as written (one zone, no Multi-AZ named) its availability is "
+        f"{seed.availability:.3%} = {seed.downtime_minutes_per_month:,.0f} min a month, "
+        f"not the 99.9 % = 43.8 min it asks for; {seed.dominant.tier} dominates."
     )
     return lines
 
@@ -137,6 +168,13 @@ def to_markdown(report: PlanReport) -> str:
     ]
     out += ["", "### Database, cache, growth", ""]
     out += [f"- {line}" for line in _tier_lines(report)]
+    out += ["", "### Availability from the published SLAs", ""]
+    out += ["| tier | SLA | counted | source (recorded) | |", "|---|---:|---|---|---|"]
+    out += [
+        f"| {t.tier} | {t.sla.sla:.2%} | {'yes' if t.counted else 'no, soft'} | "
+        f"{t.sla.source} ({t.sla.date}) | {t.note} |"
+        for t in report.availability.tiers
+    ]
     warnings = _warnings(report)
     if warnings:
         out += ["", "### Warnings", ""] + [f"- {w}" for w in warnings]

@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capacity.errors import CapacityInputError
+from capacity.figures import Figure
 from rundir.document import DocumentError
 from rundir.mix import Mix, MixError
 from rundir.summary_json import (
     SUMMARY_FILE,
+    Summary,
     SummaryCapacity,
     SummaryEndpoint,
+    SummarySaturation,
     SummaryServer,
+    SummaryStage,
     read_summary,
 )
 
@@ -24,14 +28,24 @@ CPU_BOUND_LIMITS = ("load_generator", "service_cpu", "none")
 
 
 @dataclass(frozen=True, kw_only=True)
+class LightLoad:
+    """The run's most lightly loaded stage: its p95 is mostly time not spent queueing."""
+
+    rps: float
+    p95_ms: float
+    where: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class MeasuredRun:
     """What one measured run says one instance carries, and what it saw on the way."""
 
-    per_instance_rps: float
-    source: str
-    per_core_rps: float | None = None  # 1 / D (Utilization Law), when the run measured D
-    demand_source: str = ""
+    per_instance_rps: Figure
+    per_core_rps: Figure | None = None  # 1 / D (Utilization Law), when the run measured D
+    per_core_spread: tuple[float, float] | None = None  # 1 / D's range over the run's stages
     p95_ms: float | None = None
+    slo_p95_ms: Figure | None = None  # the run's own latency objective
+    light_load: LightLoad | None = None  # its most lightly loaded stage
     mix: Mix | None = None
     cache_hit_ratio: float | None = None
     replica_read_share: float | None = None  # reads served by replicas / all database reads
@@ -71,7 +85,7 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
             "no SLO-meeting capacity was found in this run (no capacity_rps): using its "
             "average throughput, which may be below what one instance can carry"
         )
-    per_core, demand_source = _per_core(facts, run_dir, limit)
+    per_core = _per_core(facts, run_dir, limit)
     if per_core is None and (capped or limit == "none"):
         notes.append(
             f"{run_dir.name} measured no service demand (process_cpu_seconds_total): its "
@@ -80,11 +94,12 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
     p95 = _number(totals.hdr.p95_ms) if totals.hdr else None
     server = summary.server
     return MeasuredRun(
-        per_instance_rps=rps,
-        source=source,
+        per_instance_rps=Figure(rps, source),
         per_core_rps=per_core,
-        demand_source=demand_source,
+        per_core_spread=_per_core_spread(summary) if per_core else None,
         p95_ms=p95 if p95 is not None else _number(totals.p95_ms),
+        slo_p95_ms=_slo(summary, run_dir),
+        light_load=_light_load(summary, run_dir),
         mix=_mix(summary.endpoints),
         cache_hit_ratio=_share(server.cache_hit_ratio if server else None),
         replica_read_share=_share(server.replica_read_share if server else None),
@@ -93,17 +108,63 @@ def read_measured_run(run_dir: Path) -> MeasuredRun:
     )
 
 
-def _per_core(facts: SummaryCapacity, run_dir: Path, limit: str) -> tuple[float | None, str]:
+def _per_core(facts: SummaryCapacity, run_dir: Path, limit: str) -> Figure | None:
     """The run's per-core capacity (1 / D) and where it came from, when it may be scaled."""
     per_core = _number(facts.per_core_rps)
     demand = _number(facts.service_cpu_s_per_request)
     if per_core is None or per_core <= 0 or demand is None or limit not in CPU_BOUND_LIMITS:
-        return None, ""
+        return None
     on = f" on {facts.cpu_model}" if facts.cpu_model else ""
-    return per_core, (
-        f"{per_core:,.1f} req/s per core = 1 / D, D = {demand * 1000:.3f} ms of service CPU "
-        f"per request measured in {run_dir.name}{on} (first limit: {limit})"
+    return Figure(
+        per_core,
+        (
+            f"{per_core:,.1f} req/s per core = 1 / D, D = {demand * 1000:.3f} ms of service CPU "
+            f"per request measured in {run_dir.name}{on} (first limit: {limit})"
+        ),
     )
+
+
+# A stage with fewer requests in its metrics window gives a D too noisy to bound anything.
+MIN_STAGE_REQUESTS = 100
+
+
+def _per_core_spread(summary: Summary) -> tuple[float, float] | None:
+    """The least and most requests/s per core over the stages that measured D."""
+    rates = [
+        1.0 / d
+        for row in summary.use or []
+        if (d := _number(row.service_cpu_s_per_request))
+        and d > 0
+        and (row.service_requests or 0) >= MIN_STAGE_REQUESTS
+    ]
+    return (min(rates), max(rates)) if len(rates) >= 2 else None
+
+
+def _slo(summary: Summary, run_dir: Path) -> Figure | None:
+    p95 = _number(summary.slo.p95_ms) if summary.slo else None
+    if p95 is None or p95 <= 0:
+        return None
+    return Figure(p95, f"the SLO of {run_dir.name}")
+
+
+def _light_load(summary: Summary, run_dir: Path) -> LightLoad | None:
+    """The stage with the least throughput that has one and a p95 (USE rows, else the step
+    run's stages, else the whole run)."""
+    stages: list[SummaryStage] = list(summary.use or [])
+    if not stages and isinstance(summary.saturation, SummarySaturation):
+        stages = list(summary.saturation.stages)
+    measured = [
+        (rps, p95, f"{run_dir.name} stage of {s.users} users" if s.users else run_dir.name)
+        for s in stages
+        if (rps := _number(s.rps)) and rps > 0 and (p95 := _number(s.p95_ms)) is not None
+    ]
+    rps, p95 = _number(summary.totals.rps), _number(summary.totals.p95_ms)
+    if not measured and rps and rps > 0 and p95 is not None:
+        measured = [(rps, p95, f"{run_dir.name} (the whole run)")]
+    if not measured:
+        return None
+    rps, p95, where = min(measured)
+    return LightLoad(rps=rps, p95_ms=p95, where=where)
 
 
 def _number(value: float | None) -> float | None:

@@ -20,6 +20,7 @@ SEED_MASTER_CLASS = "db.r5.xlarge"
 SEED_REPLICA_CLASS = "db.r5.large"
 SEED_REPLICAS = 3
 SEED_CACHE_NODE = "cache.r6g.large"
+SEED_P95_MS = 80.0  # "Tiempo de respuesta P95: 80ms" with the cache
 SEED_POOL_SIZE = 10
 SEED_CLAIMED_TOTAL_USD = 4800.0
 

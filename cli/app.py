@@ -563,11 +563,33 @@ def plan(
         Path | None,
         typer.Option("--fit", metavar="CSV", help="USL measurements over instance counts."),
     ] = None,
-    target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
+    target_rps: Annotated[
+        str,
+        typer.Option(
+            metavar="RPS|LOW:MID:HIGH",
+            help="Load to plan for, req/s; LOW:MID:HIGH plans each and recommends the "
+            "least-regret fleet.",
+        ),
+    ] = "1000",
+    short_cost_factor: Annotated[
+        float,
+        typer.Option(help="With LOW:MID:HIGH: an instance short costs this many idle ones."),
+    ] = 3.0,
     utilization: Annotated[float, typer.Option(help="Target utilization, in (0, 1].")] = 0.7,
     redundancy: Annotated[int, typer.Option(help="Spare instances on top (N+k).")] = 1,
     instance_type: Annotated[str, typer.Option(help="EC2 type for the app tier.")] = "t3.medium",
     region: Annotated[str, typer.Option(help="Region in the price file.")] = "us-east-1",
+    regions: Annotated[
+        str | None,
+        typer.Option(
+            metavar="A,B",
+            help="Active-active over these regions (the first is the primary, the writer); "
+            "each sized for --region-share of the load with the others down.",
+        ),
+    ] = None,
+    region_share: Annotated[
+        float, typer.Option(help="With --regions: the share of the load each region carries.")
+    ] = 1.0,
     cache_hit_ratio: Annotated[
         float | None, typer.Option(help="Share of reads the cache answers (default: run or 0.7).")
     ] = None,
@@ -583,6 +605,28 @@ def plan(
         Path | None, typer.Option(help="Measure row size and count in this SQLite database.")
     ] = None,
     profiles: Annotated[int | None, typer.Option(help="Profiles stored today.")] = None,
+    slo_p95_ms: Annotated[
+        float | None,
+        typer.Option(
+            help="Size the app tier by queueing (M/M/c) for this p95 at the target load "
+            "(default: the run's SLO with --from); the 70% rule is shown beside it."
+        ),
+    ] = None,
+    zones: Annotated[int, typer.Option(help="Availability Zones the app tier spreads over.")] = 1,
+    lb_imbalance: Annotated[
+        float | None,
+        typer.Option(
+            help="The busiest instance's share of requests x instances, measured behind your "
+            "balancer (1 = even); the app tier is sized for the load x this."
+        ),
+    ] = None,
+    survive_zone_loss: Annotated[
+        bool,
+        typer.Option(
+            help="With --zones 2 or more: the fleet still meets the objective with one "
+            "zone's instances gone."
+        ),
+    ] = True,
     prices: Annotated[
         Path | None, typer.Option(help="Price file overriding the bundled one (same schema).")
     ] = None,
@@ -603,15 +647,17 @@ def plan(
     """Capacity and cost plan for a target load: the seed's plan beside the right-sized one."""
     from capacity.outputs import PlanOutput, render_plan
     from capacity.planner import PlanOptions
+    from capacity.ranges import parse_target
 
     if sum((as_json, as_md, as_csv)) > 1:
         raise CapacityInputError("choose one of --json, --md, --csv")
+    loads = parse_target(target_rps)
     options = PlanOptions(
         per_instance_rps=per_instance_rps,
         per_core_rps=per_core_rps,
         run_dir=from_run,
         fit_csv=fit_csv,
-        target_rps=target_rps,
+        target_rps=loads[len(loads) // 2],
         utilization=utilization,
         redundancy=redundancy,
         instance_type=instance_type,
@@ -623,6 +669,14 @@ def plan(
         row_bytes=row_bytes,
         sqlite_db=sqlite_db,
         profiles=profiles,
+        slo_p95_ms=slo_p95_ms,
+        zones=zones,
+        survive_zone_loss=survive_zone_loss,
+        regions=tuple(r.strip() for r in regions.split(",")) if regions else (),
+        region_share=region_share,
+        target_range=loads if len(loads) == 3 else (),
+        short_cost_factor=short_cost_factor,
+        lb_imbalance=lb_imbalance,
     )
     output = PlanOutput(
         fmt="json" if as_json else "md" if as_md else "csv" if as_csv else "terminal",

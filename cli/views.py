@@ -147,6 +147,8 @@ def show_demo(result: DemoResult, console: Console) -> None:
         measured.add_row("model check", check.sentence or "")
     console.print(Panel(measured, title="measured", expand=False))
     console.print(_plans_table(plan, s.target_rps))
+    for line in _latency_and_availability(plan):
+        console.print(line, highlight=False)
     for warning in plan.right_sized.warnings:
         console.print(f"[yellow]![/] {warning}", highlight=False)
     if result.interrupted:
@@ -218,6 +220,27 @@ def _plans_table(report: PlanReport, target_rps: float) -> Table:
             _usd(plan.cost.monthly_total_usd - app_tier + cheapest.monthly_usd),
         )
     return table
+
+
+def _latency_and_availability(report: PlanReport) -> list[str]:
+    """The right-sized and the seed's fleets by the same queueing model and SLAs."""
+    lines = []
+    slo, seed = report.right_sized.slo, report.seed_latency
+    if slo is not None and seed is not None:
+        lines.append(
+            f"predicted p95 (M/M/c, {slo.objective.p95_ms.source}: "
+            f"{slo.objective.p95_ms.value:g} ms): right-sized {slo.predicted_p95_ms:,.1f} ms "
+            f"at {slo.utilization:.0%} CPU (the 70% rule: {slo.rule_of_thumb_instances} "
+            f"instances); seed {seed.predicted_p95_ms:,.1f} ms"
+        )
+    right, seed_sla = report.availability, report.seed_availability
+    lines.append(
+        f"availability from published SLAs: right-sized {right.availability:.3%} "
+        f"({right.downtime_minutes_per_month:,.0f} min/month, {right.dominant.tier} dominates); "
+        f"seed as written {seed_sla.availability:.3%} "
+        f"({seed_sla.downtime_minutes_per_month:,.0f} min/month) vs the 99.9% it asks for"
+    )
+    return lines
 
 
 def _app_tier(cost: CostTable) -> float:

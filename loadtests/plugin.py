@@ -23,7 +23,7 @@ import locust
 from flask import Response
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from loadtests import capacity_tab, prometheus_metrics, windows
+from loadtests import capacity_tab, final_reports, prometheus_metrics, windows
 from loadtests.arguments import add_arguments, workload_options
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import (
@@ -108,7 +108,10 @@ def install(events: Any = None) -> None:
     events.worker_report.add_listener(on_worker_report)
     events.reset_stats.add_listener(STATE.reset)
     events.quitting.add_listener(on_quitting)
-    windows.install(events)  # after on_quitting, which waits for the workers' last reports
+    windows.install(events)
+    # Last: `quitting` fires its listeners in reverse, so the workers' final reports are in
+    # before any of the listeners above writes a file.
+    final_reports.install(events)
 
 
 def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) -> None:

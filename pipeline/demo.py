@@ -9,7 +9,6 @@ Ctrl-C during the load stops Locust cleanly; what was measured until then is sti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,7 +169,8 @@ def _plan(settings: DemoSettings) -> tuple[PlanReport, list[Path]]:
     from capacity.planner import PlanOptions, make_plan_report
     from capacity.pricing import load_price_book
     from capacity.render import to_markdown
-    from capacity.report import report_dict
+    from capacity.report import plan_document
+    from rundir.plan_json import PLAN_FILE, plan_text
 
     options = PlanOptions(
         run_dir=settings.out_dir,
@@ -178,9 +178,8 @@ def _plan(settings: DemoSettings) -> tuple[PlanReport, list[Path]]:
         instance_type=settings.instance_type,
     )
     report = make_plan_report(options, load_price_book())
-    data = report_dict(report)
     md_path = settings.out_dir / "plan.md"
-    json_path = settings.out_dir / "plan.json"
+    json_path = settings.out_dir / PLAN_FILE
     md_path.write_text(to_markdown(report), encoding="utf-8")
-    json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    json_path.write_text(plan_text(plan_document(report)), encoding="utf-8")
     return report, [md_path, json_path]

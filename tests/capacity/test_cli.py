@@ -226,3 +226,10 @@ def test_plan_uses_a_price_file_override(tmp_path: Path) -> None:
                     "0", "--prices", str(prices), "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["cost"]["ec2"] == pytest.approx(100 * 0.1 * 730)
+
+
+def test_autoscale_from_a_per_core_figure_uses_per_core_x_vcpus() -> None:
+    result = invoke("plan", "--per-core-rps", "300", "--autoscale-peak", "1000", "--json")
+    assert result.exit_code == 0, result.output
+    autoscale = json.loads(result.stdout)["autoscale"]
+    assert autoscale["per_instance_rps"] == 600.0  # 300 per core x 2 vCPU of a t3.medium

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from capacity.cache_tier import CacheAssumptions, size_cache
 from capacity.database import DatabaseAssumptions, rds_max_connections, size_database
+from capacity.figures import Figure
 from capacity.growth import project_growth
 from capacity.plans import PlanRequest, instance_options, right_sized_plan, seed_plan_priced
 from capacity.pricing import load_price_book
-from capacity.report import build_report, report_dict
+from capacity.report import build_report, plan_document
 from capacity.seed import reconcile_seed, seed_cost_as_written
 from capacity.workload import Workload
 from rundir.mix import Mix
@@ -19,7 +21,10 @@ SEED_WORKLOAD = Workload(target_rps=1000)
 
 
 def request(**changes: object) -> PlanRequest:
-    values: dict[str, object] = {"workload": SEED_WORKLOAD, "per_instance_rps": 250.0}
+    values: dict[str, object] = {
+        "workload": SEED_WORKLOAD,
+        "per_instance_rps": Figure(250.0, "test"),
+    }
     values.update(changes)
     return PlanRequest(**values)  # type: ignore[arg-type]
 
@@ -126,7 +131,7 @@ def test_redis_memory_is_bounded_by_reads_within_the_ttls() -> None:
 
 
 def test_redis_memory_warns_when_a_node_is_too_small() -> None:
-    big = CacheAssumptions(row_bytes=200_000)
+    big = CacheAssumptions(row_bytes=Figure(200_000, "test"))
     tier = size_cache(SEED_WORKLOAD, book=BOOK, region="us-east-1", assumptions=big)
     assert tier.warning is not None and "GiB" in tier.warning
 
@@ -147,7 +152,7 @@ def test_growth_without_creates_never_reaches_the_threshold() -> None:
 
 
 def test_report_json_has_the_contract_fields() -> None:
-    data = report_dict(build_report(request(), BOOK, notes=[]))
+    data = msgspec.to_builtins(plan_document(build_report(request(), BOOK, notes=[])))
     assert data["instances"] == 7
     cost = data["cost"]
     items = {k: v for k, v in cost.items() if k != "monthly_total_usd"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from capacity.figures import Figure
 from capacity.planner import PlanOptions, make_plan_request
 from capacity.plans import PlanRequest, implied_cpu_share, instance_options, right_sized_plan
 from capacity.pricing import load_price_book, parse_price_book
@@ -27,8 +28,7 @@ def _book_with_a_4_vcpu_type() -> Any:
 def _request(**changes: Any) -> PlanRequest:
     values: dict[str, Any] = {
         "workload": Workload(target_rps=1000),
-        "per_core_rps": 300.0,
-        "per_core_source": "test",
+        "per_core_rps": Figure(300.0, "test"),
     }
     return PlanRequest(**{**values, **changes})
 
@@ -85,8 +85,9 @@ def test_plan_from_a_generator_saturated_run_uses_demand_and_calls_the_observed_
     facts = read_measured_run(run)
     request, notes = make_plan_request(PlanOptions(run_dir=run), load_price_book())
 
-    assert "lower bound" in facts.source and "load generator" in facts.source
-    assert request.per_core_rps == 5000.0
+    assert "lower bound" in facts.per_instance_rps.source
+    assert "load generator" in facts.per_instance_rps.source
+    assert request.per_core_rps is not None and request.per_core_rps.value == 5000.0
     assert any("service demand" in note and "Test CPU" in note for note in notes)
     # ceil(1000 / (5000 x 2 x 0.7)) + 1 = 2
     assert right_sized_plan(request, load_price_book()).instances == 2
@@ -101,8 +102,8 @@ def test_a_run_without_demand_plans_on_the_observed_figure_labelled_a_lower_boun
 
     facts = read_measured_run(run)
 
-    assert facts.per_core_rps is None and facts.per_instance_rps == 900.0
-    assert "lower bound" in facts.source
+    assert facts.per_core_rps is None and facts.per_instance_rps.value == 900.0
+    assert "lower bound" in facts.per_instance_rps.source
     assert any("lower bound" in note for note in facts.notes)
 
 
@@ -115,4 +116,4 @@ def test_demand_is_not_scaled_when_a_pool_was_the_limit(tmp_path: Path) -> None:
 
     facts = read_measured_run(_run_dir(tmp_path, capacity, capacity_rps=1200.0))
 
-    assert facts.per_core_rps is None and facts.per_instance_rps == 1200.0
+    assert facts.per_core_rps is None and facts.per_instance_rps.value == 1200.0

@@ -36,8 +36,8 @@ def summary(**extra: Any) -> dict[str, Any]:
 
 def test_capacity_rps_is_preferred_with_hdr_p95_mix_and_hit_ratio(tmp_path: Path) -> None:
     facts = read_measured_run(write_summary(tmp_path / "run", summary(capacity_rps=240.0)))
-    assert facts.per_instance_rps == 240.0
-    assert "met the SLO" in facts.source
+    assert facts.per_instance_rps.value == 240.0
+    assert "met the SLO" in facts.per_instance_rps.source
     assert facts.p95_ms == 38.5
     assert facts.mix is not None and facts.mix.get == pytest.approx(0.20)
     assert facts.cache_hit_ratio == 0.82
@@ -46,7 +46,7 @@ def test_capacity_rps_is_preferred_with_hdr_p95_mix_and_hit_ratio(tmp_path: Path
 
 def test_without_capacity_rps_totals_rps_is_used_with_a_note(tmp_path: Path) -> None:
     facts = read_measured_run(write_summary(tmp_path / "run", summary()))
-    assert facts.per_instance_rps == 180.0
+    assert facts.per_instance_rps.value == 180.0
     assert any("no SLO-meeting capacity" in note for note in facts.notes)
 
 

@@ -40,8 +40,9 @@ def test_the_windows_count_every_request_the_service_served(two_process_run: Pat
     )
     assert counted == int(locust_rows(two_process_run)["Aggregated"]["Request Count"])
     assert served is not None
-    # A request still in flight when Locust stopped is the service's and not the client's.
-    assert 0 <= served - counted <= 0.005 * counted
+    # A request still in flight when Locust stopped is the service's and not the client's
+    # (a few, more on a busy machine); a worker's lost final report would be 3 s of them.
+    assert 0 <= served - counted <= 0.02 * counted
 
 
 def test_the_stage_throughput_is_the_services_own_request_rate(two_process_run: Path) -> None:
