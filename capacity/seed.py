@@ -21,7 +21,6 @@ SEED_REPLICA_CLASS = "db.r5.large"
 SEED_REPLICAS = 3
 SEED_CACHE_NODE = "cache.r6g.large"
 SEED_POOL_SIZE = 10
-SEED_CLAIMED_TOTAL_USD = 4800.0
 
 
 def seed_cost_as_written() -> CostTable:
