@@ -2,7 +2,16 @@
 
 With CI=true, a test that needs a server fails when the server cannot be started instead of
 being skipped (see tests/fixtures/servers_required.py).
+
+The `servers` marker: a test that starts a server or a process (MariaDB, Redis, nginx,
+Prometheus, Locust, Chromium, the service) is slow. Tests using a server fixture below are
+marked automatically; a test that starts processes itself carries `@pytest.mark.servers`
+(or its module `pytestmark`). `scripts/test --fast` runs the rest: `-m "not servers"`.
 """
+
+from __future__ import annotations
+
+import pytest
 
 pytest_plugins = [
     "tests.fixtures.redis_server",
@@ -11,3 +20,23 @@ pytest_plugins = [
     "tests.fixtures.service",
     "tests.fixtures.fleet",
 ]
+
+# Fixtures that start a server process (directly or through a fixture they use).
+SERVER_FIXTURES = frozenset(
+    {
+        "redis_server",
+        "mariadb_template",
+        "mariadb_server",
+        "mariadb_pair_session",
+        "mariadb_cluster_session",
+        "nginx_server",
+        "embedded_service",
+        "fleet",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.servers)

@@ -28,6 +28,8 @@ from locust import HttpUser, constant, task
 
 import loadtests.plugin  # noqa: F401  loadcap: run directory, HDR, shapes, Capacity tab
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 class ShopUser(HttpUser):
     wait_time = constant(0.005)

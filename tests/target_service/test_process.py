@@ -115,6 +115,8 @@ time.sleep(60)
 """
 FAMILY = f"""
 import signal, subprocess, sys, time
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 subprocess.Popen([sys.executable, "-c", {CHILD!r}])
 time.sleep(60)
