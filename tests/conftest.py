@@ -34,9 +34,23 @@ SERVER_FIXTURES = frozenset(
         "fleet",
     }
 )
+# A parametrized backend that asks for a server fixture only for some of its parameters
+# (request.getfixturevalue("redis_clean") when the parameter is "redis").
+SERVER_PARAMETERS = ("redis", "mariadb")
+
+
+def _starts_servers(item: pytest.Item) -> bool:
+    if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    parameters = callspec.params.values() if callspec is not None else ()
+    return any(
+        isinstance(value, str) and any(server in value for server in SERVER_PARAMETERS)
+        for value in parameters
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if _starts_servers(item):
             item.add_marker(pytest.mark.servers)

@@ -16,6 +16,8 @@ from target_service.process import ServiceProcess, ServiceStartError, stop_proce
 from target_service.settings import Settings
 from tests.fixtures.service import EMBEDDED_PROFILES
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 def test_embedded_service_is_seeded_and_unlimited(embedded_service: ServiceProcess) -> None:
     with httpx.Client(base_url=embedded_service.base_url) as client:
@@ -115,8 +117,6 @@ time.sleep(60)
 """
 FAMILY = f"""
 import signal, subprocess, sys, time
-
-pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 subprocess.Popen([sys.executable, "-c", {CHILD!r}])
 time.sleep(60)
