@@ -22,7 +22,6 @@ SEED_REPLICAS = 3
 SEED_CACHE_NODE = "cache.r6g.large"
 SEED_P95_MS = 80.0  # "Tiempo de respuesta P95: 80ms" with the cache
 SEED_POOL_SIZE = 10
-SEED_CLAIMED_TOTAL_USD = 4800.0
 
 
 def seed_cost_as_written() -> CostTable:

@@ -30,7 +30,7 @@ app = typer.Typer(
     name="loadcap",
     help="Load-test a profiles API and turn what was measured into instances and dollars.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, ...)
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Create the schema and load data.", no_args_is_help=True)
@@ -742,10 +742,17 @@ def gate(
         ),
     ] = True,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the verdict and every check as JSON instead of the table."
+        ),
+    ] = False,
 ) -> None:
     """CI benchmark gate: thresholds and baseline regression. Exit 0 pass, 1 fail, 2 bad input."""
     from reports import gate as gate_engine
     from reports.gate_facts import load_gate_run
+    from reports.gate_json import gate_json
     from reports.junit import write_junit
     from reports.thresholds import (
         parse_error_rate,
@@ -778,7 +785,7 @@ def gate(
     for warning in result.warnings:
         err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     markdown = gate_engine.render_markdown(result)
-    typer.echo(markdown, nl=False)
+    typer.echo(gate_json(result) if as_json else markdown, nl=False)
     try:
         gate_engine.append_step_summary(markdown, os.environ)
     except GateInputError as exc:

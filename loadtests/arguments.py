@@ -1,5 +1,5 @@
 """loadcap's custom Locust arguments: on the command line, in the web UI's start form, and
-sent by the master to its workers. `options_from(parsed)` turns them into value objects."""
+sent by the master to its workers. `workload_options(parsed)` turns them into a value object."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtests.data import Skew
+from loadtests.stages import STAGE_BUILDERS
 from rundir.mix import Mix
 
-SHAPE_NAMES = ("step", "spike", "soak")
+SHAPE_NAMES = tuple(STAGE_BUILDERS)  # the shapes are what loadtests.stages can build
 
 
 def add_arguments(parser: Any) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import psutil
 
-GENERATOR_FILE = "generator.csv"
-MACHINE = "machine"  # the row of the whole machine's busy CPU seconds (all CPUs together)
-COLUMNS = ("timestamp", "process", "cpu_s")
+from rundir.generator_csv import COLUMNS
+from rundir.generator_csv import MACHINE as MACHINE
+
 SAMPLE_INTERVAL_S = 1.0
 
 Sample = tuple[float, float]  # (unix time, cumulative CPU seconds of the process)

@@ -11,12 +11,12 @@ from pathlib import Path
 from hdrh.histogram import HdrHistogram
 
 from rundir.document import document_text
+from rundir.hdr_json import AGGREGATED as AGGREGATED
 from rundir.hdr_json import HdrDocument, HistogramFacts, OpenModelTally
 
 SIGNIFICANT_FIGURES = 3
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000  # one hour: anything slower is clamped, not lost
-AGGREGATED = "Aggregated"
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 
 

@@ -59,4 +59,4 @@ class SoakShape(StagedShape):
     kind = "soak"
 
 
-SHAPES: dict[str, type[StagedShape]] = {"step": StepShape, "spike": SpikeShape, "soak": SoakShape}
+SHAPES: dict[str, type[StagedShape]] = {cls.kind: cls for cls in (StepShape, SpikeShape, SoakShape)}

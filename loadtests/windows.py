@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from rundir.hdr_json import AGGREGATED
+
 WINDOW_S = 1.0
 SEAL_AFTER_S = 60.0  # workers report every 3 s; a window this old gets no more samples
-TOTAL = "Aggregated"
 WINDOWS_KEY = "loadcap_windows"
 
 
@@ -104,7 +105,7 @@ class WindowRecorder:
 
     def _count_late(self, window: int, key: str, requests: int, failures: int) -> None:
         self.late += requests
-        for scope in (TOTAL, key):
+        for scope in (AGGREGATED, key):
             facts = self.sealed[window].setdefault(scope, _facts([], 0))
             facts["requests"] += requests
             facts["failures"] += failures
@@ -112,7 +113,7 @@ class WindowRecorder:
     def _scopes(self, window: int) -> dict[str, dict[str, float]]:
         by_key = self.times[window]
         everything = [t for values in by_key.values() for t in values]
-        scopes = {TOTAL: _facts(everything, sum(self.failures[window].values()))}
+        scopes = {AGGREGATED: _facts(everything, sum(self.failures[window].values()))}
         for key, values in by_key.items():
             scopes[key] = _facts(values, self.failures[window].get(key, 0))
         return scopes

@@ -27,7 +27,6 @@ import pandas as pd
 
 import loadtests
 from loadtests.errors import LoadTestError
-from loadtests.generator_cpu import GENERATOR_FILE
 from loadtests.id_range import id_count_of
 from loadtests.progress import Progress, latest_progress
 from loadtests.stages import STAGE_BUILDERS
@@ -40,6 +39,7 @@ from pipeline.run_record import run_record
 from reports import locust_csv as lc
 from reports.errors import ReportInputError
 from reports.load import EXCEPTIONS_FILE, FAILURES_FILE
+from rundir.generator_csv import GENERATOR_FILE
 from rundir.mix import Mix
 from rundir.run_json import RUN_FILE, RunRecord, write_run_record
 from rundir.units import format_duration, format_ratio
@@ -408,7 +408,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     """SIGINT to Locust's process group first (it then writes its CSV and HTML), SIGKILL if
     it hangs."""
     stop_process(
-        process, signals=((signal.SIGINT, SHUTDOWN_GRACE_S), (signal.SIGKILL, 5.0)), group=True
+        process,
+        signals=((signal.SIGINT, SHUTDOWN_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)),
+        group=True,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from reports.compare import Delta
 from reports.windows import HISTORY, SOURCES
-from rundir.hdr_json import LatencyFacts
+from rundir.hdr_json import AGGREGATED, LatencyFacts
 from rundir.run_json import RunRecord
 from rundir.summary_json import (
     Summary,
@@ -45,7 +45,7 @@ def count(value: Any) -> str:
 def intended_totals(summary: Summary) -> LatencyFacts | None:
     """Open-model runs: the Aggregated latency measured from the intended send times."""
     intended = (summary.open_model.intended if summary.open_model else None) or {}
-    return intended.get("Aggregated")
+    return intended.get(AGGREGATED)
 
 
 def slo_verdict(summary: Summary) -> str:
@@ -89,7 +89,7 @@ def open_model_rows(facts: SummaryOpenModel) -> list[list[str]]:
         ["late sends (started behind schedule)", f"{count(late)} ({share(late_share)})"],
         ["dropped (due, never started)", count(facts.dropped)],
     ]  # fmt: skip
-    intended = (facts.intended or {}).get("Aggregated")
+    intended = (facts.intended or {}).get(AGGREGATED)
     if intended is not None:
         figures = (intended.p50_ms, intended.p95_ms, intended.p99_ms, intended.p999_ms)
         rows.append(

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from reports.thresholds import PERCENTILES, GateInputError
 from rundir.document import DocumentError
-from rundir.hdr_json import HDR_FILE, LatencyFacts, read_hdr
+from rundir.hdr_json import AGGREGATED, HDR_FILE, LatencyFacts, read_hdr
 from rundir.summary_json import (
     SUMMARY_FILE,
     SummaryEndpoint,
@@ -116,12 +116,12 @@ def load_gate_run(run_dir: Path) -> GateRun:
         endpoints[key] = _scope(
             key, endpoint, exact, intended.get(key), path=summary_path, where=where
         )
-    exact_totals = summary.totals.hdr or hdr_by_name.get("Aggregated")
+    exact_totals = summary.totals.hdr or hdr_by_name.get(AGGREGATED)
     totals = _scope(
         TOTAL,
         summary.totals,
         exact_totals,
-        intended.get("Aggregated"),
+        intended.get(AGGREGATED),
         path=summary_path,
         where="$.totals",
     )

@@ -12,10 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports.errors import ReportInputError
-
-GENERATOR_FILE = "generator.csv"
-COLUMNS = ("timestamp", "process", "cpu_s")
-MACHINE = "machine"  # the whole machine's busy CPU seconds, not a Locust process
+from rundir.generator_csv import COLUMNS, GENERATOR_FILE, MACHINE
 
 
 def load_generator(run_dir: Path) -> pd.DataFrame | None:

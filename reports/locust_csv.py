@@ -15,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports.errors import ReportInputError
-
-AGGREGATED = "Aggregated"
+from rundir.hdr_json import AGGREGATED as AGGREGATED
 
 Aliases = Mapping[str, Sequence[str]]
 

@@ -44,7 +44,6 @@ LATE_SHARE_LIMIT = 0.05  # open model: more late sends than this and the generat
 # Demand needs enough work to be read off the CPU counter (10 ms ticks) without noise.
 MIN_DEMAND_REQUESTS = 200
 DEMAND_STAGES = 2  # D is pooled over the stages with the busiest service CPU
-LIMITS = ("load_generator", "service_cpu", "db_pool", "errors", "slo_latency", "none")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,9 @@ import msgspec
 from rundir.document import read_document
 
 HDR_FILE = "hdr.json"
+# Locust's name for its all-endpoints row: the totals key in the CSVs, hdr.json, windows.json
+# and summary.json's intended latencies.
+AGGREGATED = "Aggregated"
 
 
 class LatencyFacts(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

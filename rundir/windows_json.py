@@ -14,9 +14,10 @@ from pathlib import Path
 import msgspec
 
 from rundir.document import read_document
+from rundir.hdr_json import AGGREGATED
 
 WINDOWS_FILE = "windows.json"
-TOTAL_SCOPES = ("Aggregated", "Total")  # the all-endpoints scope, as written over the versions
+TOTAL_SCOPES = (AGGREGATED, "Total")  # the all-endpoints scope, as written over the versions
 
 
 class WindowFacts(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import httpx
 import msgspec
+import pytest
 
 from reports.formatting import run_line
 from rundir.run_json import RunRecord
 from tests.fixtures.ports import free_port, wait_for_port
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 LOADCAP = Path(sys.executable).with_name("loadcap")
 HELP_ENV = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}

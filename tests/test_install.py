@@ -84,3 +84,13 @@ def test_every_third_party_module_imported_directly_is_declared() -> None:
             continue  # ours, or the standard library
         names = {canonicalize_name(name) for name in distributions[module]}
         assert names & declared, f"{module} is imported but {sorted(names)} is not a dependency"
+
+
+def test_the_example_workflow_installs_with_the_constraints_file() -> None:
+    workflow = (ROOT / "examples" / "github-actions" / "loadcap-gate.yml").read_text("utf-8")
+    assert "pip install -c constraints.txt ." in workflow
+
+
+def test_the_license_pyproject_names_ships_with_the_source() -> None:
+    assert pyproject()["project"]["license"] == "MIT"  # type: ignore[index]
+    assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")

@@ -21,6 +21,8 @@ import pytest
 
 from tests.fixtures.ports import free_port, wait_for_port
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 ROOT = Path(__file__).parents[1]
 VENV_BIN = Path(sys.executable).parent
 SHORTER = {

@@ -102,6 +102,7 @@ def measure(balancers: dict[int, NginxServer]) -> list[ScaleoutRepeat]:
     return repeats
 
 
+@pytest.mark.servers
 def test_the_fitted_sigma_matches_the_serial_fraction_of_a_shared_lock(
     nginx_server: Callable[[Sequence[int]], NginxServer], tmp_path: Path
 ) -> None:

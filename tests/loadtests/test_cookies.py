@@ -11,6 +11,8 @@ import pytest
 from pipeline.runner import RunSettings, run_load_test
 from tests.loadtests.profiles_double import profiles_double
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 @pytest.mark.parametrize("cookies", [True, False])
 def test_reads_carry_the_write_cookie_only_when_clients_keep_cookies(

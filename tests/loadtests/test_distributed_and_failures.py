@@ -5,11 +5,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.runner import RunSettings, run_load_test
 from reports.generator import load_generator
 from tests.fixtures.ports import free_port
 from tests.loadtests.profiles_double import profiles_double
 from tests.loadtests.run_dir import FOUR_ENDPOINTS, load_json, locust_rows
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 LOADCAP = [sys.executable, "-c", "import cli; cli.main()"]
 

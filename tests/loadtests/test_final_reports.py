@@ -6,10 +6,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from pipeline.runner import RunSettings, run_load_test
 from reports import service_metrics
 from reports.load import load_run_data
 from tests.loadtests.run_dir import load_json, locust_rows
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 LATE_LOCUSTFILE = Path(__file__).with_name("late_worker_locustfile.py")
 USERS = 4

@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.runner import RunSettings, run_load_test
 from tests.loadtests.profiles_double import profiles_double
 from tests.loadtests.run_dir import load_json, locust_rows
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 
 def test_achieved_rate_is_within_five_percent_of_target(tmp_path: Path) -> None:

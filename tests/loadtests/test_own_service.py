@@ -20,6 +20,8 @@ import pytest
 from tests.fixtures.ports import free_port, wait_for_port
 from tests.loadtests.profiles_double import serving
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 LOADCAP = Path(sys.executable).with_name("loadcap")
 ORDERS = [{"order": n, "total_cents": 100 * n, "status": "paid"} for n in range(1, 21)]
 

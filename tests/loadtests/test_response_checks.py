@@ -3,9 +3,13 @@
 import csv
 from pathlib import Path
 
+import pytest
+
 from pipeline.runner import RunSettings, run_load_test
 from tests.loadtests.profiles_double import profiles_double
 from tests.loadtests.run_dir import locust_rows
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 
 def test_a_200_with_a_wrong_body_counts_as_a_failure(tmp_path: Path) -> None:

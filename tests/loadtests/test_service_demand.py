@@ -24,6 +24,8 @@ from pipeline.runner import RunSettings, run_load_test
 from reports.report import write_report
 from tests.fixtures.ports import free_port, wait_for_port
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 SLOW_LOCUSTFILE = Path(__file__).with_name("slow_locustfile.py")
 ROOT = Path(__file__).parents[2]
 

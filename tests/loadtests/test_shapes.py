@@ -1,7 +1,8 @@
 import pytest
 
+from loadtests.arguments import SHAPE_NAMES
 from loadtests.errors import LoadTestError
-from loadtests.stages import ShapeSettings, spike_stages, stage_at, step_stages
+from loadtests.stages import STAGE_BUILDERS, ShapeSettings, spike_stages, stage_at, step_stages
 from tests.loadtests.locust_process import run_in_locust_process
 
 # tick() of the real LoadTestShape classes at given run times; the start time is moved back
@@ -28,6 +29,7 @@ print(json.dumps({
     "spike_default": ticks("spike", dict(total_s=60, users=10), [19, 21, 31]),
     "soak": ticks("soak", dict(total_s=20, users=7, spawn_rate=2), [0, 10, 19.9, 20]),
     "abstract_base_hidden": SHAPES["step"].__mro__[1].abstract,
+    "kinds": sorted(SHAPES),
 }))
 """
 
@@ -73,3 +75,11 @@ def test_step_stages_cover_the_run_without_gaps() -> None:
 def test_spike_that_outlasts_the_run_is_rejected() -> None:
     with pytest.raises(LoadTestError):
         spike_stages(ShapeSettings(total_s=10, spike_at=8, spike_seconds=5))
+
+
+def test_every_shape_the_stages_build_is_a_locust_shape_and_a_choice(
+    ticks: dict[str, object],
+) -> None:
+    assert (
+        ticks["kinds"] == sorted(STAGE_BUILDERS) == sorted(SHAPE_NAMES) == ["soak", "spike", "step"]
+    )

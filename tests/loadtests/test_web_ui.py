@@ -19,6 +19,8 @@ from pipeline.runner import LOCUSTFILE
 from tests.fixtures.ports import free_port, wait_for_port
 from tests.fixtures.servers_required import require_binary
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 

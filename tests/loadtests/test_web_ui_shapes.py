@@ -11,6 +11,8 @@ import pytest
 
 from tests.loadtests.test_web_ui import chromium_page, locust_web_ui
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 @pytest.fixture
 def picker_web(tmp_path: Path) -> Iterator[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from loadtests.windows import SEAL_AFTER_S, TOTAL, WindowRecorder
+from loadtests.windows import SEAL_AFTER_S, WindowRecorder
+from rundir.hdr_json import AGGREGATED as TOTAL
 
 
 class Clock:

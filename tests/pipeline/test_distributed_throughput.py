@@ -19,6 +19,8 @@ from reports.load import load_run_data
 from reports.summary import build_summary
 from tests.loadtests.run_dir import load_json, locust_rows
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 ARRIVALS_PER_S = 300.0
 
 

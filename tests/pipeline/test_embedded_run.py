@@ -8,6 +8,8 @@ from hdrh.histogram import HdrHistogram
 from pipeline.runner import RunSettings, run_load_test
 from tests.loadtests.run_dir import FOUR_ENDPOINTS, load_json, locust_rows
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 SEED_MIX = {
     "GET /api/profiles": 0.80,
     "GET /api/profile/{id}": 0.10,

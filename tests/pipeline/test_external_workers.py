@@ -15,6 +15,8 @@ from pipeline.locust_workers import ExternalWorkers, master_arguments
 from target_service.process import free_port, stop_process
 from tests.loadtests.run_dir import load_json, locust_rows
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 LOADCAP = [sys.executable, "-c", "import cli; cli.main()"]
 WORKER_START_DELAY_S = 2.0  # the master is up and waiting before the worker comes
 

@@ -23,6 +23,8 @@ from target_service.process import ServiceProcess
 from target_service.settings import Settings
 from tests.fixtures.ports import free_port, wait_for_port
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 LOADCAP = Path(sys.executable).with_name("loadcap")
 STATS_HEADER = "Type,Name,Request Count,Failure Count\n"
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.run_record import planned_stages
 from pipeline.runner import RunSettings, locust_command
 from rundir.run_json import PlannedStage
@@ -36,6 +38,7 @@ def test_a_constant_run_has_one_stage_at_its_user_count(tmp_path: Path) -> None:
     assert stages == [PlannedStage(start_s=0.0, end_s=30, users=25, rps=None)]
 
 
+@pytest.mark.servers
 def test_loadcap_run_passes_step_seconds_to_the_step_shape(tmp_path: Path) -> None:
     with profiles_double() as url:
         completed = subprocess.run(

@@ -19,6 +19,8 @@ from target_service import cpu_cap
 from target_service.cpu_cap import CpuCap, CpuCapError
 from target_service.process import free_port, stop_process
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 def _cannot_cap() -> str | None:
     try:

@@ -14,6 +14,8 @@ from cli import app
 from loadtests.errors import LoadTestError
 from pipeline.sweep import SweepSettings, parse_levels
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -29,7 +29,7 @@ CLIENTS = 8
 AUDIT_WRITES = 200
 PROBE_IDS = 180  # the probe's ids; the rest are for the read-after-write clients
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.servers]
 
 
 def db_rows(server: MariaDBServer, sql: str) -> list[list[str]]:

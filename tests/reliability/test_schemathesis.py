@@ -16,6 +16,8 @@ import pytest
 from target_service.process import ServiceProcess
 from target_service.settings import Settings
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 MIN_CASES = 1_000
 MAX_EXAMPLES = 250  # per operation and phase: six operations give 1,300+ cases
 

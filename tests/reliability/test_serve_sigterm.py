@@ -14,6 +14,8 @@ import pytest
 
 from target_service.process import free_port
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("workers", [1, 2])

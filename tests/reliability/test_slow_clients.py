@@ -23,6 +23,8 @@ from target_service.process import ServiceProcess
 from target_service.settings import Settings
 from tests.reliability.load_probe import p99_ms
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 HEAD_TIMEOUT_S = 2.0
 SLOW_CLIENTS = 100
 BIG_HEADS = 50

@@ -18,6 +18,8 @@ from target_service.process import ServiceProcess
 from target_service.settings import Settings
 from tests.fixtures.mariadb_server import MariaDBServer
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 READS = 50
 PROFILE_ID = 7
 

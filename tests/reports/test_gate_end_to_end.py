@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from junitparser import Failure, JUnitXml
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 LOADCAP = str(Path(sys.executable).parent / "loadcap")
 
 

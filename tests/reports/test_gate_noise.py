@@ -17,6 +17,8 @@ from reports.summary import write_summary
 from target_service.process import ServiceProcess
 from tests.reports.gate_runs import totals, write_run
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 runner = CliRunner()
 SECONDS = 20
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from junitparser import Failure, JUnitXml, Skipped
@@ -97,3 +98,23 @@ def test_unwritable_step_summary_warns_but_keeps_the_verdict(tmp_path: Path) -> 
     failing = runner.invoke(app, ["gate", str(run), "--p95-ms", "5"], env=env)
     assert (passing.exit_code, failing.exit_code) == (EXIT_OK, EXIT_CHECK_FAILED)
     assert "warning: cannot append to $GITHUB_STEP_SUMMARY" in passing.stderr
+
+
+def test_json_gives_the_verdict_and_every_check_with_the_same_exit_code(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", endpoints=[endpoint(LIST), endpoint(GET, p95=60.0)])
+    args = ["gate", str(run), "--json", "--p95-ms", "10", "-t", f"{GET}:p95<100"]
+    result = runner.invoke(app, args, env=NO_STEP_SUMMARY)
+    assert result.exit_code == EXIT_CHECK_FAILED
+    verdict = json.loads(result.stdout)  # the whole of stdout is the JSON object
+    assert verdict["passed"] is False and verdict["failed"] == 1
+    assert verdict["run_dir"] == str(run)
+    by_check = {(c["scope"], c["check"]): c for c in verdict["checks"]}
+    failed = by_check[("Total", "p95 <= 10 ms")]
+    assert failed["status"] == "fail"
+    assert (failed["measured"], failed["allowed"]) == ("12 ms", "<= 10 ms")
+    assert by_check[(GET, "p95 < 100 ms")]["status"] == "pass"
+    assert {c["kind"] for c in verdict["checks"]} == {"sanity", "threshold"}
+
+    passing = runner.invoke(app, ["gate", str(run), "--json", "--p95-ms", "50"])
+    assert passing.exit_code == EXIT_OK
+    assert json.loads(passing.stdout)["passed"] is True

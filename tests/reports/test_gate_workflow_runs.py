@@ -22,6 +22,8 @@ import yaml
 
 from tests.fixtures.ports import free_port
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 WORKFLOW = Path(__file__).parents[2] / "examples" / "github-actions" / "loadcap-gate.yml"
 VENV_BIN = Path(sys.executable).parent
 SKIPPED_ACTIONS = ("actions/checkout", "actions/setup-python", "actions/upload-artifact")

@@ -9,11 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from target_service.process import ServiceProcess
 from tests.reports.recorded import aggregated_row
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from tests.fixtures.mariadb_server import MariaDBServer
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]

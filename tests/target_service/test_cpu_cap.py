@@ -26,6 +26,8 @@ from target_service.cpu_cap import (
 )
 from target_service.process import ServiceProcess
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 BUSY_LOOP = "import time\nend = time.monotonic() + 30\nwhile time.monotonic() < end: pass\n"
 
 

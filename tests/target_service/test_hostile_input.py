@@ -6,11 +6,14 @@ import re
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
+import pytest
 
 from target_service.openapi import openapi_document
 from target_service.process import ServiceProcess
 from tests.target_service.conftest import ApiUnderTest
 from tests.target_service.test_api_contract import assert_error
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 JSON = {"content-type": "application/json"}
 

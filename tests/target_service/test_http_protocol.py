@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 import socket
 
+import pytest
+
 from target_service.http_protocol import MAX_HEAD_BYTES
 from target_service.process import ServiceProcess
+
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
 
 
 def exchange(service: ServiceProcess, data: bytes, *, until: bytes, limit: int = 1 << 20) -> bytes:

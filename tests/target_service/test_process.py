@@ -16,6 +16,8 @@ from target_service.process import ServiceProcess, ServiceStartError, stop_proce
 from target_service.settings import Settings
 from tests.fixtures.service import EMBEDDED_PROFILES
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 
 def test_embedded_service_is_seeded_and_unlimited(embedded_service: ServiceProcess) -> None:
     with httpx.Client(base_url=embedded_service.base_url) as client:

@@ -11,6 +11,8 @@ import pytest
 
 from target_service.process import ServiceProcess
 
+pytestmark = pytest.mark.servers  # starts the service, Locust or a browser
+
 API_ROUTE = 'loadcap_http_requests_total{method="GET",route="/api/profile/{id}",status="200"}'
 
 
