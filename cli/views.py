@@ -323,6 +323,8 @@ def _fit_lines(document: ScaleoutDocument) -> list[str]:
         lines += [f"warning: {text}" for text in fit.warnings]
     if document.bottleneck is not None:
         lines.append(f"bottleneck: {document.bottleneck.sentence}")
+    if document.bend is not None:
+        lines.append(f"why it bends: {document.bend.sentence}")
     if document.seed_line is not None:
         lines.append(f"seed line: {document.seed_line.sentence}")
     lines += [f"warning: {text}" for text in document.warnings]
