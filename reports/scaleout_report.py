@@ -20,8 +20,8 @@ from reports.figures import Chart
 from reports.html import STYLE, _charts, _table
 from reports.markdown import _table as _markdown_table
 from reports.report import HTML_FILE, MARKDOWN_FILE
-from reports.scaleout_evidence import EVIDENCE_HEADER, bend_sentence, evidence_rows
 from reports.scaleout_charts import scaleout_charts
+from reports.scaleout_evidence import EVIDENCE_HEADER, bend_sentence, evidence_rows
 from rundir.scaleout_json import Interval, ScaleoutDocument, ScaleoutFit, ScaleoutSettings
 
 POINT_HEADER = ["N", "X(N) req/s", "min-max", "repeats", "C(N)/N", "first limit", "fitted", "note"]

@@ -109,7 +109,7 @@ def test_the_pages_say_why_the_curve_bends_with_the_evidence(tmp_path: Path) -> 
                     cores_used=0.15 * n,
                     cores_available=0.15 * n,
                 ),
-            ],  # fmt: skip
+            ],
             evidence=window_evidence(
                 seconds=20.0,
                 requests=requests,
@@ -117,7 +117,7 @@ def test_the_pages_say_why_the_curve_bends_with_the_evidence(tmp_path: Path) -> 
                 cache_misses=0.1 * lookups,
                 local_hits=l1_share * lookups,
                 db_queries={"replica0": 0.1 * requests},
-            ),  # fmt: skip
+            ),
         )
 
     document = analyse_scaleout(
