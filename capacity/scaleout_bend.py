@@ -20,8 +20,11 @@ What moved between the smaller and the larger N, and how it reads:
 
 A round trip's share of the rise is estimated at redis-py's 0.15 to 0.25 ms of client CPU per
 command (docs/benchmarks.md); when even the upper bound covers less than half the rise, the
-finding says so. When nothing moved the verdict is `unexplained`: the figures do not support a
-cause, and none is asserted.
+finding says so. The verdict is `candidates`: what moved with the demand is named, not
+proven (a run with the suspect switched off tells, e.g. `LOADCAP_LOCAL_CACHE_ENTRIES=0`: on
+this machine invalidations and queries per request rose as much with the L1 off while the
+demand stayed flat, docs/scaleout.md). When nothing moved the verdict is `unexplained`: the
+figures do not support a cause, and none is asserted.
 """
 
 from __future__ import annotations
@@ -92,10 +95,11 @@ def scaleout_bend(points: Sequence[ScaleoutPoint]) -> ScaleoutBend | None:
                         "machine's load)")  # fmt: skip
     return _replace(
         bend,
-        verdict="explained",
+        verdict="candidates",
         causes=causes,
         findings=findings,
-        sentence=f"{where}; with it: " + "; ".join(findings),
+        sentence=f"{where}; what moved with it (candidates, not proven causes: measure with one "
+        "switched off to tell): " + "; ".join(findings),
     )
 
 

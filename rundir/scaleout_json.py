@@ -230,7 +230,7 @@ class ScaleoutBend(msgspec.Struct, frozen=True, kw_only=True):
     demand_to_ms: float
     demand_change: float  # relative: 0.31 = rose 31 %
     beyond_spread: bool  # every repeat at the larger N above every repeat at the smaller
-    # "flat" (the demand did not rise beyond the spread) | "explained" | "unexplained"
+    # "flat" (the demand did not rise beyond the spread) | "candidates" | "unexplained"
     verdict: str = "flat"
     # what moved with it: "l1_cache" | "invalidations" | "database" | "throttling"
     # | "machine" | "cache_errors"

@@ -65,7 +65,7 @@ def test_a_rising_demand_with_a_falling_l1_is_attributed_to_the_l1() -> None:
         for n, demand in ((1, 0.56), (2, 0.60), (3, 0.66), (4, 0.74))
     ]
     bend = analyse_scaleout(repeats, SETTINGS).bend
-    assert bend is not None and bend.verdict == "explained"
+    assert bend is not None and bend.verdict == "candidates"
     assert bend.causes == ["l1_cache"]
     assert bend.demand_change == pytest.approx(0.74 / 0.56 - 1)
     assert "80% of cache lookups, then 45%" in bend.sentence
