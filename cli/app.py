@@ -329,6 +329,28 @@ def run(
             "service): makes its CPU seconds a utilization in the verdict."
         ),
     ] = None,
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the service side from this Prometheus server, summed over every "
+            "instance it scrapes (the fleet), instead of one /metrics.",
+        ),
+    ] = None,
+    prometheus_selector: Annotated[
+        str | None,
+        typer.Option(
+            help="""Label matchers for the instances, e.g. '{job="profiles"}' (with """
+            "--prometheus-url).",
+            show_default="instances exporting loadcap_cpu_cores_available",
+        ),
+    ] = None,
+    locust_metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve the Locust master's /metrics on 127.0.0.1:PORT during the run "
+            "(its web UI kept up, the run still unattended), for a Prometheus to scrape.",
+        ),
+    ] = None,
     mix: Annotated[
         str, typer.Option(help="Weights list,get,create,patch (e.g. 80,10,5,5).")
     ] = "80,10,5,5",
@@ -408,6 +430,9 @@ def run(
         processes=processes,
         metrics_url=metrics_url,
         service_cores=service_cores,
+        prometheus_url=prometheus_url,
+        prometheus_selector=prometheus_selector,
+        locust_metrics_port=locust_metrics_port,
         web=web,
         web_port=web_port,
         mix=Mix.parse(mix),

@@ -70,7 +70,10 @@ def add_arguments(parser: Any) -> None:
     group.add_argument(
         "--metrics-url",
         default="",
-        help="The target's Prometheus metrics for the Capacity tab (default: HOST/metrics)",
+        help=(
+            "The target's Prometheus metrics for the Capacity tab (default: HOST/metrics); "
+            "a Prometheus /federate?match[]=... URL sums every instance it scrapes"
+        ),
         include_in_web_ui=False,
     )
     group.add_argument(

@@ -20,9 +20,10 @@ from typing import Any
 
 import gevent
 import locust
+from flask import Response
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from loadtests import capacity_tab, final_reports, windows
+from loadtests import capacity_tab, final_reports, prometheus_metrics, windows
 from loadtests.arguments import add_arguments, workload_options
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import (
@@ -39,7 +40,7 @@ from loadtests.live_capacity import (
     SCRAPE_INTERVAL_S,
     GeneratorCpuWatch,
     ServiceCpuWatch,
-    parse_service_sample,
+    parse_service_samples,
 )
 from loadtests.open_model import (
     ArrivalCounters,
@@ -49,13 +50,16 @@ from loadtests.open_model import (
 )
 from loadtests.profile_requests import Workload
 from loadtests.profiles_user import ProfilesUser, tasks_for
+from loadtests.prometheus_metrics import RequestCounts
 from loadtests.shapes import SHAPES
+from rundir.exposition import ExpositionError
 from rundir.mix import MixError, action_cycle
 
 logger = logging.getLogger("loadcap")
 FINAL_WRITE_PAUSE_S = 1.5
 HDR_KEY, INTENDED_KEY, ARRIVALS_KEY = "loadcap_hdr", "loadcap_intended", "loadcap_arrivals"
 CPU_KEY = "loadcap_cpu"
+COUNTS_KEY = "loadcap_request_counts"
 
 
 @dataclass
@@ -70,6 +74,7 @@ class RunState:
     machine: MachineSampler = field(default_factory=MachineSampler)
     generator_log: GeneratorLog | None = None
     generator_live: GeneratorCpuWatch = field(default_factory=GeneratorCpuWatch)
+    requests: RequestCounts = field(default_factory=RequestCounts)  # for /metrics; never reset
     test_started_at: float | None = None  # unix time of the last test_start
 
     def reset(self) -> None:
@@ -133,6 +138,7 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
         live = LiveCapacity(environment, metrics_url(options, environment))
         gevent.spawn(live.scrape_forever)
         capacity_tab.install(environment, web_ui, live.figures)
+        _serve_metrics(environment, web_ui)
         _keep_common_options_for_shapes(web_ui)
     # gevent's loop caches "now" until it next runs; after a slow start (imports on a busy
     # machine) Locust's --run-time timer, set right after this, would fire seconds early.
@@ -170,11 +176,14 @@ class LiveCapacity:
                 text = response.read(4_000_000).decode("utf-8", errors="replace")
         except (urllib.error.URLError, OSError, ValueError):
             return
-        sample = parse_service_sample(text)
-        self.exports_cpu = sample is not None
-        if sample is not None:
+        try:
+            samples = parse_service_samples(text)
+        except ExpositionError:
+            return
+        self.exports_cpu = bool(samples)
+        if samples:
             completed = float(self.environment.runner.stats.total.num_requests)
-            self.service.add(time.time(), sample, completed)
+            self.service.add(time.time(), samples, completed)
 
     def figures(self) -> capacity_tab.LiveFigures:
         if not self.running():
@@ -194,6 +203,24 @@ class LiveCapacity:
             per_core_rps=demand.per_core_rps if demand else None,
         )
         return self.last
+
+
+def _serve_metrics(environment: Any, web_ui: Any) -> None:
+    """`/metrics` (Prometheus text) on the web UI's port, behind its login when there is one."""
+
+    def generator_state() -> prometheus_metrics.GeneratorState:
+        runner = environment.runner
+        return prometheus_metrics.GeneratorState(
+            users=int(runner.user_count),
+            workers=runner.worker_count if isinstance(runner, MasterRunner) else None,
+            cpu_seconds=STATE.generator_live.latest(),
+        )
+
+    def metrics() -> Response:
+        body = prometheus_metrics.exposition(STATE.requests, generator_state)
+        return Response(body, content_type=prometheus_metrics.CONTENT_TYPE)
+
+    web_ui.app.add_url_rule("/metrics", "loadcap_metrics", web_ui.auth_required_if_enabled(metrics))
 
 
 def _keep_common_options_for_shapes(web_ui: Any) -> None:
@@ -306,8 +333,10 @@ def on_request(
     """Every request, in every Locust process: its exact histogram and its second's window,
     under one name built once (this runs on the generator's hot path)."""
     key = f"{request_type} {name}"
+    failed = exception is not None
     STATE.service.record(key, response_time)
-    windows.RECORDER.record(key, response_time, exception is not None)
+    STATE.requests.record(key, response_time, failed)
+    windows.RECORDER.record(key, response_time, failed)
 
 
 def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
@@ -315,12 +344,14 @@ def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data[INTENDED_KEY] = STATE.intended.encode()
     data[ARRIVALS_KEY] = STATE.arrivals.as_dict()
     data[CPU_KEY] = STATE.cpu.take()
+    data[COUNTS_KEY] = STATE.requests.take()
     STATE.reset()  # histograms travel as increments; counters as running totals
 
 
 def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
     STATE.service.merge_encoded(data.get(HDR_KEY, {}))
     STATE.intended.merge_encoded(data.get(INTENDED_KEY, {}))
+    STATE.requests.merge(data.get(COUNTS_KEY))
     if ARRIVALS_KEY in data:
         STATE.worker_arrivals[client_id] = data[ARRIVALS_KEY]
     samples = decode_samples(data.get(CPU_KEY))

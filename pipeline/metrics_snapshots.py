@@ -1,7 +1,9 @@
 """Snapshots of the target's Prometheus `/metrics`: at the start, every few seconds, at the end.
 
 Written as `metrics/NNNN-<phase>.prom` plus `metrics/index.csv` (docs/run-directory.md). A
-target without `/metrics` leaves no `metrics/` directory at all.
+target without `/metrics` leaves no `metrics/` directory at all. With a `FleetMetrics` source
+the snapshots are a Prometheus server's sums over every instance instead
+(pipeline/prometheus_fleet.py), timed when Prometheus scraped them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from pipeline.prometheus_fleet import FleetMetrics, Scrape
 
 INDEX_COLUMNS = ("timestamp", "elapsed_s", "phase", "file")
 
@@ -32,8 +36,10 @@ class MetricsSnapshots:
         interval_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], bool] | None = None,
+        fleet: FleetMetrics | None = None,
     ) -> None:
         self.url = url
+        self.fleet = fleet
         self.directory = out_dir / "metrics"
         self.interval_s = interval_s
         self._client = httpx.Client(timeout=2.0)
@@ -48,15 +54,15 @@ class MetricsSnapshots:
     def start(self) -> bool:
         """Takes the `start` snapshot; False (and nothing written) when there is no /metrics."""
         self._started = self._clock()
-        text = self._fetch()
-        if text is None:
+        scrape = self._fetch()
+        if scrape is None:
             self._client.close()
             return False
         self._available = True
         self.directory.mkdir(parents=True, exist_ok=True)
         with (self.directory / "index.csv").open("w", newline="", encoding="utf-8") as index:
             csv.writer(index).writerow(INDEX_COLUMNS)
-        self._save("start", text)
+        self._save("start", scrape)
         self._thread = threading.Thread(target=self._during, name="metrics-snapshots", daemon=True)
         self._thread.start()
         return True
@@ -67,18 +73,20 @@ class MetricsSnapshots:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.interval_s + 5)
-        text = self._fetch()
-        if text is not None:
-            self._save("end", text)
+        scrape = self._fetch(final=True)
+        if scrape is not None:
+            self._save("end", scrape)
         self._client.close()
 
     def _during(self) -> None:
         while not self._wait(self.interval_s):
-            text = self._fetch()
-            if text is not None:
-                self._save("during", text)
+            scrape = self._fetch()
+            if scrape is not None:
+                self._save("during", scrape)
 
-    def _fetch(self) -> str | None:
+    def _fetch(self, *, final: bool = False) -> Scrape | None:
+        if self.fleet is not None:
+            return self.fleet.fetch(settled_after=time.time() if final else None)
         try:
             response = self._client.get(self.url)
         except httpx.HTTPError:
@@ -87,12 +95,15 @@ class MetricsSnapshots:
             "content-type", ""
         ):
             return None
-        return response.text
+        return Scrape(text=response.text, at=time.time())
 
-    def _save(self, phase: str, text: str) -> None:
+    def _save(self, phase: str, scrape: Scrape) -> None:
         self._count += 1
         name = f"{self._count:04d}-{phase}.prom"
-        (self.directory / name).write_text(text, encoding="utf-8")
-        elapsed = round(self._clock() - self._started, 3)
+        (self.directory / name).write_text(scrape.text, encoding="utf-8")
+        # A Prometheus snapshot describes its last scrape, a moment before it was asked.
+        lag = max(0.0, time.time() - scrape.at) if self.fleet is not None else 0.0
+        elapsed = round(self._clock() - self._started - lag, 3)
         with (self.directory / "index.csv").open("a", newline="", encoding="utf-8") as index:
-            csv.writer(index).writerow((f"{time.time():.3f}", elapsed, phase, f"metrics/{name}"))
+            row = (f"{scrape.at:.3f}", elapsed, phase, f"metrics/{name}")
+            csv.writer(index).writerow(row)

@@ -54,7 +54,9 @@ def run_record(
         embedded_service=embedded,
         web=settings.web,
         exit_code=exit_code,
-        metrics_url=metrics_url,
+        metrics_url=None if settings.prometheus_url else metrics_url,
+        prometheus_url=settings.prometheus_url,
+        prometheus_selector=settings.prometheus_selector,
         service_cores=settings.service_cores,
         # Where it ran: service demand (CPU s per request) holds for this CPU, not another.
         machine=machine_facts(),

@@ -35,6 +35,7 @@ from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_
 from pipeline.embedded import EmbeddedService, reference_service
 from pipeline.locust_workers import ExternalWorkers, master_arguments, workers_missing
 from pipeline.metrics_snapshots import MetricsSnapshots
+from pipeline.prometheus_fleet import FleetMetrics, PrometheusApi, check_selector
 from pipeline.run_record import run_record
 from reports import locust_csv as lc
 from reports.errors import ReportInputError
@@ -55,6 +56,7 @@ RUN_OUTPUTS = (
     "run.json",
     "summary.json", "report.md", "report.html", "progress.json",
 )  # fmt: skip
+LOCUST_METRICS_LINGER_S = 5.0  # --locust-metrics-port: Locust's last seconds after the run
 STARTUP_GRACE_S = 30.0  # Locust's own start (and --processes forks) before the clock runs
 SHUTDOWN_GRACE_S = 20.0
 KILL_GRACE_S = 5.0
@@ -84,6 +86,11 @@ class RunSettings:
     locustfile: Path | None = None  # None: loadcap's profiles workload
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE  # failures within this still exit 0
     metrics_url: str | None = None  # the target's Prometheus text; None: HOST/metrics
+    # The service side from a Prometheus server instead, summed over the selector's instances.
+    prometheus_url: str | None = None
+    prometheus_selector: str | None = None
+    # Keep Locust's web UI (and its /metrics) up on this port during a headless run.
+    locust_metrics_port: int | None = None
     metrics_interval_s: float = 2.0
     # Where the service and Locust run: given by an orchestrator that started and pinned the
     # service itself; None: worked out here (pinned only for the embedded service).
@@ -141,6 +148,20 @@ class RunSettings:
                 raise LoadTestError(
                     f"--metrics-url must be an http(s) URL, got {self.metrics_url!r}"
                 )
+        if self.prometheus_url is not None:
+            parsed = urlparse(self.prometheus_url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise LoadTestError(
+                    f"--prometheus-url must be an http(s) URL, got {self.prometheus_url!r}"
+                )
+            if self.metrics_url is not None:
+                raise LoadTestError("--metrics-url and --prometheus-url are two sources: give one")
+        if self.prometheus_selector is not None:
+            if self.prometheus_url is None:
+                raise LoadTestError("--prometheus-selector needs --prometheus-url")
+            check_selector(self.prometheus_selector)
+        if self.locust_metrics_port is not None and not 0 < self.locust_metrics_port < 65536:
+            raise LoadTestError(f"--locust-metrics-port: no such port {self.locust_metrics_port}")
         if self.workers is not None and (self.web or str(self.processes) != "1"):
             raise LoadTestError(
                 "--expect-workers runs a headless master for workers on other machines; it "
@@ -229,8 +250,11 @@ def run_load_test(
             # Learned here, outside the run's time; 0 leaves it to the locustfile.
             id_count = id_count_of(host) or 0
         metrics_url = settings.metrics_url or host.rstrip("/") + "/metrics"
+        fleet = _fleet(settings)
+        if fleet is not None:
+            fleet.check()  # before the load: a wrong URL or selector is the user's error
         launched_at = datetime.now(UTC)
-        with _snapshots(metrics_url, settings) as _:
+        with _snapshots(metrics_url, settings, fleet) as _:
             command = locust_command(
                 settings, host, id_count, processes=processes, metrics_url=metrics_url
             )
@@ -271,10 +295,18 @@ def clear_run_outputs(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _fleet(settings: RunSettings) -> FleetMetrics | None:
+    if settings.prometheus_url is None:
+        return None
+    return FleetMetrics(PrometheusApi(settings.prometheus_url), settings.prometheus_selector)
+
+
 @contextmanager
-def _snapshots(metrics_url: str, settings: RunSettings) -> Iterator[MetricsSnapshots]:
+def _snapshots(
+    metrics_url: str, settings: RunSettings, fleet: FleetMetrics | None
+) -> Iterator[MetricsSnapshots]:
     snapshots = MetricsSnapshots(
-        metrics_url, settings.out_dir, interval_s=settings.metrics_interval_s
+        metrics_url, settings.out_dir, interval_s=settings.metrics_interval_s, fleet=fleet
     )
     snapshots.start()
     try:
@@ -323,6 +355,11 @@ def locust_command(
     if settings.web:
         command += ["--web-host", "127.0.0.1", "--web-port", str(settings.web_port)]
         command += ["--class-picker"]
+    elif settings.locust_metrics_port is not None:
+        # --autostart runs like --headless but keeps the web UI, which serves /metrics; it
+        # lingers after the run so a Prometheus scrapes the final counts.
+        command += ["--autostart", "--autoquit", f"{LOCUST_METRICS_LINGER_S:g}", "--only-summary"]
+        command += ["--web-host", "127.0.0.1", "--web-port", str(settings.locust_metrics_port)]
     else:
         command += ["--headless", "--only-summary"]
     return command
@@ -337,6 +374,8 @@ def _run_locust(
     live.unlink(missing_ok=True)
     started = time.monotonic()
     waiting = settings.workers.wait_s if settings.workers is not None else 0.0
+    if settings.locust_metrics_port is not None:
+        waiting += LOCUST_METRICS_LINGER_S  # Locust stays up for Prometheus' last scrape
     deadline = None if settings.web else started + settings.duration_s + STARTUP_GRACE_S + waiting
     load_started: float | None = None
     with log_path.open("w", encoding="utf-8") as log:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from prometheus_client.parser import text_string_to_metric_families
 
 from reports.errors import ReportInputError
+from rundir.exposition import ExpositionError, parse_samples
 
 INDEX_FILE = "index.csv"
 INDEX_COLUMNS = ("timestamp", "elapsed_s", "phase", "file")
@@ -29,22 +29,12 @@ WHEN_COLUMNS = ("timestamp", "elapsed_s", "phase")
 
 
 def parse_exposition(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """(sample name, labels, value) for loadcap's own samples in one exposition text."""
-    # Only our lines and the process metrics: the rest (python_gc_*, `_created` gauges) is
-    # noise here, and skipping it before parsing keeps an hour of snapshots quick to read.
-    ours = "\n".join(
-        line
-        for line in text.splitlines()
-        if (line.startswith(PREFIX) and "_created" not in line.split("{", 1)[0])
-        or line.startswith(PROCESS_SAMPLES)
-    )
-    samples: list[tuple[str, dict[str, str], float]] = []
+    """(sample name, labels, value) for loadcap's own samples and the process metrics."""
     try:
-        for family in text_string_to_metric_families(ours + "\n"):
-            samples += [(s.name, dict(s.labels), float(s.value)) for s in family.samples]
-    except (ValueError, IndexError, KeyError, TypeError) as exc:  # the parser's failures
-        raise ReportInputError(f"not Prometheus text format ({exc})") from None
-    return samples
+        samples = parse_samples(text, prefixes=(PREFIX, *PROCESS_SAMPLES))
+    except ExpositionError as exc:
+        raise ReportInputError(str(exc)) from None
+    return [(s.name, s.labels, s.value) for s in samples]
 
 
 def _read_index(metrics_dir: Path) -> pd.DataFrame:

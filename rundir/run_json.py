@@ -83,6 +83,9 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     web: bool | None = None
     exit_code: int | None = None  # `loadcap run`'s
     metrics_url: str | None = None
+    # The service side summed over a fleet by a Prometheus server (`--prometheus-url`).
+    prometheus_url: str | None = None
+    prometheus_selector: str | None = None
     service_cores: float | None = None  # --service-cores
     machine: Machine | None = None
     service_cpus: list[int] | None = None  # CPUs loadcap pinned the service to

@@ -2,7 +2,8 @@
 
 The store, cache and rate limiter are built here (no I/O) and opened/closed by the lifespan.
 Middleware order, outermost first: metrics (sees every response, 429 and 413 included),
-security headers, rate limit, body limit, then Starlette's exception layer and the router.
+security headers, the `/metrics` allow-list, rate limit, body limit, then Starlette's exception
+layer and the router.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from target_service.errors import STATUS_CODES, error_response
 from target_service.memory_cache import MemoryCacheBackend
 from target_service.metrics import ServiceMetrics
 from target_service.middleware.body_limit import BodyLimitMiddleware
+from target_service.middleware.metrics_allow import MetricsAllowListMiddleware
 from target_service.middleware.rate_limit import RateLimitMiddleware
 from target_service.middleware.request_metrics import RequestMetricsMiddleware
 from target_service.middleware.security_headers import SecurityHeadersMiddleware
@@ -133,8 +135,15 @@ def create_app(settings: Settings, *, metrics: ServiceMetrics | None = None) -> 
         Middleware(RequestMetricsMiddleware, metrics=service.metrics, routes=routes),
         Middleware(SecurityHeadersMiddleware),
     ]
+    client_address = ClientAddress(settings.trusted_proxies)
+    middleware.append(
+        Middleware(
+            MetricsAllowListMiddleware,
+            allowed=settings.metrics_allow,
+            client_address=client_address,
+        )
+    )
     if service.limiter is not None:
-        client_address = ClientAddress(settings.trusted_proxies)
         middleware.append(
             Middleware(RateLimitMiddleware, limiter=service.limiter, client_address=client_address)
         )

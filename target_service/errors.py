@@ -63,6 +63,7 @@ async def send_error(send: Send, status: int, body: bytes, *headers: tuple[bytes
 # Generic codes for HTTP statuses Starlette raises itself (unknown route, wrong method).
 STATUS_CODES = {
     400: "bad_request",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",

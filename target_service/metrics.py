@@ -11,7 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    multiprocess,
+)
 from prometheus_client.process_collector import ProcessCollector
 
 from target_service.cap_metrics import CpuCapCollector
@@ -43,6 +50,9 @@ class ServiceMetrics:
     def __init__(
         self, registry: CollectorRegistry | None = None, *, multiprocess_dir: Path | None = None
     ) -> None:
+        # No `*_created` series: a gauge per labelled counter that nothing here reads (the
+        # switch is prometheus_client's and process-wide).
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry or CollectorRegistry()
         self.multiprocess_dir = multiprocess_dir
         r = self.registry
@@ -123,6 +133,19 @@ class ServiceMetrics:
             ["pool"],
             registry=r,
             multiprocess_mode="livemin",
+        )
+        self.replica_lag = Gauge(
+            "loadcap_replica_lag_seconds",
+            "Replication lag of each replica at its last probe (absent until measured).",
+            ["pool"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.replica_max_lag = Gauge(
+            "loadcap_replica_max_lag_seconds",
+            "The lag above which a replica leaves the rotation (LOADCAP_REPLICA_MAX_LAG_S).",
+            registry=r,
+            multiprocess_mode="livemax",
         )
         self.replica_fallbacks = Counter(
             "loadcap_replica_fallbacks",

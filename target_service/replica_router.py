@@ -125,6 +125,7 @@ class ReplicaRouter:
         for replica in self.replicas:
             self._metrics.replica_in_rotation.labels(pool=replica.pool.name).set(0)
         if self.replicas:
+            self._metrics.replica_max_lag.set(self._max_lag_s)
             # Series exist from the first scrape, so a run's start snapshot has the zeros its
             # deltas are computed from.
             for reason in FALLBACK_REASONS:
@@ -297,6 +298,7 @@ class ReplicaRouter:
         lag = status.lag_s
         if status.io_running and status.sql_running and lag is not None:
             replica.lag_s = lag
+            self._metrics.replica_lag.labels(pool=replica.pool.name).set(lag)
             replica.orphaned_at = None
             if lag > self._max_lag_s:
                 self._take_out(replica, "lag", f"lag {lag:g} s exceeds {self._max_lag_s:g} s")

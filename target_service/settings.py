@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -9,6 +10,14 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 ENV_PREFIX = "LOADCAP_"
+METRICS_ALLOW_DEFAULT = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+)
 DEFAULT_RATE_LIMIT = "100/minute"
 
 
@@ -29,6 +38,8 @@ class Settings:
     rate_limit: str | None = DEFAULT_RATE_LIMIT  # None switches rate limiting off
     body_limit_bytes: int = 100 * 1024
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Who may read /metrics (CIDRs): loopback and the private ranges a Prometheus sits in.
+    metrics_allow: tuple[str, ...] = METRICS_ALLOW_DEFAULT
     replica_max_lag_s: float = 5.0
     replica_retry_s: float = 5.0
     replica_check_interval_s: float = 1.0  # how often replica lag is measured
@@ -109,6 +120,14 @@ class Settings:
             raise SettingsError(
                 f"LOADCAP_LOG_LEVEL: expected one of {expected}, got {self.log_level!r}"
             )
+        for network in self.metrics_allow:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"LOADCAP_METRICS_ALLOW: expected CIDR networks (e.g. 10.0.0.0/8), "
+                    f"got {network!r}"
+                ) from None
         positive = {
             "pool_size": self.pool_size,
             "body_limit_bytes": self.body_limit_bytes,
@@ -171,7 +190,7 @@ def _rate_limit_or_none(raw: str) -> str | None:
 def _parse(name: str, raw: str, kind: type) -> Any:
     var = ENV_PREFIX + name.upper()
     try:
-        if name in {"replica_urls", "trusted_proxies"}:
+        if name in {"replica_urls", "trusted_proxies", "metrics_allow"}:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if name in {"redis_url", "metrics_dir"}:
             return raw.strip() or None

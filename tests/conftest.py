@@ -9,5 +9,6 @@ pytest_plugins = [
     "tests.fixtures.mariadb_server",
     "tests.fixtures.nginx_server",
     "tests.fixtures.service",
+    "tests.fixtures.prometheus_server",
     "tests.fixtures.fleet",
 ]

@@ -9,7 +9,7 @@ import pytest
 from capacity.quick import plan_estimate
 from loadtests import capacity_tab
 from loadtests.capacity_tab import Assumptions, LiveFigures
-from loadtests.live_capacity import GeneratorCpuWatch, ServiceCpuWatch, parse_service_sample
+from loadtests.live_capacity import GeneratorCpuWatch, ServiceCpuWatch, parse_service_samples
 
 
 def _rows(live: LiveFigures, **assumptions: object) -> dict[str, str]:
@@ -110,11 +110,14 @@ def test_service_demand_over_the_window_from_scraped_samples() -> None:
     watch = ServiceCpuWatch()
     text = "process_cpu_seconds_total {cpu}\nloadcap_cpu_cores_available 1.0\n"
     text += 'loadcap_http_requests_total{{method="GET",route="/x",status="200"}} {n}\n'
+    # A route template holds braces: its samples count like any other.
+    text += 'loadcap_http_requests_total{{method="GET",route="/api/profile/{{id}}",status="200"}} '
+    text += "{n}\n"
     text += 'loadcap_http_requests_total{{method="GET",route="/metrics",status="200"}} 99\n'
-    for at, cpu, n in ((0.0, 10.0, 1000.0), (2.0, 11.0, 3500.0), (4.0, 12.0, 6000.0)):
-        sample = parse_service_sample(text.format(cpu=cpu, n=n))
-        assert sample is not None
-        watch.add(at, sample, client_requests=0.0)
+    for at, cpu, n in ((0.0, 10.0, 500.0), (2.0, 11.0, 1750.0), (4.0, 12.0, 3000.0)):
+        samples = parse_service_samples(text.format(cpu=cpu, n=n))
+        assert list(samples) == [""]
+        watch.add(at, samples, client_requests=0.0)
 
     demand = watch.demand()
 
@@ -122,6 +125,35 @@ def test_service_demand_over_the_window_from_scraped_samples() -> None:
     assert demand.cores_used == pytest.approx(0.5)
     assert demand.cpu_s_per_request == pytest.approx(2.0 / 5000)
     assert demand.per_core_rps == 2500.0
+
+
+FEDERATED = """# TYPE process_cpu_seconds_total untyped
+process_cpu_seconds_total{{instance="a:1",job="app"}} {cpu_a} {ts_a}
+process_cpu_seconds_total{{instance="b:1",job="app"}} {cpu_b} {ts_b}
+loadcap_cpu_cores_available{{instance="a:1",job="app"}} 1 {ts_a}
+loadcap_cpu_cores_available{{instance="b:1",job="app"}} 1 {ts_b}
+loadcap_http_requests_total{{instance="a:1",job="app",route="/api/profiles"}} {n_a} {ts_a}
+loadcap_http_requests_total{{instance="b:1",job="app",route="/api/profiles"}} {n_b} {ts_b}
+"""
+
+
+def test_a_federated_fleet_sums_each_instance_between_its_own_scrapes() -> None:
+    watch = ServiceCpuWatch()
+    # Instance a busy (0.5 core, 1 ms a request), b less so (0.25 core, 1 ms a request);
+    # Prometheus scraped them at different moments, and the tab scraped twice in between.
+    for tab_at, values in (
+        (100.0, dict(cpu_a=10.0, ts_a=99000, n_a=1000, cpu_b=5.0, ts_b=97500, n_b=400)),
+        (102.0, dict(cpu_a=10.0, ts_a=99000, n_a=1000, cpu_b=5.0, ts_b=97500, n_b=400)),
+        (104.0, dict(cpu_a=12.0, ts_a=103000, n_a=3000, cpu_b=6.0, ts_b=101500, n_b=1400)),
+    ):
+        watch.add(tab_at, parse_service_samples(FEDERATED.format(**values)), client_requests=0)
+
+    demand = watch.demand()
+
+    assert demand is not None
+    assert demand.cores_used == pytest.approx(0.75)
+    assert demand.cores_available == 2
+    assert demand.cpu_s_per_request == pytest.approx(3.0 / 3000)
 
 
 def test_generator_watch_reports_the_busiest_process() -> None:

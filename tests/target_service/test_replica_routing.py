@@ -32,6 +32,11 @@ async def test_reads_are_served_by_the_replica_and_writes_by_the_master(
         assert queries(metrics, "replica0", "write") == 0
         assert sample(metrics, "loadcap_db_pool_size", pool="replica0") == 10
         assert in_rotation(metrics) == 1
+        # The lag the monitor measured, beside the threshold it judges it by (the alert
+        # ReplicaLagHigh compares the two).
+        lag = metrics.registry.get_sample_value("loadcap_replica_lag_seconds", {"pool": "replica0"})
+        assert lag is not None and 0 <= lag < 5
+        assert metrics.registry.get_sample_value("loadcap_replica_max_lag_seconds") == 5.0
 
 
 async def test_primary_read_sees_a_write_the_paused_replica_does_not_have(

@@ -47,3 +47,17 @@ async def test_rate_limited_and_oversized_requests_count_under_their_route(
         assert count(text, "POST", "<unmatched>", 413) == 0
         # Paths that match no route still share one label.
         assert count(text, "GET", "<unmatched>", 404) == 1
+
+
+async def test_the_service_serves_metrics_only_to_its_allowed_networks(tmp_path: Path) -> None:
+    settings = Settings(
+        db_url=f"sqlite:///{tmp_path / 'allow.db'}", rate_limit=None, metrics_allow=("10.0.0.0/8",)
+    )
+    await prepare(settings, 1)
+    async with aclosing(running_api(settings, client_ip="127.0.0.1")) as running:
+        api = await anext(running)
+        assert (await api.client.get("/metrics")).status_code == 403
+        assert (await api.client.get("/api/profile/1")).status_code == 200
+    async with aclosing(running_api(settings, client_ip="10.2.3.4")) as running:
+        api = await anext(running)
+        assert (await api.client.get("/metrics")).status_code == 200
