@@ -146,6 +146,8 @@ def _fit(
         return evidence.fit
     data = read_measurements(fit_csv)
     fit = fit_usl(data.n, data.throughput)
+    if (left_out := data.left_out_note(fit_csv.name)) is not None:
+        notes.append(left_out)
     notes.append(
         f"USL fit over {data.n_name} from {fit_csv.name}: N = app instances "
         f"(sigma {fit.sigma:.4g}, kappa {fit.kappa:.3g}, lambda {fit.lam:,.1f})"

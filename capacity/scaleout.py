@@ -24,6 +24,7 @@ import msgspec
 
 from capacity.errors import CapacityInputError
 from capacity.fleet_bottleneck import fleet_bottleneck
+from capacity.scaleout_bend import scaleout_bend
 from capacity.scaleout_points import measured_points
 from capacity.seed import SEED_INSTANCES, SEED_PER_INSTANCE_RPS, SEED_TARGET_RPS
 from capacity.usl import MIN_DISTINCT_N, MIN_POINTS, UslFit, fit_usl
@@ -74,6 +75,7 @@ def analyse_scaleout(
         fit_message=message,
         bottleneck=bottleneck,
         seed_line=seed_line(curve, single, settings, bottleneck=bottleneck),
+        bend=scaleout_bend(points),
         warnings=_warnings(points, single),
     )
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
+from capacity.scaleout_evidence import pooled_evidence
 from capacity.superlinear import superlinear_cause
 from rundir.scaleout_json import (
     INSTANCES_LIMIT,
@@ -57,6 +58,7 @@ def _point(instances: int, repeats: Sequence[ScaleoutRepeat]) -> ScaleoutPoint:
         reason=reason,
         tiers=pooled_tiers(r.tiers for r in repeats),
         connections=_most_connections(r.connections for r in repeats),
+        evidence=pooled_evidence(r.evidence for r in repeats),
     )
 
 

@@ -1,7 +1,10 @@
 """Reading (N, throughput) measurements from a CSV for a USL fit.
 
 The header is required: the first column is N (`n`, `concurrency`, `load`, `instances` or
-`processors`), the second the throughput under any name. Extra columns are ignored.
+`processors`), the second the throughput under any name. Extra columns are ignored, except
+`fitted`: where it exists (`loadcap scaleout`'s CSV), a row whose `fitted` is false is left
+out of the measurements (its point was limited by something other than the instances) and
+listed in `left_out`, with its `first_limit` when that column exists.
 """
 
 from __future__ import annotations
@@ -9,12 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from capacity.errors import CapacityInputError
 
 N_COLUMN_NAMES = ("n", "concurrency", "load", "instances", "processors")
+FITTED_COLUMN = "fitted"
+LIMIT_COLUMN = "first_limit"
+NOT_FITTED = ("false", "no", "0")
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,18 @@ class Measurements:
     throughput: list[float]
     n_name: str
     throughput_name: str
+    left_out: list[str] = field(default_factory=list)  # "N = 4 (first limit: machine)", …
+
+    def left_out_note(self, origin: str) -> str | None:
+        """One line saying which rows were not fitted and why, or None."""
+        if not self.left_out:
+            return None
+        rows = "row" if len(self.left_out) == 1 else "rows"
+        return (
+            f"left out {len(self.left_out)} {rows} of {origin} whose `fitted` column is false "
+            f"(not limited by the instances, so not the fleet's capacity): "
+            + "; ".join(self.left_out)
+        )
 
 
 def read_measurements(path: Path) -> Measurements:
@@ -41,14 +59,30 @@ def parse_measurements(text: str, *, origin: str) -> Measurements:
         raise CapacityInputError(f"{origin}: the file is empty")
     header = [cell.strip() for cell in rows[0]]
     _check_header(header, origin)
+    names = [name.lower() for name in header]
+    fitted = names.index(FITTED_COLUMN) if FITTED_COLUMN in names else None
+    limit = names.index(LIMIT_COLUMN) if LIMIT_COLUMN in names else None
     n: list[float] = []
     throughput: list[float] = []
+    left_out: list[str] = []
     for line_no, row in enumerate(rows[1:], start=2):
         if len(row) < 2:
             raise CapacityInputError(f"{origin}, row {line_no}: expected 2 cells, got {len(row)}")
-        n.append(_number(row[0], origin, line_no, header[0]))
-        throughput.append(_number(row[1], origin, line_no, header[1]))
-    return Measurements(n=n, throughput=throughput, n_name=header[0], throughput_name=header[1])
+        count = _number(row[0], origin, line_no, header[0])
+        rate = _number(row[1], origin, line_no, header[1])
+        if fitted is not None and _cell(row, fitted).lower() in NOT_FITTED:
+            why = _cell(row, limit) if limit is not None else ""
+            left_out.append(f"N = {count:g}" + (f" (first limit: {why})" if why else ""))
+            continue
+        n.append(count)
+        throughput.append(rate)
+    return Measurements(
+        n=n, throughput=throughput, n_name=header[0], throughput_name=header[1], left_out=left_out
+    )
+
+
+def _cell(row: list[str], index: int | None) -> str:
+    return row[index].strip() if index is not None and index < len(row) else ""
 
 
 def _check_header(header: list[str], origin: str) -> None:

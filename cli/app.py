@@ -533,8 +533,11 @@ def fit(
 
         write_fit_chart(result, data.n, data.throughput, plot)
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict() | {"left_out": data.left_out}, indent=2))
         return
+    note = data.left_out_note(csv_path.name)
+    if note is not None:
+        console.print(note, highlight=False)
     for line in fit_summary_lines(result):
         console.print(line, highlight=False)
     if plot is not None:

@@ -18,7 +18,7 @@ from loadtests.progress import Progress as RunProgress
 from pipeline.demo import DemoProgress, DemoResult
 from pipeline.run import RunReport
 from pipeline.runner import RunSettings
-from rundir.scaleout_json import Interval, ScaleoutDocument, ScaleoutRepeat
+from rundir.scaleout_json import Interval, ScaleoutDocument, ScaleoutPoint, ScaleoutRepeat
 from rundir.summary_json import Summary, SummaryCapacity
 
 if TYPE_CHECKING:
@@ -277,7 +277,16 @@ def show_scaleout(document: ScaleoutDocument, console: Console) -> None:
     """The points (median, spread, efficiency, verdict), the fit with its intervals, the
     bottleneck tier and the seed line."""
     table = Table(title="throughput of N capped instances behind nginx (the fleet's own count)")
-    for column in ("N", "X(N) req/s", "spread", "C(N)/N", "first limit", "fitted"):
+    columns = (
+        "N",
+        "X(N) req/s",
+        "spread",
+        "C(N)/N",
+        "instances CPU ms/req",
+        "L1 hits",
+        "first limit",
+    )
+    for column in (*columns, "fitted"):
         table.add_column(column, justify="right" if column != "first limit" else "left")
     for point in document.points:
         spread = point.spread
@@ -287,9 +296,11 @@ def show_scaleout(document: ScaleoutDocument, console: Console) -> None:
             efficiency += " superlinear"
         fitted = "yes" if point.fitted else "no (below)"
         limit = (point.first_limit or "none").replace("_", " ")
+        demand, l1 = _instances_work(point)
         table.add_row(
-            str(point.instances), f"{point.throughput_rps:,.0f}", shown, efficiency, limit, fitted
-        )
+            str(point.instances), f"{point.throughput_rps:,.0f}", shown, efficiency, demand, l1,
+            limit, fitted,
+        )  # fmt: skip
     console.print(table)
     for point in document.points:
         if not point.fitted:
@@ -300,6 +311,17 @@ def show_scaleout(document: ScaleoutDocument, console: Console) -> None:
             )
     for line in _fit_lines(document):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def _instances_work(point: ScaleoutPoint) -> tuple[str, str]:
+    """The instances' CPU per request and the L1's share of cache lookups ("-" unmeasured)."""
+    fleet = next((t for t in point.tiers if t.name == "instances"), None)
+    demand = fleet.cpu_s_per_request if fleet is not None else None
+    ratio = point.evidence.l1_hit_ratio if point.evidence is not None else None
+    return (
+        "-" if demand is None else f"{demand * 1000:.2f}",
+        "-" if ratio is None else f"{ratio:.0%}",
+    )
 
 
 def _fit_lines(document: ScaleoutDocument) -> list[str]:
@@ -323,6 +345,8 @@ def _fit_lines(document: ScaleoutDocument) -> list[str]:
         lines += [f"warning: {text}" for text in fit.warnings]
     if document.bottleneck is not None:
         lines.append(f"bottleneck: {document.bottleneck.sentence}")
+    if document.bend is not None:
+        lines.append(f"why it bends: {document.bend.sentence}")
     if document.seed_line is not None:
         lines.append(f"seed line: {document.seed_line.sentence}")
     lines += [f"warning: {text}" for text in document.warnings]

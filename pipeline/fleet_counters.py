@@ -9,9 +9,10 @@ master in batches), and the same source for a local fleet and a real one (`--met
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncmy
 import httpx
@@ -21,9 +22,14 @@ from target_service.mysql_pool import parse_mysql_url
 REQUESTS_METRIC = "loadcap_http_requests_total{"
 CACHE_ERRORS_METRIC = "loadcap_cache_errors_total"
 CPU_METRIC = "process_cpu_seconds_total"
+CACHE_REQUESTS_METRIC = "loadcap_cache_requests_total{"
+LOCAL_HITS_METRIC = "loadcap_local_cache_hits_total{"
+INVALIDATIONS_METRIC = "loadcap_cache_invalidations_received_total"
+DB_QUERIES_METRIC = "loadcap_db_queries_total{"
 # Probes and scrapes are not the workload.
 NOT_WORKLOAD = ('route="/health"', 'route="/metrics"')
 SCRAPE_TIMEOUT_S = 10.0
+_POOL = re.compile(r'pool="([^"]*)"')
 
 
 class FleetCountersError(RuntimeError):
@@ -35,40 +41,75 @@ class FleetCounters:
     requests: float  # workload requests served so far
     cache_errors: float
     cpu_s: float = 0.0  # the instance's own process_cpu_seconds_total
+    cache_hits: float = 0.0  # every hit, the L1's included
+    cache_misses: float = 0.0
+    local_hits: float = 0.0  # hits the in-process L1 served (no round trip)
+    invalidations: float = 0.0  # messages applied from the shared invalidation feed
+    db_queries: Mapping[str, float] = field(default_factory=dict)  # by pool
 
     def __sub__(self, earlier: FleetCounters) -> FleetCounters:
-        return FleetCounters(
-            self.requests - earlier.requests,
-            self.cache_errors - earlier.cache_errors,
-            self.cpu_s - earlier.cpu_s,
-        )
+        return self._combine(earlier, -1.0)
 
     def __add__(self, other: FleetCounters) -> FleetCounters:
+        return self._combine(other, 1.0)
+
+    def _combine(self, other: FleetCounters, sign: float) -> FleetCounters:
+        pools = {*self.db_queries, *other.db_queries}
+        scalars = {name: getattr(self, name) + sign * getattr(other, name) for name in _SCALARS}
         return FleetCounters(
-            self.requests + other.requests,
-            self.cache_errors + other.cache_errors,
-            self.cpu_s + other.cpu_s,
+            **scalars,
+            db_queries={
+                pool: self.db_queries.get(pool, 0.0) + sign * other.db_queries.get(pool, 0.0)
+                for pool in sorted(pools)
+            },
         )
+
+
+_SCALARS = (
+    "requests",
+    "cache_errors",
+    "cpu_s",
+    "cache_hits",
+    "cache_misses",
+    "local_hits",
+    "invalidations",
+)
 
 
 def parse_counters(text: str) -> FleetCounters:
-    """Sum of the workload's request counters and of the cache error counters.
+    """Sum of the workload's request counters, the cache's and the database queries'.
 
-    >>> parse_counters('loadcap_http_requests_total{method="GET",route="/api/profiles",'
+    >>> c = parse_counters('loadcap_http_requests_total{method="GET",route="/api/profiles",'
     ...                'status="200"} 7.0\\nloadcap_http_requests_total{method="GET",'
-    ...                'route="/health",status="200"} 3.0\\nloadcap_cache_errors_total{} 2.0')
-    FleetCounters(requests=7.0, cache_errors=2.0, cpu_s=0.0)
+    ...                'route="/health",status="200"} 3.0\\nloadcap_cache_errors_total{} 2.0\\n'
+    ...                'loadcap_cache_requests_total{kind="profile",result="hit"} 5.0\\n'
+    ...                'loadcap_local_cache_hits_total{kind="profile"} 4.0\\n'
+    ...                'loadcap_db_queries_total{pool="replica0",kind="read"} 1.0')
+    >>> c.requests, c.cache_errors, c.cache_hits, c.local_hits, dict(c.db_queries)
+    (7.0, 2.0, 5.0, 4.0, {'replica0': 1.0})
     """
-    requests = cache_errors = cpu_s = 0.0
+    values = dict.fromkeys(_SCALARS, 0.0)
+    db_queries: dict[str, float] = {}
     for line in text.splitlines():
+        if line.startswith("#") or " " not in line:
+            continue
+        value = float(line.rsplit(" ", 1)[1])
         if line.startswith(REQUESTS_METRIC):
             if not any(mark in line for mark in NOT_WORKLOAD):
-                requests += float(line.rsplit(" ", 1)[1])
-        elif line.startswith(CACHE_ERRORS_METRIC) and not line.startswith("#"):
-            cache_errors += float(line.rsplit(" ", 1)[1])
+                values["requests"] += value
+        elif line.startswith(CACHE_ERRORS_METRIC):
+            values["cache_errors"] += value
         elif line.startswith(CPU_METRIC):
-            cpu_s += float(line.rsplit(" ", 1)[1])
-    return FleetCounters(requests, cache_errors, cpu_s)
+            values["cpu_s"] += value
+        elif line.startswith(CACHE_REQUESTS_METRIC):
+            values["cache_hits" if 'result="hit"' in line else "cache_misses"] += value
+        elif line.startswith(LOCAL_HITS_METRIC):
+            values["local_hits"] += value
+        elif line.startswith(INVALIDATIONS_METRIC):
+            values["invalidations"] += value
+        elif line.startswith(DB_QUERIES_METRIC) and (pool := _POOL.search(line)):
+            db_queries[pool[1]] = db_queries.get(pool[1], 0.0) + value
+    return FleetCounters(**values, db_queries=db_queries)
 
 
 Reading = dict[str, FleetCounters | None]  # by metrics URL; None: it did not answer
@@ -86,7 +127,7 @@ def counters_delta(before: Reading, after: Reading) -> tuple[FleetCounters, int]
     """The fleet's counters over a window (summed over the instances that answered at both
     ends; a restarted instance, whose counters went back, counts from zero), and how many
     instances answered at both ends."""
-    total, answered = FleetCounters(0.0, 0.0, 0.0), 0
+    total, answered = FleetCounters(0.0, 0.0), 0
     for url, end in after.items():
         start = before.get(url)
         if end is None or start is None:

@@ -38,7 +38,7 @@ from pipeline.scaleout_settings import (
     record_settings,
 )
 from pipeline.scaleout_verdict import first_limit
-from pipeline.scaleout_window import WindowSampler, window_facts
+from pipeline.scaleout_window import WindowSampler, facts_evidence, window_facts
 from reports.scaleout_report import write_scaleout_report
 from reports.summary import write_summary
 from rundir import scaleout_json as sj
@@ -188,6 +188,7 @@ def measure_point(
         cache_errors=facts.cache_errors,
         tiers=facts.tiers,
         connections=sampler.connections,
+        evidence=facts_evidence(facts, instances=n, period_us=cfs_period_us(settings)),
     )
 
 
@@ -250,8 +251,10 @@ def _fleet(
 
 
 def _fleet_service(db_url: str, replica_urls: tuple[str, ...], redis_url: str | None) -> Settings:
-    """Every instance's settings: the shared servers, no rate limit (the load is not abuse)."""
-    return Settings(
+    """Every instance's settings: the shared servers, no rate limit (the load is not abuse);
+    the rest from the LOADCAP_* variables of loadcap's own environment (e.g.
+    LOADCAP_LOCAL_CACHE_ENTRIES=0 measures the fleet without its L1), else the defaults."""
+    return Settings.from_env().with_changes(
         db_url=db_url,
         replica_urls=replica_urls,
         redis_url=redis_url,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from loadtests.errors import LoadTestError
@@ -116,7 +116,8 @@ def record_settings(settings: ScaleoutSettings) -> sj.ScaleoutSettings:
         warmup_s=settings.warmup_s,
         repeat=settings.repeat,
         users_per_instance=settings.users_per_instance,
-        pool_size=Settings().pool_size if local else None,
+        pool_size=Settings.from_env().pool_size if local else None,
+        service_env=_service_env() if local else {},
         topology="local" if local else "scale_cmd",
         replicas=(len(settings.replica_urls) if settings.db_url else settings.replicas)
         if local
@@ -128,6 +129,19 @@ def record_settings(settings: ScaleoutSettings) -> sj.ScaleoutSettings:
         machine_cpus=os.cpu_count(),
         cpu_model=_cpu_model(),
     )
+
+
+def _service_env() -> dict[str, str]:
+    """The LOADCAP_* variables the local instances took from loadcap's environment (the
+    servers', rate limit and log level excepted: the fleet sets those)."""
+    fleet_sets = {"DB_URL", "REPLICA_URLS", "REDIS_URL", "RATE_LIMIT", "LOG_LEVEL", "PORT"}
+    return {
+        name: ("(set)" if name.endswith("_SECRET") else value)
+        for name, value in sorted(os.environ.items())
+        if name.startswith("LOADCAP_")
+        and name.removeprefix("LOADCAP_") not in fleet_sets
+        and name.removeprefix("LOADCAP_").lower() in {f.name for f in fields(Settings)}
+    }
 
 
 def _cpu_model() -> str | None:

@@ -10,15 +10,12 @@ other programs); else nothing (`none`: the offered load was too low).
 from __future__ import annotations
 
 from pipeline.scaleout_window import WindowFacts
-from rundir.scaleout_json import INSTANCES_LIMIT, ROLE_SHARED, ScaleoutTier
+from rundir.scaleout_json import INSTANCES_LIMIT, MACHINE_LIMIT, ROLE_SHARED, ScaleoutTier
 
 INSTANCES_SATURATED = 0.85  # of their CPU caps: the instances were the limit
 THROTTLED_SATURATED = 0.5  # of the CFS periods the instances ran in: so were they
 TIER_SATURATED = 0.90  # of the cores a shared server (or one Locust process) can use
 MAX_ERROR_RATE = 0.01
-# Every CPU of the machine busy before the instances reached their caps: the host (and
-# whatever else ran on it) limited the point, not any one tier.
-MACHINE_LIMIT = "machine"
 
 
 def first_limit(

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 import msgspec
 import psutil
 
+from capacity.scaleout_evidence import window_evidence
 from loadtests.progress import Progress
 from pipeline.cpu_split import available_cpus
 from pipeline.fleet import Fleet
 from pipeline.fleet_counters import (
+    FleetCounters,
     Reading,
     counters_delta,
     database_connections,
@@ -29,6 +31,7 @@ from rundir.scaleout_json import (
     ROLE_INSTANCES,
     ROLE_SHARED,
     NodeConnections,
+    ScaleoutEvidence,
     ScaleoutTier,
 )
 
@@ -89,6 +92,7 @@ class WindowFacts:
     generator_busiest: float  # the busiest Locust process, share of one core
     machine_busy: float | None = None  # all CPUs' busy share over the window
     others_cores: float | None = None  # cores used by processes outside every tier
+    counters: FleetCounters | None = None  # the instances' counters over the window, summed
 
 
 def machine_busy_s() -> float:
@@ -133,6 +137,37 @@ def window_facts(
         machine_busy=machine / len(available_cpus()) if machine is not None else None,
         # Meaningful only where every tier is local (/proc); a remote fleet's are elsewhere.
         others_cores=max(0.0, machine - ours) if machine is not None and end.cpu_s else None,
+        counters=delta,
+    )
+
+
+def facts_evidence(
+    facts: WindowFacts, *, instances: int, period_us: int | None
+) -> ScaleoutEvidence | None:
+    """The window's evidence of what the instances did per request (None without counters)."""
+    counters = facts.counters
+    if counters is None:
+        return None
+    fleet = next((tier for tier in facts.tiers if tier.name == "instances"), None)
+    throttled = fleet.nr_throttled if fleet is not None else None
+    periods = (
+        facts.seconds * instances * 1e6 / period_us if throttled is not None and period_us else None
+    )
+    return window_evidence(
+        seconds=facts.seconds,
+        requests=counters.requests,
+        cache_hits=counters.cache_hits,
+        cache_misses=counters.cache_misses,
+        local_hits=counters.local_hits,
+        cache_errors=counters.cache_errors,
+        invalidations=counters.invalidations,
+        db_queries=counters.db_queries,
+        cfs_periods=periods,
+        throttled_periods=float(throttled)
+        if periods is not None and throttled
+        else periods and 0.0,
+        machine_busy=facts.machine_busy,
+        others_cores=facts.others_cores,
     )
 
 
@@ -159,4 +194,4 @@ def _throttled(
     )
 
 
-__all__ = ["Sample", "WindowFacts", "WindowSampler", "window_facts"]
+__all__ = ["Sample", "WindowFacts", "WindowSampler", "facts_evidence", "window_facts"]

@@ -4,7 +4,8 @@
 
 The page says, in order: the seed line (the question the scale-out answers), the fit with
 its intervals, the chart, every point with what limited it, each tier's CPU per request and
-which one bounds the fleet, and each database node's connections against its maximum.
+which one bounds the fleet, why the curve bends (the instances' own work per request and the
+evidence beside it), and each database node's connections against its maximum.
 The tables are built once (`*_rows`) and laid out by both pages.
 """
 
@@ -20,6 +21,7 @@ from reports.html import STYLE, _charts, _table
 from reports.markdown import _table as _markdown_table
 from reports.report import HTML_FILE, MARKDOWN_FILE
 from reports.scaleout_charts import scaleout_charts
+from reports.scaleout_evidence import EVIDENCE_HEADER, bend_sentence, evidence_rows
 from rundir.scaleout_json import Interval, ScaleoutDocument, ScaleoutFit, ScaleoutSettings
 
 POINT_HEADER = ["N", "X(N) req/s", "min-max", "repeats", "C(N)/N", "first limit", "fitted", "note"]
@@ -259,6 +261,9 @@ def scaleout_html(document: ScaleoutDocument, charts: Sequence[Chart]) -> str:
         if bottleneck
         else "<p>No shared tier was measured.</p>",
         _table(tier_header(document), tier_rows(document), first_text=2),
+        "<h2>Why the curve bends: the instances' work per request</h2>",
+        f'<p class="note">{escape(bend_sentence(document))}</p>',
+        _table(EVIDENCE_HEADER, evidence_rows(document), first_text=1),
         "<h2>Database connections</h2>",
         _table(connection_header(document), connection_rows(document)),
         *(f'<p class="note">{escape(w)}</p>' for w in document.warnings),
@@ -283,6 +288,12 @@ def scaleout_markdown(document: ScaleoutDocument) -> str:
     lines += ["## Shared tiers: CPU per request", ""]
     lines += [bottleneck.sentence if bottleneck else "No shared tier was measured.", ""]
     lines += _markdown_table(tier_header(document), tier_rows(document))
+    lines += ["## Why the curve bends: the instances' work per request", ""]
+    lines += [
+        bend_sentence(document),
+        "",
+        *_markdown_table(EVIDENCE_HEADER, evidence_rows(document)),
+    ]
     lines += ["## Database connections", ""]
     lines += _markdown_table(connection_header(document), connection_rows(document))
     lines += [f"- {warning}" for warning in document.warnings]

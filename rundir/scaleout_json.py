@@ -29,6 +29,8 @@ SCALEOUT_CSV = "scaleout.csv"
 
 # A point's `first_limit` when the instances themselves were the limit: the only points fitted.
 INSTANCES_LIMIT = "instances"
+# `first_limit` when every CPU of the machine was 90 % busy before any tier reached its limit.
+MACHINE_LIMIT = "machine"
 # `ScaleoutTier.role`: the instances, the load generator, or a server the fleet shares.
 ROLE_INSTANCES = "instances"
 ROLE_GENERATOR = "generator"
@@ -36,6 +38,7 @@ ROLE_SHARED = "shared"
 
 __all__ = [
     "INSTANCES_LIMIT",
+    "MACHINE_LIMIT",
     "ROLE_GENERATOR",
     "ROLE_INSTANCES",
     "ROLE_SHARED",
@@ -44,8 +47,10 @@ __all__ = [
     "SCALEOUT_FILE",
     "Interval",
     "NodeConnections",
+    "ScaleoutBend",
     "ScaleoutBottleneck",
     "ScaleoutDocument",
+    "ScaleoutEvidence",
     "ScaleoutFit",
     "ScaleoutPoint",
     "ScaleoutPrediction",
@@ -86,6 +91,33 @@ class NodeConnections(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: int | None = None  # SELECT @@max_connections
 
 
+class ScaleoutEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """What the instances did per request over a window, summed over the fleet's instances
+    from their /metrics deltas (and the cgroups and /proc): what may explain why their CPU
+    per request changes with N. Counts are over the window; a point pools its repeats."""
+
+    seconds: float = 0.0  # the window(s)
+    requests: float = 0.0  # the instances' workload requests
+    cache_lookups: float = 0.0  # profile and list lookups (hits + misses)
+    l1_hits: float = 0.0  # served by the instance's in-process L1, no round trip
+    shared_hits: float = 0.0  # served by the shared cache (Redis): one round trip
+    cache_misses: float = 0.0  # went to the database (after a round trip)
+    cache_errors: float = 0.0
+    invalidations: float = 0.0  # messages the instances applied from the invalidation feed
+    db_queries: dict[str, float] = {}  # by pool (master, replica0, ...)
+    cfs_periods: float | None = None  # CFS periods the instances had together (capped only)
+    throttled_periods: float | None = None  # of them, throttled
+    machine_busy: float | None = None  # share of all the machine's CPUs busy, anyone's
+    others_cores: float | None = None  # cores used by processes outside every tier
+    # Derived from the counts above (null when their denominator is 0):
+    l1_hit_ratio: float | None = None  # l1_hits / cache_lookups
+    shared_hit_ratio: float | None = None  # shared_hits / (lookups that reached it)
+    round_trips_per_request: float | None = None  # (shared_hits + cache_misses) / requests
+    invalidations_per_request: float | None = None
+    db_queries_per_request: dict[str, float] = {}  # by pool
+    throttled_share: float | None = None  # throttled_periods / cfs_periods
+
+
 class ScaleoutRepeat(msgspec.Struct, frozen=True, kw_only=True):
     """One measurement of one instance count, as the engine made it."""
 
@@ -98,13 +130,15 @@ class ScaleoutRepeat(msgspec.Struct, frozen=True, kw_only=True):
     failures: int | None = None
     error_rate: float | None = None
     p95_ms: float | None = None
-    # "instances" | "load_generator" | "nginx" | "master" | "replica0" | "redis" | "errors"
-    # | "none": who hit its limit first (the USE verdict), with the evidence in `limit_reason`
+    # "instances" | "load_generator" | "nginx" | "master" | "replica0" | "redis" | "machine"
+    # (the whole host was 90 % busy before any tier was) | "errors" | "none": who hit its
+    # limit first (the USE verdict), with the evidence in `limit_reason`
     first_limit: str | None = None
     limit_reason: str | None = None
     cache_errors: float | None = None  # the instances' cache errors over the window
     tiers: list[ScaleoutTier] = []
     connections: list[NodeConnections] = []
+    evidence: ScaleoutEvidence | None = None  # null in documents written before it existed
 
 
 class ScaleoutSpread(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,6 +164,7 @@ class ScaleoutPoint(msgspec.Struct, frozen=True, kw_only=True):
     superlinear_cause: str | None = None
     tiers: list[ScaleoutTier] = []  # pooled over the repeats
     connections: list[NodeConnections] = []  # the highest count over the repeats
+    evidence: ScaleoutEvidence | None = None  # pooled over the repeats that carry it
 
 
 class Interval(msgspec.Struct, frozen=True, kw_only=True):
@@ -185,6 +220,27 @@ class ScaleoutBottleneck(msgspec.Struct, frozen=True, kw_only=True):
     sentence: str = ""
 
 
+class ScaleoutBend(msgspec.Struct, frozen=True, kw_only=True):
+    """Why the curve bends, when the instances' own CPU per request changed with N: compared
+    between the smallest and the largest N with that demand, with the evidence that moved."""
+
+    from_instances: int
+    to_instances: int
+    demand_from_ms: float  # the instances' CPU ms per request, pooled over the repeats
+    demand_to_ms: float
+    demand_change: float  # relative: 0.31 = rose 31 %
+    beyond_spread: bool  # every repeat at the larger N above every repeat at the smaller
+    # "flat" (the demand did not rise beyond the spread) | "candidates" | "unexplained"
+    verdict: str = "flat"
+    # what moved with it: "l1_cache" | "invalidations" | "database" | "throttling"
+    # | "machine" | "cache_errors"
+    causes: list[str] = []
+    findings: list[str] = []  # one sentence per cause, with its figures
+    busiest_shared_tier: str | None = None  # at the larger N
+    busiest_shared_share: float | None = None  # of its cores
+    sentence: str = ""
+
+
 class ScaleoutSeedLine(msgspec.Struct, frozen=True, kw_only=True):
     """The seed's arithmetic (100 instances x 10 req/s) beside what was measured."""
 
@@ -208,6 +264,9 @@ class ScaleoutSettings(msgspec.Struct, frozen=True, kw_only=True):
     repeat: int = 1
     users_per_instance: int | None = None
     pool_size: int | None = None  # each instance's connections per database node
+    # LOADCAP_* variables the local instances took from loadcap's environment (a secret's
+    # value shown as "(set)"), e.g. {"LOADCAP_LOCAL_CACHE_ENTRIES": "0"}
+    service_env: dict[str, str] = {}
     topology: str = "local"  # "local" (loadcap started it) | "scale_cmd" (a real fleet)
     replicas: int = 0
     redis: bool = False
@@ -225,6 +284,7 @@ class ScaleoutDocument(msgspec.Struct, frozen=True, kw_only=True):
     fit_message: str | None = None  # why there is no fit, or what to read it with
     bottleneck: ScaleoutBottleneck | None = None
     seed_line: ScaleoutSeedLine | None = None
+    bend: ScaleoutBend | None = None  # why the instances' demand changed with N (or did not)
     warnings: list[str] = []
 
 

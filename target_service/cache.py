@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
+from prometheus_client import Counter
 
 from target_service.circuit_breaker import CircuitBreaker
 from target_service.list_versions import (
@@ -76,6 +77,8 @@ class PageRead:
 
 
 class InvalidationFeed(Protocol):
+    received: Counter | None  # counts the messages applied, when set
+
     def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -133,6 +136,8 @@ class ProfileCache:
         self.flights = SingleFlight()
         self.local = LocalCache(settings.local_cache_entries)
         self.feed = backend.invalidation_feed(self.local)
+        if self.feed is not None:
+            self.feed.received = metrics.cache_invalidations_received
         self._feed_started = self.feed is None
         self.breaker = CircuitBreaker(metrics.cache_errors)
         self._lost_invalidation = False
@@ -143,6 +148,8 @@ class ProfileCache:
         }
         self._profile_hits = self._results["profile", "hit"]
         self._list_hits = self._results["list", "hit"]
+        self._profile_local_hits = metrics.local_cache_hits.labels("profile")
+        self._list_local_hits = metrics.local_cache_hits.labels("list")
 
     @property
     def healthy(self) -> bool:
@@ -161,6 +168,7 @@ class ProfileCache:
         body = self._local_hit(key, primary)
         if body is not None:
             self._profile_hits.inc()
+            self._profile_local_hits.inc()
             return body
 
         async def load(use_primary: bool) -> bytes | None:
@@ -175,6 +183,7 @@ class ProfileCache:
         body = self._local_hit(key, primary)
         if body is not None:
             self._list_hits.inc()
+            self._list_local_hits.inc()
             return body
 
         async def load(use_primary: bool) -> LoadedPage:

@@ -19,6 +19,7 @@ import time
 from collections import deque
 
 import redis.asyncio as aioredis
+from prometheus_client import Counter
 
 from target_service.local_cache import LocalCache
 
@@ -41,6 +42,7 @@ class InvalidationFeed:
         local.window_s = WINDOW_S
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.received: Counter | None = None  # counts the messages applied, when set
 
     def start(self) -> None:
         if self._task is None:
@@ -93,6 +95,8 @@ class InvalidationFeed:
                 kind = message["type"]
                 if kind == "message":
                     self.local.invalidate(message["data"].decode().split())
+                    if self.received is not None:
+                        self.received.inc()
                 elif kind == "pong" and pings:
                     self.local.confirmed_at = pings.popleft()
         finally:

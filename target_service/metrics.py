@@ -79,6 +79,17 @@ class ServiceMetrics:
             ["kind", "result"],
             registry=r,
         )
+        self.local_cache_hits = Counter(
+            "loadcap_local_cache_hits",
+            "Cache hits served by the in-process L1 (a subset of the hits above, no round trip).",
+            ["kind"],
+            registry=r,
+        )
+        self.cache_invalidations_received = Counter(
+            "loadcap_cache_invalidations_received",
+            "Invalidation messages applied from the shared feed (every instance's writes).",
+            registry=r,
+        )
         self.cache_errors = Counter(
             "loadcap_cache_errors",
             "Cache backend errors (the request fell through to the database).",

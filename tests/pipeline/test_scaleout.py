@@ -103,6 +103,13 @@ def test_the_local_topology_measures_one_point_per_instance_count(tmp_path: Path
     assert {c.node for c in repeat.connections} == {"master", "replica0"}
     assert all((c.threads_connected or 0) >= 2 for c in repeat.connections)
     assert (out / (repeat.run_dir or "") / "summary.json").is_file()
+    evidence = repeat.evidence  # what the instances did per request, from their /metrics
+    assert evidence is not None and evidence.requests > 0
+    assert evidence.cache_lookups > 0 and evidence.l1_hit_ratio is not None
+    assert evidence.round_trips_per_request is not None
+    assert set(evidence.db_queries) <= {"master", "replica0"} and evidence.db_queries
+    assert evidence.throttled_share is not None and evidence.machine_busy is not None
+    assert document.points[1].evidence is not None and document.bend is not None
     assert document.settings.topology == "local" and document.settings.cpu_per_instance == 0.15
     assert "scale-out" in (out / "report.md").read_text().lower()
     assert (out / "report.html").is_file()

@@ -89,3 +89,22 @@ def test_probes_and_scrapes_are_not_the_workload() -> None:
 def test_repeats_run_in_serpentine_order() -> None:
     settings = ScaleoutSettings(out_dir=Path("x"), instances=(3, 1, 2), repeat=3)
     assert [n for n, _ in settings.schedule] == [1, 2, 3, 3, 2, 1, 1, 2, 3]
+
+
+def test_the_cache_and_database_counters_are_read_by_kind() -> None:
+    text = (
+        'loadcap_cache_requests_total{kind="profile",result="hit"} 80.0\n'
+        'loadcap_cache_requests_total{kind="list",result="miss"} 20.0\n'
+        'loadcap_cache_requests_created{kind="list",result="miss"} 1.7e9\n'
+        'loadcap_local_cache_hits_total{kind="profile"} 60.0\n'
+        "loadcap_cache_invalidations_received_total 7.0\n"
+        'loadcap_db_queries_total{pool="master",kind="write"} 5.0\n'
+        'loadcap_db_queries_total{pool="replica0",kind="read"} 15.0\n'
+        'loadcap_db_queries_total{pool="replica0",kind="position"} 1.0\n'
+    )
+    later = parse_counters(text)
+    earlier = FleetCounters(0.0, 0.0, cache_hits=30.0, local_hits=20.0, db_queries={"master": 1})
+    delta = later - earlier
+    assert (delta.cache_hits, delta.cache_misses, delta.local_hits) == (50.0, 20.0, 40.0)
+    assert delta.invalidations == 7.0
+    assert dict(delta.db_queries) == {"master": 4.0, "replica0": 16.0}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from capacity.scaleout import analyse_scaleout
+from capacity.scaleout_evidence import window_evidence
 from reports.scaleout_charts import scaleout_charts
 from reports.scaleout_report import scaleout_html, write_scaleout_report
 from rundir.scaleout_json import (
@@ -89,3 +90,41 @@ def test_charts_are_drawn_without_a_fit_or_a_single_instance() -> None:
     charts = scaleout_charts(document)
     assert [len(c.png) > 1000 for c in charts] == [True, True]
     assert "no USL fit" in scaleout_html(document, charts)
+
+
+def test_the_pages_say_why_the_curve_bends_with_the_evidence(tmp_path: Path) -> None:
+    def measured(n: int, demand_ms: float, l1_share: float) -> ScaleoutRepeat:
+        requests = 5000.0 * n
+        lookups = 0.85 * requests
+        return ScaleoutRepeat(
+            instances=n,
+            throughput_rps=250.0 * n,
+            first_limit="instances",
+            tiers=[
+                ScaleoutTier(
+                    name="instances",
+                    role="instances",
+                    cpu_s=requests * demand_ms / 1000,
+                    requests=requests,
+                    cores_used=0.15 * n,
+                    cores_available=0.15 * n,
+                ),
+            ],
+            evidence=window_evidence(
+                seconds=20.0,
+                requests=requests,
+                cache_hits=0.9 * lookups,
+                cache_misses=0.1 * lookups,
+                local_hits=l1_share * lookups,
+                db_queries={"replica0": 0.1 * requests},
+            ),
+        )
+
+    document = analyse_scaleout(
+        [measured(1, 0.56, 0.8), measured(2, 0.62, 0.6), measured(4, 0.74, 0.45)], SETTINGS
+    )
+    html_path, markdown_path = write_scaleout_report(tmp_path, document)
+    for page in (markdown_path.read_text("utf-8"), html_path.read_text("utf-8")):
+        assert "Why the curve bends" in page
+        assert "the L1 served 80% of cache lookups, then 45%" in page
+        assert "replica0 0.10" in page and "45.0%" in page

@@ -106,6 +106,10 @@ async def test_a_hot_hit_is_served_from_the_l1_without_a_round_trip(
     assert b.backend.lookups == before
     hits_after = b.metrics.registry.get_sample_value("loadcap_cache_requests_total", hits)
     assert hits_after == (hits_before or 0) + 5  # L1 hits count as cache hits
+    local = b.metrics.registry.get_sample_value(
+        "loadcap_local_cache_hits_total", {"kind": "profile"}
+    )
+    assert (local or 0) >= 5  # and the L1's own counter says which they were
 
 
 async def test_a_patch_on_one_instance_reaches_the_others_l1_within_the_window(
