@@ -39,6 +39,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._message_completed = False
         self._refused = False
         self._head_timer: asyncio.TimerHandle | None = None
+        self._draining = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -82,6 +83,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(431, b"Request Header Fields Too Large")
             return
         super().on_headers_complete()
+        if self._draining and self.cycle is not None:
+            self.cycle.keep_alive = False  # answered with `connection: close`, then closed
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
@@ -94,6 +97,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True  # the next request on this connection starts its own clock
         self._head_bytes = 0
         self._message_completed = True
+
+    # Graceful shutdown without the race a proxy loses. uvicorn closes an idle keep-alive
+    # connection at once, while the proxy in front may be sending a request on it at that
+    # moment: nginx then answers 502, and retries only idempotent requests, so a POST fails.
+    # An idle connection is left to its keep-alive timer instead (a proxy's upstream
+    # keep-alive is set shorter, so the proxy closes it first: compose/nginx.conf), and a
+    # request that still arrives is served with `connection: close`. uvicorn waits for these
+    # connections up to its graceful-shutdown timeout.
+    def shutdown(self) -> None:
+        self._draining = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
 
     def _start_head_timer(self) -> None:
         if self._head_timer is None and self.head_timeout_s > 0:
