@@ -60,6 +60,9 @@ def test_the_stage_throughput_is_the_services_own_request_rate(two_process_run: 
     service_rps = served / (times[-1] - times[1])
 
     assert stage["rps_from"] == "windows"
-    assert stage["rps"] == pytest.approx(service_rps, rel=0.03)
-    assert stage["rps"] == pytest.approx(ARRIVALS_PER_S, rel=0.02)
+    # The windows and the scrapes bracket slightly different stretches, and on a busy machine
+    # the open model's late sends catch up in bursts: 8 % allows that, while the stats
+    # history's batches put the old figure 20-28 % off (360 req/s for these 300).
+    assert stage["rps"] == pytest.approx(service_rps, rel=0.08)
+    assert stage["rps"] == pytest.approx(ARRIVALS_PER_S, rel=0.08)
     assert load_json(two_process_run / "run.json")["processes"] == 2
