@@ -37,6 +37,8 @@ SERVICE_CPU_LIMIT = 0.85  # cores used / cores available
 # Under a CPU cap: throttled periods / periods. A service that used its whole quota in most
 # periods it ran in wanted more CPU than it had.
 THROTTLED_LIMIT = 0.5
+# A later stage this much faster than one at its CPU limit: X had not stopped growing there.
+STILL_GROWING = 1.10
 LOCUST_CPU_WARNING = "CPU usage"  # Locust's log line when a process passes 90 %
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 POOL_FULL_SHARE = 0.5  # every connection in use at most of the stage's snapshots
@@ -297,6 +299,23 @@ def stage_limit(row: UseRow, slo: Slo, *, generator_warned: bool = False) -> str
     return "none"
 
 
+def _saturated_only_where_throughput_stopped(rows: list[UseRow]) -> list[UseRow]:
+    """The method's rule for the service's CPU: busy at its limit *while X stops growing*.
+    A stage at its CPU limit followed by a stage more than STILL_GROWING faster was not the
+    service's capacity: its CPU per request fell with the load (the event loop batches more
+    per wake-up; seen under a CPU cap, where 1 user already keeps the quota busy) and it had
+    more to give. Such stages are not limits; the first one X did not outgrow is."""
+    rows = list(rows)
+    for index, row in enumerate(rows):
+        if row.limit != "service_cpu":
+            continue
+        later = max((r.rps for r in rows[index + 1 :]), default=None)
+        if later is None or later <= row.rps * STILL_GROWING:
+            break
+        rows[index] = replace(row, limit="none")
+    return rows
+
+
 def pooled_demand(rows: Sequence[UseRow]) -> tuple[float | None, list[int]]:
     """D pooled over the (up to DEMAND_STAGES) stages where the service's CPU was busiest:
     D usually falls a little as load rises, so the busiest stages are nearest capacity.
@@ -378,6 +397,7 @@ def verdict(data: RunData, stages: Sequence[MeasuredStage], slo: Slo) -> Verdict
         if late is not None and late > LATE_SHARE_LIMIT and limit == "none":
             limit = "load_generator"
         rows.append(replace(row, limit=limit))
+    rows = _saturated_only_where_throughput_stopped(rows)
     index = next((i for i, r in enumerate(rows) if r.limit != "none"), None)
     first = rows[index].limit if index is not None else "none"
     return Verdict(

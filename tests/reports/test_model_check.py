@@ -200,3 +200,26 @@ def test_no_model_check_when_the_generator_gave_out_first_or_no_stage_was_unsatu
         data, _measured = _run(stages)
         _, facts = analyse_capacity(data, Slo(), None)
         assert facts.model_check is None, stages
+
+
+def test_a_stage_at_its_cpu_limit_is_not_the_capacity_while_throughput_still_grows() -> None:
+    # Measured under a 0.4-core cap: 1 user kept the quota busy (throttled in 90 % of the
+    # periods) at 1,262 req/s, yet 4 users got 2,152 from the same 0.4 cores (D fell with
+    # the load). Saturation is the CPU at its limit *while X stops growing*.
+    growing = [
+        Stage(1, 1262.0, 0.4, 0.9),
+        Stage(2, 1618.0, 0.4, 1.0),
+        Stage(3, 1906.0, 0.4, 0.98),
+        Stage(4, 2152.0, 0.4, 1.0),
+        Stage(5, 1748.0, 0.4, 0.99),  # noise below the plateau stays saturated
+        Stage(6, 2077.0, 0.4, 1.0),
+    ]
+    data, _stages = _run(growing, quota=0.4)
+
+    found, facts = analyse_capacity(data, Slo(), None)
+
+    assert [row.limit for row in found.rows] == ["none"] * 3 + ["service_cpu"] * 3
+    assert found.limit_index == 3
+    check = facts.model_check
+    assert check is not None and check.observed_from == [4, 5, 6]
+    assert check.observed_rps == pytest.approx(2077.0)
