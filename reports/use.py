@@ -330,7 +330,11 @@ def pooled_demand(rows: Sequence[UseRow]) -> tuple[float | None, list[int]]:
     ]
     if not measured:
         return None, []
-    busiest = sorted(measured, key=lambda r: r.service_cores_used or 0.0, reverse=True)
+    # Busiest first; among stages equally busy (a capped service at its quota), the most
+    # loaded: nearest capacity.
+    busiest = sorted(
+        measured, key=lambda r: (round(r.service_cores_used or 0.0, 2), r.users), reverse=True
+    )
     chosen = busiest[:DEMAND_STAGES]
     cpu = sum(r.service_cpu_s or 0.0 for r in chosen)
     requests = sum(r.service_requests or 0.0 for r in chosen)
