@@ -73,7 +73,8 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     if o.cache_hit_ratio is not None:
         hit_ratio = o.cache_hit_ratio
     replica_query_ms = run.replica_query_ms if run else None
-    fit = _fit(o.fit_csv, notes, target_rps=o.target_rps, pool_size=o.pool_size)
+    vcpu = book.ec2(o.region, o.instance_type).vcpu
+    fit = _fit(o.fit_csv, notes, target_rps=o.target_rps, pool_size=o.pool_size, vcpu=vcpu)
     if per_instance is None and fit is not None:
         per_instance = Figure(fit.lam, f"lambda of the USL fit ({o.fit_csv})")
     row_bytes, profiles = _row_bytes(o, notes)
@@ -134,8 +135,37 @@ def make_plan_request(options: PlanOptions, book: PriceBook) -> tuple[PlanReques
     return request, notes
 
 
+def _per_plan_instance(fit: UslFit, cores: float, vcpu: int, notes: list[str]) -> UslFit:
+    """A fit measured on instances capped at `cores` describes instances of that size: its
+    lambda is one such instance's throughput. The plan's instances have `vcpu` cores, so
+    lambda scales by vcpu / cores (the Utilization Law within one instance); sigma and kappa
+    are kept, though they were measured at the fleet's small N with small instances."""
+    scale = vcpu / cores
+    notes.append(
+        f"USL fit: lambda {fit.lam:,.1f} req/s is one instance capped at {cores:g} core; "
+        f"x {scale:g} for the plan's {vcpu} vCPU = {fit.lam * scale:,.1f} req/s per instance "
+        "(sigma and kappa kept as measured; the shared tiers' bounds above are absolute)"
+    )
+    # Covariance rows and columns (sigma, kappa, lambda): lambda's scale once per lambda.
+    factors = (1.0, 1.0, scale)
+    covariance = (
+        None
+        if fit.covariance is None
+        else tuple(
+            tuple(value * factors[i] * factors[j] for j, value in enumerate(row))
+            for i, row in enumerate(fit.covariance)
+        )
+    )
+    return replace(
+        fit,
+        lam=fit.lam * scale,
+        lambda_se=fit.lambda_se * scale,
+        covariance=covariance,  # type: ignore[arg-type]
+    )
+
+
 def _fit(
-    fit_csv: Path | None, notes: list[str], *, target_rps: float, pool_size: int
+    fit_csv: Path | None, notes: list[str], *, target_rps: float, pool_size: int, vcpu: int
 ) -> UslFit | None:
     if fit_csv is None:
         return None
@@ -143,6 +173,8 @@ def _fit(
     if evidence is not None:  # `loadcap scaleout`'s CSV: its document says more
         notes.extend(evidence.notes)
         notes.extend(f"USL fit warning: {warning}" for warning in evidence.fit.warnings)
+        if evidence.instance_cores:
+            return _per_plan_instance(evidence.fit, evidence.instance_cores, vcpu, notes)
         return evidence.fit
     data = read_measurements(fit_csv)
     fit = fit_usl(data.n, data.throughput)

@@ -23,6 +23,7 @@ from rundir.scaleout_json import SCALEOUT_FILE, ScaleoutDocument, read_scaleout
 class ScaleoutEvidence:
     fit: UslFit
     notes: list[str]
+    instance_cores: float | None = None  # the CPU cap of each measured instance
 
 
 def scaleout_evidence(
@@ -47,7 +48,9 @@ def scaleout_evidence(
     ]
     notes += bottleneck_notes(document, target_rps=target_rps)
     notes += connection_notes(document, pool_size=pool_size)
-    return ScaleoutEvidence(fit=curve.model, notes=notes)
+    return ScaleoutEvidence(
+        fit=curve.model, notes=notes, instance_cores=document.settings.cpu_per_instance
+    )
 
 
 def bottleneck_notes(document: ScaleoutDocument, *, target_rps: float) -> list[str]:

@@ -108,3 +108,21 @@ def test_without_scaleout_json_the_csv_still_leaves_out_what_was_not_fitted(
     notes = "\n".join(str(n) for n in data["report_notes"])  # type: ignore[attr-defined]
     assert "left out 1 row of scaleout.csv" in notes
     assert "N = 6 (first limit: load_generator)" in notes
+
+
+def test_lambda_of_capped_instances_is_scaled_to_the_plans_instance_type(tmp_path: Path) -> None:
+    # Instances capped at 0.25 core carried lambda = 200 req/s each; a t3.medium has 2 vCPUs,
+    # so one plan instance is 8 such units: 1,600 req/s, not 200.
+    full = scaleout_document()
+    settings = msgspec.structs.replace(full.settings, cpu_per_instance=0.25)
+    document = msgspec.structs.replace(full, settings=settings)
+    write_scaleout(tmp_path / "scaleout.json", document)
+    data = plan_json(
+        write_scaleout_csv(tmp_path / "scaleout.csv", document), "--instance-type", "t3.medium"
+    )
+    usl = data["usl"]
+    assert isinstance(usl, dict)
+    assert usl["lambda"] == pytest.approx(1600.0, rel=1e-3)
+    assert usl["sigma"] == pytest.approx(0.05, abs=1e-6)
+    notes = "\n".join(str(n) for n in data["report_notes"])  # type: ignore[attr-defined]
+    assert "one instance capped at 0.25 core; x 8 for the plan's 2 vCPU" in notes
