@@ -10,28 +10,40 @@ from starlette.types import Scope
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class ClientAddress:
-    """Resolves client IPs for one app; trusted proxies are addresses or CIDR networks."""
+class Networks:
+    """Whether an address lies in any of some networks (addresses or CIDRs). Peers are few
+    (load balancers, load generators, scrapers): each verdict is remembered."""
 
-    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+    def __init__(self, entries: Iterable[str]) -> None:
         self.networks: tuple[Network, ...] = tuple(
-            ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies
+            ipaddress.ip_network(entry, strict=False) for entry in entries
         )
-        # Peers are few (load balancers, load generators): remember each verdict.
-        self._trusted: dict[str, bool] = {}
+        self._verdicts: dict[str, bool] = {}
 
-    def is_trusted(self, address: str) -> bool:
-        verdict = self._trusted.get(address)
+    def __contains__(self, address: str) -> bool:
+        verdict = self._verdicts.get(address)
         if verdict is None:
             try:
                 ip = ipaddress.ip_address(address)
             except ValueError:
                 verdict = False
             else:
+                if ip.version == 6 and ip.ipv4_mapped is not None:  # a dual-stack listener
+                    ip = ip.ipv4_mapped
                 verdict = any(ip in network for network in self.networks)
-            if len(self._trusted) < 10_000:
-                self._trusted[address] = verdict
+            if len(self._verdicts) < 10_000:
+                self._verdicts[address] = verdict
         return verdict
+
+
+class ClientAddress:
+    """Resolves client IPs for one app; trusted proxies are addresses or CIDR networks."""
+
+    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+        self.trusted = Networks(trusted_proxies)
+
+    def is_trusted(self, address: str) -> bool:
+        return address in self.trusted
 
     def __call__(self, scope: Scope) -> str:
         client = scope.get("client")

@@ -7,12 +7,11 @@ the same resolution the rate limit uses.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from target_service.client_ip import ClientAddress, Network
+from target_service.client_ip import ClientAddress, Networks
 from target_service.errors import error_body, send_error
 
 METRICS_PATH = "/metrics"
@@ -21,11 +20,8 @@ METRICS_PATH = "/metrics"
 class MetricsAllowListMiddleware:
     def __init__(self, app: ASGIApp, allowed: Iterable[str], client_address: ClientAddress) -> None:
         self.app = app
-        self.networks: tuple[Network, ...] = tuple(
-            ipaddress.ip_network(entry, strict=False) for entry in allowed
-        )
+        self.allowed = Networks(allowed)
         self.client_address = client_address
-        self._verdicts: dict[str, bool] = {}
         self.body = error_body("forbidden", "/metrics is not served to this network")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -38,16 +34,4 @@ class MetricsAllowListMiddleware:
         await send_error(send, 403, self.body)
 
     def allows(self, address: str) -> bool:
-        verdict = self._verdicts.get(address)
-        if verdict is None:
-            try:
-                ip = ipaddress.ip_address(address)
-            except ValueError:
-                verdict = False
-            else:
-                if ip.version == 6 and ip.ipv4_mapped is not None:  # a dual-stack listener
-                    ip = ip.ipv4_mapped
-                verdict = any(ip in network for network in self.networks)
-            if len(self._verdicts) < 10_000:
-                self._verdicts[address] = verdict
-        return verdict
+        return address in self.allowed
