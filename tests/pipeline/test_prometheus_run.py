@@ -125,12 +125,12 @@ def test_promql_agrees_with_the_run_summary(
     assert data.snapshots is not None and started is not None
     (stage,) = summary["use"]
     middle = (stage["start_s"] + stage["end_s"]) / 2
-    first, *_, last = snapshot_times(data.snapshots, middle, stage["end_s"])
+    opened, *_, closed = snapshot_times(data.snapshots, middle, stage["end_s"])
     cpu = 'sum(process_cpu_seconds_total{job="profiles"})'
     served = f'sum(loadcap_http_requests_total{{job="profiles", {LOAD_ROUTES}}})'
     demands = []
     for start, end in itertools.product(
-        (first, first + SCRAPE_INTERVAL_S), (last, last + SCRAPE_INTERVAL_S)
+        (opened, opened + SCRAPE_INTERVAL_S), (closed, closed + SCRAPE_INTERVAL_S)
     ):
         at = [started + t for t in (start, end)]
         (cpu0, cpu1), (req0, req1) = ([api.scalar(e, at=t) for t in at] for e in (cpu, served))
