@@ -16,6 +16,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from capacity.errors import CapacityInputError
+from capacity.sizing import DEFAULT_TARGET_RPS
 from loadtests.errors import LoadTestError
 from reports.errors import GateInputError
 from rundir.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, LoadcapError
@@ -545,7 +546,7 @@ def plan(
             help="Load to plan for, req/s; LOW:MID:HIGH plans each and recommends the "
             "least-regret fleet.",
         ),
-    ] = "1000",
+    ] = f"{DEFAULT_TARGET_RPS:g}",
     short_cost_factor: Annotated[
         float,
         typer.Option(help="With LOW:MID:HIGH: an instance short costs this many idle ones."),
@@ -788,7 +789,9 @@ def demo(
         typer.Option(help="Users added at every step.", show_default="10; 1 with --service-cpus"),
     ] = None,
     profiles: Annotated[int, typer.Option(help="Profiles seeded before the run.")] = 10_000,
-    target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
+    target_rps: Annotated[
+        float, typer.Option(help="Load to plan for, req/s.")
+    ] = DEFAULT_TARGET_RPS,
     slo_p95_ms: Annotated[float, typer.Option(help="SLO: p95 latency in ms.")] = 100.0,
     instance_type: Annotated[str, typer.Option(help="EC2 type for the plan.")] = "t3.medium",
     out: Annotated[

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from capacity.sizing import DEFAULT_TARGET_RPS
 from loadtests.data import Skew
 from loadtests.stages import STAGE_BUILDERS
 from rundir.mix import Mix
@@ -42,7 +43,7 @@ def add_arguments(parser: Any) -> None:
     group.add_argument(
         "--capacity-target-rps",
         type=float,
-        default=1000.0,
+        default=DEFAULT_TARGET_RPS,
         help="Target load for the Capacity tab (req/s)",
     )
     group.add_argument(

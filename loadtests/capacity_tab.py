@@ -26,7 +26,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from capacity.errors import CapacityInputError
 from capacity.quick import PlanEstimate, plan_estimate
-from capacity.sizing import DEFAULT_REDUNDANCY, DEFAULT_UTILIZATION
+from capacity.sizing import DEFAULT_REDUNDANCY, DEFAULT_TARGET_RPS, DEFAULT_UTILIZATION
 
 TAB_KEY = "capacity"
 TABLE_STRUCTURE = [{"key": "metric", "title": "Capacity"}, {"key": "value", "title": "Value"}]
@@ -56,7 +56,7 @@ class LiveFigures:
 
 @dataclass(frozen=True, kw_only=True)
 class Assumptions:
-    target_rps: float = 1000.0
+    target_rps: float = DEFAULT_TARGET_RPS
     utilization: float = DEFAULT_UTILIZATION
     redundancy: int = DEFAULT_REDUNDANCY
     instance_type: str = "t3.medium"
@@ -174,7 +174,7 @@ def install(environment: Any, web_ui: Any, live: Any) -> None:
 
     def assumptions() -> Assumptions:
         return Assumptions(
-            target_rps=float(getattr(options, "capacity_target_rps", 1000.0) or 1000.0),
+            target_rps=float(getattr(options, "capacity_target_rps", None) or DEFAULT_TARGET_RPS),
             utilization=float(getattr(options, "capacity_utilization", DEFAULT_UTILIZATION)),
             redundancy=int(getattr(options, "capacity_redundancy", DEFAULT_REDUNDANCY)),
             instance_type=str(getattr(options, "capacity_instance_type", "t3.medium")),
