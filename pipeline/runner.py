@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 import msgspec
 
 import loadtests
+from loadtests.arguments import LocustOptions
 from loadtests.errors import LoadTestError
 from loadtests.id_range import id_count_of
 from loadtests.progress import Progress, latest_progress
@@ -323,32 +324,18 @@ def locust_command(
 ) -> list[str]:
     out = settings.out_dir
     locustfile = settings.locustfile.resolve() if settings.locustfile else LOCUSTFILE
+    users = processes if settings.rps else settings.users
     command = [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
         "--csv", str(out / "locust"), "--csv-full-history",
         "--html", str(out / "locust_report.html"),
-        "--hdr-out", str(out / "hdr.json"),
-        "--generator-out", str(out / GENERATOR_FILE),
-        "--metrics-url", metrics_url or host.rstrip("/") + "/metrics",
         "--windows-out", str(out / "windows.json"),
-        "--progress-out", str(out / PROGRESS_FILE),
         "--run-time", format_duration(settings.duration_s),
         "--exit-code-on-error", "1",
         "--stop-timeout", "0",
+        "--users", str(users), "--spawn-rate", f"{settings.spawn_rate_for(processes):g}",
     ]  # fmt: skip
-    if settings.locustfile is None:
-        command += ["--mix", ",".join(str(w) for w in settings.mix.as_dict().values())]
-        command += ["--id-count", str(id_count)]
-    users = processes if settings.rps else settings.users
-    command += ["--users", str(users), "--spawn-rate", f"{settings.spawn_rate_for(processes):g}"]
-    if settings.rps:
-        command += ["--rps", str(settings.rps), "--max-in-flight", str(settings.max_in_flight)]
-    if settings.shape:
-        command += ["--shape", settings.shape, "--shape-seconds", str(settings.duration_s)]
-        command += ["--step-users", str(settings.users)]  # step: +users every step
-        command += ["--step-seconds", str(settings.step_seconds)]
-    if not settings.cookies:
-        command += ["--no-cookies"]
+    command += locust_options(settings, host, id_count, metrics_url=metrics_url).argv()
     command += master_arguments(processes, settings.workers)
     if settings.web:
         command += ["--web-host", "127.0.0.1", "--web-port", str(settings.web_port)]
@@ -361,6 +348,34 @@ def locust_command(
     else:
         command += ["--headless", "--only-summary"]
     return command
+
+
+def locust_options(
+    settings: RunSettings, host: str, id_count: int, *, metrics_url: str | None = None
+) -> LocustOptions:
+    """loadcap's own flags for this run, typed (loadtests/arguments.py reads them back)."""
+    out = settings.out_dir
+    options = LocustOptions(
+        hdr_out=str(out / "hdr.json"),
+        generator_out=str(out / GENERATOR_FILE),
+        metrics_url=metrics_url or host.rstrip("/") + "/metrics",
+        progress_out=str(out / PROGRESS_FILE),
+        no_cookies=not settings.cookies,
+    )
+    if settings.locustfile is None:
+        mix = ",".join(str(w) for w in settings.mix.as_dict().values())
+        options = replace(options, mix=mix, id_count=id_count)
+    if settings.rps:
+        options = replace(options, rps=settings.rps, max_in_flight=settings.max_in_flight)
+    if settings.shape:
+        options = replace(
+            options,
+            shape=settings.shape,
+            shape_seconds=settings.duration_s,
+            step_users=settings.users,  # step: +users every step
+            step_seconds=settings.step_seconds,
+        )
+    return options
 
 
 def _run_locust(
