@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rundir.errors import LoadcapError
 
-class CapacityInputError(ValueError):
+
+class CapacityInputError(LoadcapError, ValueError):
     """A number, flag, CSV or data file given to the capacity calculator is unusable."""

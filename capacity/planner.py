@@ -19,6 +19,7 @@ from capacity.regions import check_regions
 from capacity.report import PlanReport, build_report
 from capacity.runs import LightLoad, MeasuredRun, read_measured_run
 from capacity.scaleout_plan import scaleout_evidence
+from capacity.sizing import DEFAULT_TARGET_RPS
 from capacity.slo_sizing import P95, LatencyObjective
 from capacity.usl import UslFit, fit_usl
 from capacity.usl_csv import read_measurements
@@ -33,7 +34,7 @@ class PlanOptions:
     per_core_rps: float | None = None
     run_dir: Path | None = None
     fit_csv: Path | None = None
-    target_rps: float = 1000.0
+    target_rps: float = DEFAULT_TARGET_RPS
     utilization: float = 0.7
     redundancy: int = 1
     instance_type: str = "t3.medium"

@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # scipy (behind capacity.usl) is slow to import and a plain p
 
 # Float quotients such as 700 / (10 x 0.7) land a hair above the integer; don't round that up.
 _CEIL_TOLERANCE = 1e-9
+# The load a plan is for when none is given (`loadcap plan`, `demo`, the Capacity tab). It is
+# the seed's 1,000 req/s by choice, but a separate fact from capacity/seed.py's
+# SEED_TARGET_RPS (what the seed plan was sized for, which its figures are checked against):
+# changing loadcap's default must not rewrite the seed.
 DEFAULT_TARGET_RPS = 1000.0
 DEFAULT_UTILIZATION = 0.7
 DEFAULT_REDUNDANCY = 1

@@ -8,25 +8,42 @@ exit code 2; a failed check (gate) exits 1.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from capacity.errors import CapacityInputError
+from capacity.sizing import DEFAULT_TARGET_RPS
 from loadtests.errors import LoadTestError
-from reports.errors import ReportInputError
-from reports.thresholds import GateInputError
-from rundir.document import DocumentError
-from rundir.units import UnitError, parse_duration, parse_ratio
-from target_service.cpu_cap import CpuCap, CpuCapError
+from reports.errors import GateInputError
+from rundir.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, LoadcapError
+from rundir.units import parse_duration, parse_ratio
+from target_service.cpu_cap import CpuCap
 from target_service.settings import Settings, SettingsError, display_url
-from target_service.storage import DuplicateEmail, StorageUnavailable
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _LoadcapGroup(TyperGroup):
+    """The one place user errors are caught: a `LoadcapError` from any package (or a file that
+    is not there) becomes one line on stderr and the error's exit code, never a traceback.
+    Here rather than in `main()` so that `CliRunner().invoke(app, ...)` sees the same."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            return super().invoke(ctx)
+        except (LoadcapError, FileNotFoundError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            code = exc.exit_code if isinstance(exc, LoadcapError) else EXIT_BAD_INPUT
+            raise typer.Exit(code) from None
+
 
 app = typer.Typer(
+    cls=_LoadcapGroup,
     name="loadcap",
     help="Load-test a profiles API and turn what was measured into instances and dollars.",
     no_args_is_help=True,
@@ -57,43 +74,6 @@ def _options(
     pass
 
 
-console = Console()
-err_console = Console(stderr=True)
-
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-# Exceptions that mean "the user gave us something wrong". Each package adds its own base.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    SettingsError,
-    StorageUnavailable,  # the database in the given URL cannot be reached
-    DuplicateEmail,
-    FileNotFoundError,
-    GateInputError,
-    ReportInputError,
-    LoadTestError,
-    CapacityInputError,
-    UnitError,  # a duration, ratio or mix flag
-    DocumentError,  # a run directory's JSON document that cannot be read
-    CpuCapError,  # --cpus / --service-cpus where no cgroup can be written
-)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def user_errors(func: F) -> F:
-    """Turn the engines' input errors into one clear line on stderr and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except USER_ERRORS as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 # --- service: serve, db init, db seed -------------------------------------------------------
 
 
@@ -122,7 +102,6 @@ ServiceCpusOption = Annotated[
 
 
 @app.command()
-@user_errors
 def serve(
     *,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -251,7 +230,6 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 @db_app.command("init")
-@user_errors
 def db_init(*, db: DbUrlOption = None) -> None:
     """Create the profiles table (idempotent)."""
     from target_service.server import prepare_database
@@ -262,7 +240,6 @@ def db_init(*, db: DbUrlOption = None) -> None:
 
 
 @db_app.command("seed")
-@user_errors
 def db_seed(
     *,
     db: DbUrlOption = None,
@@ -284,7 +261,6 @@ def db_seed(
 
 
 @app.command()
-@user_errors
 def run(
     *,
     host: Annotated[
@@ -470,7 +446,6 @@ def locustfile_path() -> None:
 
 
 @app.command()
-@user_errors
 def report(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `loadcap run`.")],
     *,
@@ -509,7 +484,6 @@ def report(
 
 
 @app.command()
-@user_errors
 def fit(
     csv_path: Annotated[
         Path, typer.Argument(metavar="CSV", help="Header row, then N and throughput columns.")
@@ -545,7 +519,6 @@ def fit(
 
 
 @app.command()
-@user_errors
 def plan(
     *,
     per_instance_rps: Annotated[
@@ -573,7 +546,7 @@ def plan(
             help="Load to plan for, req/s; LOW:MID:HIGH plans each and recommends the "
             "least-regret fleet.",
         ),
-    ] = "1000",
+    ] = f"{DEFAULT_TARGET_RPS:g}",
     short_cost_factor: Annotated[
         float,
         typer.Option(help="With LOW:MID:HIGH: an instance short costs this many idle ones."),
@@ -699,7 +672,6 @@ def plan(
 
 
 @app.command()
-@user_errors
 def gate(
     run_dir: Annotated[Path, typer.Argument(help="Run directory with summary.json.")],
     *,
@@ -807,7 +779,6 @@ def gate(
 
 
 @app.command()
-@user_errors
 def demo(
     *,
     duration: Annotated[
@@ -818,7 +789,9 @@ def demo(
         typer.Option(help="Users added at every step.", show_default="10; 1 with --service-cpus"),
     ] = None,
     profiles: Annotated[int, typer.Option(help="Profiles seeded before the run.")] = 10_000,
-    target_rps: Annotated[float, typer.Option(help="Load to plan for, req/s.")] = 1000.0,
+    target_rps: Annotated[
+        float, typer.Option(help="Load to plan for, req/s.")
+    ] = DEFAULT_TARGET_RPS,
     slo_p95_ms: Annotated[float, typer.Option(help="SLO: p95 latency in ms.")] = 100.0,
     instance_type: Annotated[str, typer.Option(help="EC2 type for the plan.")] = "t3.medium",
     out: Annotated[
@@ -859,7 +832,6 @@ def demo(
 
 
 @app.command()
-@user_errors
 def sweep(
     *,
     host: Annotated[
@@ -910,7 +882,6 @@ def sweep(
 
 
 @app.command()
-@user_errors
 def scaleout(
     *,
     instances: Annotated[
@@ -1066,7 +1037,8 @@ def _command() -> Any:
 
 def main() -> None:
     """Console entry point. Usage mistakes (unknown flag, bad value) are one line on stderr and
-    exit 2, like the engines' input errors, instead of click's multi-line usage box."""
+    exit 2, like the engines' input errors (`_LoadcapGroup`), instead of click's multi-line
+    usage box."""
     try:
         result = _command().main(standalone_mode=False)
     except Exception as exc:

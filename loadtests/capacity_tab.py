@@ -26,7 +26,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from capacity.errors import CapacityInputError
 from capacity.quick import PlanEstimate, plan_estimate
-from capacity.sizing import DEFAULT_REDUNDANCY, DEFAULT_UTILIZATION
+from capacity.sizing import DEFAULT_REDUNDANCY, DEFAULT_TARGET_RPS, DEFAULT_UTILIZATION
+from loadtests.arguments import LocustOptions
 
 TAB_KEY = "capacity"
 TABLE_STRUCTURE = [{"key": "metric", "title": "Capacity"}, {"key": "value", "title": "Value"}]
@@ -56,7 +57,7 @@ class LiveFigures:
 
 @dataclass(frozen=True, kw_only=True)
 class Assumptions:
-    target_rps: float = 1000.0
+    target_rps: float = DEFAULT_TARGET_RPS
     utilization: float = DEFAULT_UTILIZATION
     redundancy: int = DEFAULT_REDUNDANCY
     instance_type: str = "t3.medium"
@@ -173,11 +174,12 @@ def install(environment: Any, web_ui: Any, live: Any) -> None:
     web_ui.template_args["extended_tables"] = [{"key": TAB_KEY, "structure": TABLE_STRUCTURE}]
 
     def assumptions() -> Assumptions:
+        typed = LocustOptions.from_namespace(options)  # the target may have been edited
         return Assumptions(
-            target_rps=float(getattr(options, "capacity_target_rps", 1000.0) or 1000.0),
-            utilization=float(getattr(options, "capacity_utilization", DEFAULT_UTILIZATION)),
-            redundancy=int(getattr(options, "capacity_redundancy", DEFAULT_REDUNDANCY)),
-            instance_type=str(getattr(options, "capacity_instance_type", "t3.medium")),
+            target_rps=typed.capacity_target_rps or DEFAULT_TARGET_RPS,
+            utilization=typed.capacity_utilization,
+            redundancy=typed.capacity_redundancy,
+            instance_type=typed.capacity_instance_type,
             region=str(getattr(options, "capacity_region", "us-east-1")),
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rundir.errors import LoadcapError
 
-class LoadTestError(ValueError):
+
+class LoadTestError(LoadcapError, ValueError):
     """Something the user asked of a load test is malformed or impossible."""

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from loadtests.arguments import LocustOptions
 from loadtests.errors import LoadTestError
 
 logger = logging.getLogger("loadcap")
@@ -78,7 +79,7 @@ def learn_id_range(environment: Any, **_: Any) -> None:
     """`test_start` listener: with `--id-count 0` (the default), ask the target. The master
     learns it before it tells its workers the options, so they draw from the same range."""
     options = environment.parsed_options
-    if options is None or int(getattr(options, "id_count", 1)) > 0:
+    if options is None or LocustOptions.from_namespace(options).id_count > 0:
         return
     if not _runs_the_profiles_workload(environment):
         options.id_count = FALLBACK_ID_COUNT  # a user's own locustfile: not ours to probe

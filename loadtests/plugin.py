@@ -24,7 +24,7 @@ from flask import Response
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadtests import capacity_tab, final_reports, prometheus_metrics, windows
-from loadtests.arguments import add_arguments, workload_options
+from loadtests.arguments import LocustOptions, add_arguments, workload_options
 from loadtests.errors import LoadTestError
 from loadtests.generator_cpu import (
     MACHINE,
@@ -115,9 +115,9 @@ def install(events: Any = None) -> None:
 
 
 def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) -> None:
-    options = environment.parsed_options
-    if options is None:
+    if environment.parsed_options is None:
         return
+    options = LocustOptions.from_namespace(environment.parsed_options)
     try:
         workload_options(options)  # fail fast, before any user starts
     except (LoadTestError, MixError) as exc:
@@ -129,7 +129,7 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
         if OpenModelUser not in environment.user_classes:
             environment.user_classes = [*environment.user_classes, OpenModelUser]
         return
-    if float(options.rps) > 0:
+    if options.rps > 0:
         environment.user_classes = [OpenModelUser]
     _install_shapes(environment, runner, options)
     if options.progress_out:
@@ -145,9 +145,8 @@ def on_init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) 
     gevent.get_hub().loop.update_now()
 
 
-def metrics_url(options: Any, environment: Any) -> str:
-    given = str(getattr(options, "metrics_url", "") or "")
-    return given or str(environment.host or "").rstrip("/") + "/metrics"
+def metrics_url(options: LocustOptions, environment: Any) -> str:
+    return options.metrics_url or str(environment.host or "").rstrip("/") + "/metrics"
 
 
 class LiveCapacity:
@@ -237,7 +236,7 @@ def _keep_common_options_for_shapes(web_ui: Any) -> None:
     update_template_args()
 
 
-def _install_shapes(environment: Any, runner: Any, options: Any) -> None:
+def _install_shapes(environment: Any, runner: Any, options: LocustOptions) -> None:
     pickable = {cls.__name__: cls() for cls in SHAPES.values()}
     for shape in pickable.values():
         shape.runner = runner
@@ -246,7 +245,7 @@ def _install_shapes(environment: Any, runner: Any, options: Any) -> None:
         environment.shape_class = pickable[SHAPES[options.shape].__name__]
 
 
-def sample_cpu_every_second(environment: Any, options: Any, runner: Any) -> None:
+def sample_cpu_every_second(environment: Any, options: LocustOptions, runner: Any) -> None:
     """This process's CPU, for `generator.csv`: written here on the master (or a local
     runner), sent along with the stats reports on a worker."""
     if not isinstance(runner, WorkerRunner) and options.generator_out:
@@ -286,9 +285,10 @@ def write_progress_every_second(environment: Any, path: Path) -> None:
 
 def on_test_start(environment: Any, **_: Any) -> None:
     """Applies the (possibly web-UI-edited) workload options on every node."""
-    options = environment.parsed_options
-    if options is None:
+    parsed = environment.parsed_options
+    if parsed is None:
         return
+    options = LocustOptions.from_namespace(parsed)
     # Locust clears its statistics when a new test starts (e.g. a second swarm from the web
     # UI); the exact percentiles and open-model tallies must start over with them.
     STATE.start_over()
@@ -301,16 +301,19 @@ def on_test_start(environment: Any, **_: Any) -> None:
     )
     runner = environment.runner
     if not isinstance(runner, WorkerRunner):
-        users = getattr(runner, "target_user_count", None) or options.num_users or 1
-        options.open_model_users = max(1, int(users))
-    if float(options.rps) > 0:
-        _configure_open_model(options, weights, ProfilesUser.workload)
+        users = getattr(runner, "target_user_count", None) or parsed.num_users or 1
+        parsed.open_model_users = max(1, int(users))
+    if options.rps > 0:
+        users = int(getattr(parsed, "open_model_users", 1))
+        _configure_open_model(options, users, weights, ProfilesUser.workload)
 
 
-def _configure_open_model(options: Any, weights: dict[str, int], workload: Workload) -> None:
-    per_user_rate = float(options.rps) / max(1, int(getattr(options, "open_model_users", 1)))
+def _configure_open_model(
+    options: LocustOptions, users: int, weights: dict[str, int], workload: Workload
+) -> None:
+    per_user_rate = options.rps / max(1, users)
     actions = action_cycle(weights)
-    OpenModelUser.concurrency = int(options.max_in_flight)
+    OpenModelUser.concurrency = options.max_in_flight
 
     def schedule_for(user: OpenModelUser) -> ArrivalSchedule:
         return ArrivalSchedule(
@@ -320,8 +323,8 @@ def _configure_open_model(options: Any, weights: dict[str, int], workload: Workl
             workload=workload,
             intended=STATE.intended,
             counters=STATE.arrivals,
-            max_in_flight=int(options.max_in_flight),
-            late_s=float(options.late_ms) / 1000.0,
+            max_in_flight=options.max_in_flight,
+            late_s=options.late_ms / 1000.0,
         )
 
     OpenModelUser.schedule_factory = staticmethod(schedule_for)
@@ -362,10 +365,11 @@ def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
 
 
 def on_quitting(environment: Any, **_: Any) -> None:
-    options = environment.parsed_options
-    if options is None or isinstance(environment.runner, WorkerRunner):
+    parsed = environment.parsed_options
+    if parsed is None or isinstance(environment.runner, WorkerRunner):
         return
-    if options.csv_prefix or options.hdr_out:
+    options = LocustOptions.from_namespace(parsed)
+    if parsed.csv_prefix or options.hdr_out:
         # Locust's CSV writer runs once a second and gets no final call: without this pause
         # the last second of a run (and the workers' last reports) would miss the files.
         gevent.sleep(FINAL_WRITE_PAUSE_S)
@@ -378,13 +382,13 @@ def on_quitting(environment: Any, **_: Any) -> None:
     if not options.hdr_out:
         return
     open_model = None
-    if float(options.rps) > 0:
+    if options.rps > 0:
         snapshots = (
             list(STATE.worker_arrivals.values())
             if isinstance(environment.runner, MasterRunner)
             else [STATE.arrivals.as_dict()]
         )
-        open_model = combine(float(options.rps), snapshots)
+        open_model = combine(options.rps, snapshots)
     write_hdr_json(
         Path(options.hdr_out),
         STATE.service,

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from locust.contrib.fasthttp import FastHttpSession
 
+from loadtests.arguments import LocustOptions
 from loadtests.data import EmailMaker, KeyPicker, Skew, new_profile, profile_change
 from rundir.mix import ENDPOINT_NAMES, LIST_PATH, ONE_PATH
 
@@ -111,5 +112,5 @@ def keep_no_cookies(user: Any) -> None:
     """With `--no-cookies`, the user is a stateless API client: the service's read-your-writes
     cookie is never kept, so its reads are not pinned to the primary after its own writes."""
     options = user.environment.parsed_options
-    if options is not None and getattr(options, "no_cookies", False):
+    if options is not None and LocustOptions.from_namespace(options).no_cookies:
         user.client.cookiejar.set_policy(DefaultCookiePolicy(allowed_domains=[]))

@@ -11,12 +11,12 @@ from typing import ClassVar
 
 from locust import LoadTestShape
 
+from loadtests.arguments import shape_settings
 from loadtests.stages import (
     STAGE_BUILDERS,
     ShapeSettings,
     Stage,
     StageBuilder,
-    settings_from_options,
     stage_at,
 )
 
@@ -37,7 +37,7 @@ class StagedShape(LoadTestShape):
         if self._fixed is not None:
             return self._fixed
         options = self.runner.environment.parsed_options if self.runner else None
-        return settings_from_options(options)
+        return shape_settings(options)
 
     def stages(self) -> list[Stage]:
         build: StageBuilder = STAGE_BUILDERS[self.kind]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from loadtests.errors import LoadTestError
 
@@ -85,21 +84,3 @@ STAGE_BUILDERS: dict[str, StageBuilder] = {
     "spike": spike_stages,
     "soak": soak_stages,
 }
-
-
-def settings_from_options(options: Any) -> ShapeSettings:
-    """Shape numbers from Locust's parsed options (headless flags or the web UI form)."""
-    if options is None:
-        return ShapeSettings()
-    run_time = getattr(options, "run_time", None)
-    total = float(getattr(options, "shape_seconds", 0) or run_time or DEFAULT_SHAPE_SECONDS)
-    return ShapeSettings(
-        total_s=total,
-        users=int(getattr(options, "num_users", None) or 10),
-        spawn_rate=float(getattr(options, "spawn_rate", None) or 10),
-        step_users=int(options.step_users),
-        step_seconds=float(options.step_seconds),
-        spike_users=int(options.spike_users),
-        spike_at=float(options.spike_at),
-        spike_seconds=float(options.spike_seconds),
-    )

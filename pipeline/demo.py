@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from capacity.sizing import DEFAULT_TARGET_RPS
 from loadtests.errors import LoadTestError
 from loadtests.progress import Progress as RunProgress
 from pipeline.cpu_split import AUTO, split_cpus
@@ -39,7 +40,7 @@ class DemoSettings:
     duration_s: float = 120.0
     step_users: int | None = None  # None: STEP_USERS, or CAPPED_STEP_USERS under a cap
     profiles: int = 10_000
-    target_rps: float = 1000.0
+    target_rps: float = DEFAULT_TARGET_RPS
     slo_p95_ms: float = 100.0
     instance_type: str = "t3.medium"
     service: Settings | None = None  # None: embedded default (temporary SQLite, no rate limit)

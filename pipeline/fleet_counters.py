@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import asyncmy
 import httpx
 
+from rundir.errors import LoadcapError
 from target_service.mysql_pool import parse_mysql_url
 
 REQUESTS_METRIC = "loadcap_http_requests_total{"
@@ -32,7 +33,7 @@ SCRAPE_TIMEOUT_S = 10.0
 _POOL = re.compile(r'pool="([^"]*)"')
 
 
-class FleetCountersError(RuntimeError):
+class FleetCountersError(LoadcapError, RuntimeError):
     """An instance's /metrics could not be read; the message names it."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from loadtests.errors import LoadTestError
+from rundir.errors import LoadcapError
 
 # Series the report reads (reports/service_metrics.py) and the process metrics.
 SERIES = r"loadcap_.+|process_cpu_seconds_total|process_resident_memory_bytes|process_open_fds"
@@ -35,7 +36,7 @@ _SELECTOR = re.compile(r"^\{.*\}$", re.DOTALL)
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
-class PrometheusError(RuntimeError):
+class PrometheusError(LoadcapError, RuntimeError):
     """The server could not be reached or refused a query; the message says which."""
 
 

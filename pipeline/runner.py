@@ -3,6 +3,8 @@
 It starts the embedded reference service when no host is given, builds Locust's command line
 (our locustfile and its custom arguments), runs Locust in its own process group, scrapes the
 target's `/metrics`, shows a progress line, and writes `run.json` (docs/run-directory.md).
+What the run came to (its exit code and message) is judged from Locust's CSVs in
+`pipeline/outcome.py`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import ast
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,9 +24,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import msgspec
-import pandas as pd
 
 import loadtests
+from loadtests.arguments import LocustOptions
 from loadtests.errors import LoadTestError
 from loadtests.id_range import id_count_of
 from loadtests.progress import Progress, latest_progress
@@ -34,15 +35,13 @@ from pipeline.cpu_split import AUTO, CpuSplit, pinned, resolve_processes, split_
 from pipeline.embedded import EmbeddedService, reference_service
 from pipeline.locust_workers import ExternalWorkers, master_arguments, workers_missing
 from pipeline.metrics_snapshots import MetricsSnapshots
+from pipeline.outcome import judge_outcome
 from pipeline.prometheus_fleet import FleetMetrics, PrometheusApi, check_selector
 from pipeline.run_record import run_record
-from reports import locust_csv as lc
-from reports.errors import ReportInputError
-from reports.load import EXCEPTIONS_FILE, FAILURES_FILE
 from rundir.generator_csv import GENERATOR_FILE
 from rundir.mix import Mix
 from rundir.run_json import RUN_FILE, RunRecord, write_run_record
-from rundir.units import format_duration, format_ratio
+from rundir.units import format_duration
 from target_service.process import stop_process
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
@@ -325,32 +324,18 @@ def locust_command(
 ) -> list[str]:
     out = settings.out_dir
     locustfile = settings.locustfile.resolve() if settings.locustfile else LOCUSTFILE
+    users = processes if settings.rps else settings.users
     command = [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
         "--csv", str(out / "locust"), "--csv-full-history",
         "--html", str(out / "locust_report.html"),
-        "--hdr-out", str(out / "hdr.json"),
-        "--generator-out", str(out / GENERATOR_FILE),
-        "--metrics-url", metrics_url or host.rstrip("/") + "/metrics",
         "--windows-out", str(out / "windows.json"),
-        "--progress-out", str(out / PROGRESS_FILE),
         "--run-time", format_duration(settings.duration_s),
         "--exit-code-on-error", "1",
         "--stop-timeout", "0",
+        "--users", str(users), "--spawn-rate", f"{settings.spawn_rate_for(processes):g}",
     ]  # fmt: skip
-    if settings.locustfile is None:
-        command += ["--mix", ",".join(str(w) for w in settings.mix.as_dict().values())]
-        command += ["--id-count", str(id_count)]
-    users = processes if settings.rps else settings.users
-    command += ["--users", str(users), "--spawn-rate", f"{settings.spawn_rate_for(processes):g}"]
-    if settings.rps:
-        command += ["--rps", str(settings.rps), "--max-in-flight", str(settings.max_in_flight)]
-    if settings.shape:
-        command += ["--shape", settings.shape, "--shape-seconds", str(settings.duration_s)]
-        command += ["--step-users", str(settings.users)]  # step: +users every step
-        command += ["--step-seconds", str(settings.step_seconds)]
-    if not settings.cookies:
-        command += ["--no-cookies"]
+    command += locust_options(settings, host, id_count, metrics_url=metrics_url).argv()
     command += master_arguments(processes, settings.workers)
     if settings.web:
         command += ["--web-host", "127.0.0.1", "--web-port", str(settings.web_port)]
@@ -363,6 +348,34 @@ def locust_command(
     else:
         command += ["--headless", "--only-summary"]
     return command
+
+
+def locust_options(
+    settings: RunSettings, host: str, id_count: int, *, metrics_url: str | None = None
+) -> LocustOptions:
+    """loadcap's own flags for this run, typed (loadtests/arguments.py reads them back)."""
+    out = settings.out_dir
+    options = LocustOptions(
+        hdr_out=str(out / "hdr.json"),
+        generator_out=str(out / GENERATOR_FILE),
+        metrics_url=metrics_url or host.rstrip("/") + "/metrics",
+        progress_out=str(out / PROGRESS_FILE),
+        no_cookies=not settings.cookies,
+    )
+    if settings.locustfile is None:
+        mix = ",".join(str(w) for w in settings.mix.as_dict().values())
+        options = replace(options, mix=mix, id_count=id_count)
+    if settings.rps:
+        options = replace(options, rps=settings.rps, max_in_flight=settings.max_in_flight)
+    if settings.shape:
+        options = replace(
+            options,
+            shape=settings.shape,
+            shape_seconds=settings.duration_s,
+            step_users=settings.users,  # step: +users every step
+            step_seconds=settings.step_seconds,
+        )
+    return options
 
 
 def _run_locust(
@@ -412,100 +425,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         signals=((signal.SIGINT, SHUTDOWN_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)),
         group=True,
     )
-
-
-def judge_outcome(out_dir: Path, locust_exit: int, max_error_rate: float) -> tuple[int, str]:
-    """The run's exit code and one line for the terminal. Locust exits 1 on any failed
-    request; a run whose failures stay within the error budget (and that raised no exception
-    in the locustfile) exits 0, saying how many failed."""
-    totals = _aggregated_totals(out_dir / "locust_stats.csv")
-    if totals is None:
-        log = out_dir / "locust.log"
-        return 1, f"Locust exited with code {locust_exit} before any statistics; see {log}"
-    requests, failures = totals
-    if requests == 0:
-        return 1, f"no request was made; see {out_dir / 'locust.log'}"
-    if locust_exit == 0:
-        return 0, f"{requests} requests, {failures} failures; results in {out_dir}"
-    if failures == 0 or _has_exceptions(out_dir):
-        return locust_exit, f"Locust exited with code {locust_exit}; see {out_dir / 'locust.log'}"
-    rate = failures / requests
-    detail = f"{failures} of {requests} requests failed ({format_ratio(rate)}"
-    if rate <= max_error_rate:
-        return 0, (
-            f"{detail}, within the {format_ratio(max_error_rate)} error budget); "
-            f"results in {out_dir}"
-        )
-    hint = rate_limit_hint(out_dir, failures)
-    return 1, (
-        f"{detail}, over the {format_ratio(max_error_rate)} error budget; "
-        f"{_first_failure(out_dir)}); see {out_dir / 'locust_failures.csv'}" + hint
-    )
-
-
-_HTTP_429 = re.compile(r"\b429\b|too many requests", re.IGNORECASE)
-
-
-def rate_limit_hint(out_dir: Path, failures: int) -> str:
-    """When most failures are 429 Too Many Requests, the target's rate limiter is what was
-    measured, not the service."""
-    limited = sum(row.occurrences for row in _failure_rows(out_dir) if _HTTP_429.search(row.error))
-    if failures and limited * 2 > failures:
-        return " - the target is rate limiting; start it with `--rate-limit off`"
-    return ""
-
-
-@dataclass(frozen=True)
-class _Failure:
-    method: str
-    name: str
-    error: str
-    occurrences: int
-
-
-def _failure_rows(out_dir: Path) -> list[_Failure]:
-    """locust_failures.csv, most frequent first; [] when absent or unreadable (the outcome
-    line then says less, the run itself is unaffected)."""
-    frame = _read_csv(out_dir / FAILURES_FILE, lc.FAILURES_COLUMNS, lc.FAILURES_REQUIRED)
-    if frame is None:
-        return []
-    rows = [
-        _Failure(str(row.get("method", "")), str(row["name"]), str(row["error"]),
-                 int(row["occurrences"]))
-        for _, row in frame.iterrows()
-    ]  # fmt: skip
-    return sorted(rows, key=lambda row: -row.occurrences)
-
-
-def _has_exceptions(out_dir: Path) -> bool:
-    frame = _read_csv(out_dir / EXCEPTIONS_FILE, lc.EXCEPTIONS_COLUMNS, lc.EXCEPTIONS_REQUIRED)
-    return frame is not None and not frame.empty
-
-
-def _aggregated_totals(stats_csv: Path) -> tuple[int, int] | None:
-    frame = _read_csv(stats_csv, lc.STATS_COLUMNS, ("name", "requests", "failures"))
-    if frame is None:
-        return None
-    aggregated = frame[frame["name"] == lc.AGGREGATED]
-    if aggregated.empty:
-        return None
-    return int(aggregated["requests"].iloc[0]), int(aggregated["failures"].iloc[0])
-
-
-def _read_csv(path: Path, aliases: lc.Aliases, required: tuple[str, ...]) -> pd.DataFrame | None:
-    """A Locust CSV through the reports package's reader (every Locust version's column
-    names); None when it is missing or unusable."""
-    if not path.is_file():
-        return None
-    try:
-        return lc.read_locust_csv(path, aliases, required)
-    except ReportInputError:
-        return None
-
-
-def _first_failure(out_dir: Path) -> str:
-    rows = _failure_rows(out_dir)
-    if not rows:
-        return "no detail"
-    top = rows[0]
-    return f"most often {top.method} {top.name}: {top.error}"

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Literal
 
 from reports import gate_noise
+from reports.errors import GateInputError
 from reports.gate_facts import TOTAL, GateRun, ScopeFacts
 from reports.thresholds import (
     METRICS,
     PERCENTILES,
-    GateInputError,
     Metric,
     Threshold,
     totals_threshold,

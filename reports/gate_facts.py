@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from reports.thresholds import PERCENTILES, GateInputError
+from reports.errors import GateInputError
+from reports.thresholds import PERCENTILES
 from rundir.document import DocumentError
 from rundir.hdr_json import AGGREGATED, HDR_FILE, LatencyFacts, read_hdr
 from rundir.summary_json import (

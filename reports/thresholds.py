@@ -17,11 +17,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reports.errors import GateInputError
 from rundir.units import RatioError, format_ratio, parse_ratio
-
-
-class GateInputError(ValueError):
-    """The gate was given something it cannot judge: a bad flag, run directory or summary."""
 
 
 class ThresholdSyntaxError(GateInputError):

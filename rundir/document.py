@@ -20,12 +20,14 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from rundir.errors import LoadcapError
+
 _T = TypeVar("_T")
 
 _JSON_KINDS = {"[": "an array", '"': "a string", "t": "a boolean", "f": "a boolean", "n": "null"}
 
 
-class DocumentError(ValueError):
+class DocumentError(LoadcapError, ValueError):
     """A run-directory document that cannot be read: `path` and what is wrong with it."""
 
     def __init__(self, path: Path, message: str, *, detail: str) -> None:

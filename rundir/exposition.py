@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from rundir.errors import LoadcapError
 
-class ExpositionError(ValueError):
+
+class ExpositionError(LoadcapError, ValueError):
     """The text is not Prometheus text format; the message says what the parser saw."""
 
 

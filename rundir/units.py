@@ -6,13 +6,15 @@ from __future__ import annotations
 import math
 import re
 
+from rundir.errors import LoadcapError
+
 _PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 # Longer than a year is a typo, and `inf`/`nan` are not durations (float() reads both).
 MAX_DURATION_S = 366 * 86400.0
 
 
-class UnitError(ValueError):
+class UnitError(LoadcapError, ValueError):
     """A duration, a ratio or a traffic mix given by the user could not be read."""
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from rundir.errors import LoadcapError
 from target_service.cgroup_quota import (
     CgroupQuota,
     Throttling,
@@ -84,7 +85,7 @@ REMOVE_AFTER_EXIT_S = 30
 _counter = itertools.count(1)
 
 
-class CpuCapError(Exception):
+class CpuCapError(LoadcapError):
     """No CPU cap can be made or removed here; the message says why."""
 
 

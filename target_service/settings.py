@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from rundir.errors import LoadcapError
+
 ENV_PREFIX = "LOADCAP_"
 METRICS_ALLOW_DEFAULT = (
     "127.0.0.0/8",
@@ -21,7 +23,7 @@ METRICS_ALLOW_DEFAULT = (
 DEFAULT_RATE_LIMIT = "100/minute"
 
 
-class SettingsError(ValueError):
+class SettingsError(LoadcapError, ValueError):
     """A configuration value is malformed; the message names the variable."""
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, TypedDict
 
+from rundir.errors import LoadcapError
+
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """The timestamp format of `created_at`/`updated_at`: ISO 8601, UTC, microseconds, `Z`."""
@@ -32,11 +34,11 @@ class NewProfile(TypedDict):
     bio: str
 
 
-class DuplicateEmail(Exception):
+class DuplicateEmail(LoadcapError):
     """The email belongs to another profile (unique constraint)."""
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(LoadcapError):
     """The primary database cannot be reached; the API answers 503."""
 
 

@@ -11,24 +11,21 @@ from pathlib import Path
 import pytest
 
 from pipeline.run_record import planned_stages
-from pipeline.runner import RunSettings, locust_command
+from pipeline.runner import RunSettings, locust_options
 from rundir.run_json import PlannedStage
 from tests.loadtests.profiles_double import profiles_double
-
-
-def _flag(command: list[str], name: str) -> str:
-    return command[command.index(name) + 1]
 
 
 def test_step_stages_in_run_json_follow_the_step_length_given_to_locust(tmp_path: Path) -> None:
     settings = RunSettings(
         out_dir=tmp_path, users=10, duration_s=120, shape="step", step_seconds=15
     )
-    command = locust_command(settings, "http://127.0.0.1:1", 1000)
+    # What Locust is told, typed (tests/loadtests/test_arguments.py: Locust reads the same).
+    options = locust_options(settings, "http://127.0.0.1:1", 1000)
     stages = planned_stages(settings)
 
-    assert float(_flag(command, "--step-seconds")) == 15
-    assert float(_flag(command, "--step-users")) == 10
+    assert options.step_seconds == 15
+    assert options.step_users == 10
     assert [s.end_s for s in stages] == [15.0 * i for i in range(1, 9)]
     assert [s.users for s in stages] == [10 * i for i in range(1, 9)]
 

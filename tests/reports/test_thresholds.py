@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reports.errors import GateInputError
 from reports.thresholds import (
-    GateInputError,
     ThresholdSyntaxError,
     parse_error_rate,
     parse_percentage,

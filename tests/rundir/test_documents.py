@@ -11,10 +11,9 @@ import pytest
 
 from capacity.errors import CapacityInputError
 from capacity.runs import read_measured_run
-from reports.errors import ReportInputError
+from reports.errors import GateInputError, ReportInputError
 from reports.gate_facts import load_gate_run
 from reports.load import load_run_data
-from reports.thresholds import GateInputError
 from rundir.document import DocumentError, document_text
 from rundir.hdr_json import read_hdr
 from rundir.run_json import read_run_record
