@@ -95,20 +95,15 @@ class LocustOptions:
     hdr_out: str = _flag("", "Write exact HDR percentiles (hdr.json) here at the end", web_ui=False)
 
     def argv(self) -> list[str]:
-        """The flags for what differs from the defaults (the defaults are Locust's too)."""
+        """Every setting as a flag, so a `locust.conf` in the working directory cannot
+        override what the run was given; a switch when on, a path when set."""
         command: list[str] = []
         for spec in fields(self):
             value = getattr(self, spec.name)
-            if value == spec.default:
-                continue
-            command += (
-                [_option(spec.name)]
-                if isinstance(value, bool)
-                else [
-                    _option(spec.name),
-                    str(value),
-                ]
-            )
+            if isinstance(value, bool):
+                command += [_option(spec.name)] if value else []
+            elif value != "":
+                command += [_option(spec.name), str(value)]
         return command
 
     @classmethod

@@ -63,7 +63,13 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LocustOptions]
 
 def test_the_defaults_are_locusts_defaults(parsed: dict[str, LocustOptions]) -> None:
     assert parsed["none"] == LocustOptions()
-    assert LocustOptions().argv() == []
+
+
+def test_every_setting_is_explicit_so_a_locust_conf_cannot_override_it() -> None:
+    argv = LocustOptions().argv()
+    assert "--id-count" in argv and "--step-users" in argv and "--max-in-flight" in argv
+    assert "--no-cookies" not in argv  # a switch appears only when on
+    assert "--hdr-out" not in argv  # an unset path is left out
 
 
 def test_every_field_round_trips_through_locusts_parser(parsed: dict[str, LocustOptions]) -> None:
