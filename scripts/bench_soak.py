@@ -35,6 +35,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
 from loadtests.progress import Progress
 from pipeline.cpu_split import pinned, split_cpus
 from pipeline.runner import RunOutcome, RunSettings, run_load_test
@@ -262,6 +265,39 @@ def _sample_line(sample: Sample) -> str:
     )
 
 
+def plot_memory(ax: Axes, samples: list[Sample], *, window_start_s: float) -> Axes:
+    """RSS of each process (MiB) over the run's minutes, the growth window shaded."""
+    minutes = [s.elapsed_s / 60 for s in samples]
+    for role in ROLES:
+        if any(s.processes.get(role) for s in samples):
+            ax.plot(minutes, [s.rss_kb(role) / 1024 for s in samples], label=role)
+    ax.axvspan(window_start_s / 60, minutes[-1], alpha=0.08, color="grey")
+    ax.set_xlabel("minutes since the load started")
+    ax.set_ylabel("resident memory (MiB)")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def write_chart(samples: list[Sample], window_start_s: float, path: Path) -> None:
+    figure = Figure(figsize=(8, 3.6), layout="constrained")
+    plot_memory(figure.add_subplot(), samples, window_start_s=window_start_s)
+    figure.savefig(path, dpi=100)
+
+
+def samples_from_json(document: dict[str, Any]) -> list[Sample]:
+    """`soak.json`'s samples back as `Sample`s (for --replot)."""
+    samples = []
+    for raw in document["samples"]:
+        processes = {
+            role: [ProcessMemory(**memory) for memory in memories]
+            for role, memories in raw["processes"].items()
+        }
+        samples.append(Sample(**{**raw, "processes": processes}))
+    return samples
+
+
 def write_samples(samples: list[Sample], out: Path) -> None:
     with (out / "soak.csv").open("w", newline="") as file:
         writer = csv.writer(file)
@@ -328,13 +364,15 @@ def report(args: argparse.Namespace, out: Path, samples: list[Sample], outcome: 
     }  # fmt: skip
     write_samples(samples, out)
     (out / "soak.json").write_text(json.dumps(document, indent=1))
-    print(f"samples: {out / 'soak.csv'}, {out / 'soak.json'}; run directory {out / 'run'}")
+    write_chart(samples, start_s, out / "soak.png")
+    print(f"samples: {out / 'soak.csv'}, {out / 'soak.json'}, chart {out / 'soak.png'}")
+    print(f"run directory: {out / 'run'}")
     return 0 if passed else 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        description=(__doc__ or "").split("\n\n")[0],
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -360,7 +398,17 @@ def main() -> int:
     parser.add_argument(
         "--out", type=Path, help="where soak.csv, soak.json and the run go (default: a temp dir)"
     )
+    parser.add_argument(
+        "--replot", type=Path, metavar="DIR",
+        help="only redraw DIR/soak.png from DIR/soak.json (an earlier soak), then exit",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.replot:
+        document = json.loads((args.replot / "soak.json").read_text())
+        start_s = float(document["settings"]["window_start_s"])
+        write_chart(samples_from_json(document), start_s, args.replot / "soak.png")
+        print(args.replot / "soak.png")
+        return 0
     if args.interval <= 0 or args.duration < 2 * args.interval:
         parser.error("--duration must cover at least two --interval samples")
     out = args.out or Path(tempfile.mkdtemp(prefix="loadcap-soak-"))
