@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import signal
@@ -188,6 +189,27 @@ def growths(samples: list[Sample], start_s: float, end_s: float) -> list[Growth]
     ]
 
 
+def print_steps(samples: list[Sample], start_s: float, count: int = 3) -> None:
+    """The largest rises between two samples inside the window, with the p95 of that moment:
+    a rise during a latency spike is the high-water mark of a backlog (more requests in
+    flight at once), a steady creep between spikes is something kept."""
+    inside = [s for s in samples if s.elapsed_s >= start_s - 1.0]
+    for role in ROLES:
+        if not any(s.processes.get(role) for s in inside):
+            continue
+        rises = sorted(
+            ((b.rss_kb(role) - a.rss_kb(role), b) for a, b in itertools.pairwise(inside)),
+            key=lambda rise: -rise[0],
+        )[:count]
+        shown = ", ".join(
+            f"+{kb / 1024:.1f} MiB at {format_duration(round(b.elapsed_s))} "
+            f"(p95 {'-' if b.p95_now_ms is None else f'{b.p95_now_ms:.0f}'} ms)"
+            for kb, b in rises
+            if kb > 0
+        )
+        print(f"  largest rises, {role}: {shown or 'none'}")
+
+
 class LatestProgress:
     """The runner's progress callback; the sampler reads the last value it was given."""
 
@@ -322,7 +344,7 @@ def report(args: argparse.Namespace, out: Path, samples: list[Sample], outcome: 
     start_s = BASELINE_S * scale
     last_s = samples[-1].elapsed_s
     windows = {"to_end": growths(samples, start_s, last_s)}
-    if last_s >= FULL_RUN_S:
+    if last_s > FULL_RUN_S + args.interval:
         windows["to_30m"] = growths(samples, start_s, FULL_RUN_S)
     load1, load5, load15 = os.getloadavg()
     last = samples[-1]
@@ -337,6 +359,7 @@ def report(args: argparse.Namespace, out: Path, samples: list[Sample], outcome: 
         print(f"RSS growth from {format_duration(start_s)} {name.replace('_', ' ')}:")
         for row in rows:
             print(row.line())
+    print_steps(samples, start_s)
     all_rows = [g for rows in windows.values() for g in rows]
     passed = all(g.ratio is not None and g.ratio < GOAL_GROWTH for g in all_rows)
     print(f"verdict: {'PASS' if passed else 'FAIL'} (goal: every process grows < 10 %)")
