@@ -10,13 +10,16 @@ the same four requests, in alternating order, `--repeat` times.
 `--baseline REF` also runs the locustfile as it was at REF (`git archive` into a temporary
 directory, same venv), so a before/after comparison shares one ceiling server and one
 stretch of the machine's weather. Besides req/s it prints the Locust process's CPU per
-request (user + system from its rusage): on a shared machine that drifts far less than req/s.
+request in the steady state (scripts/bench_generator_probe.py samples it from inside the
+process, after start-up and spawn): on a shared machine that drifts far less than req/s, and
+its ratio is what the req/s ratio would be if each run had a core to itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import statistics
 import subprocess
@@ -33,6 +36,8 @@ from scripts.bench import PAGE_LIMIT, Cores, ceiling_server, pinned  # noqa: E40
 
 BARE = "bare"
 CURRENT = "locustfile"
+PROBE = ROOT / "scripts" / "bench_generator_probe.py"
+SETTLE_S = 2.0  # after the first request: every user spawned, caches warm
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,16 @@ class Run:
     rps: float
     requests: int
     failures: int
-    cpu_us: float  # the Locust process's user + system CPU per request
+    cpu_us: float  # the Locust process's CPU per request, steady state
+
+
+def steady_cpu_us(samples: list[list[float]]) -> float:
+    """CPU µs per request between SETTLE_S after the first request and the last sample."""
+    started = next((wall for wall, _, requests in samples if requests > 0), None)
+    steady = [s for s in samples if started is not None and s[0] >= started + SETTLE_S]
+    if len(steady) < 2 or steady[-1][2] <= steady[0][2]:
+        return float("nan")
+    return (steady[-1][1] - steady[0][1]) / (steady[-1][2] - steady[0][2]) * 1e6
 
 
 def run_locust(label: str, root: Path, url: str, args: argparse.Namespace, cores: Cores) -> Run:
@@ -49,7 +63,8 @@ def run_locust(label: str, root: Path, url: str, args: argparse.Namespace, cores
     with tempfile.TemporaryDirectory(prefix="loadcap-bench-gen-") as tmp:
         locustfile = "scripts/bench_bare_user.py" if bare else "loadtests/locustfile.py"
         command = [
-            sys.executable, "-m", "locust", "-f", locustfile, "--headless", "--only-summary",
+            sys.executable, "-m", "locust", "-f", f"{locustfile},{PROBE}", "--headless",
+            "--only-summary",
             "-u", str(args.users), "-r", str(args.users), "-t", f"{args.duration}s",
             "--host", url, "--csv", f"{tmp}/run", "--loglevel", "ERROR",
         ]  # fmt: skip
@@ -59,23 +74,27 @@ def run_locust(label: str, root: Path, url: str, args: argparse.Namespace, cores
                 "--page-limit", str(PAGE_LIMIT), "--no-cookies",
             ]  # fmt: skip
         # The tree under test first on the path: a baseline must not import this checkout.
-        env = {**os.environ, "BENCH_ID_COUNT": str(args.profiles), "PYTHONPATH": str(root)}
+        env = {**os.environ, "BENCH_ID_COUNT": str(args.profiles), "PYTHONPATH": str(root),
+               "BENCH_PROBE_OUT": f"{tmp}/probe.json"}  # fmt: skip
         process = subprocess.Popen(
             command, cwd=root, env=env, preexec_fn=pinned(cores.generator),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        _, _, usage = os.wait4(process.pid, 0)
-        process.returncode = 0
+        try:
+            process.wait(timeout=args.duration + 60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         with open(f"{tmp}/run_stats.csv", newline="") as handle:
             total = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
-    requests = int(total["Request Count"])
-    cpu_s = usage.ru_utime + usage.ru_stime
+        samples = json.loads(Path(f"{tmp}/probe.json").read_text(encoding="utf-8"))
     return Run(
         label=label,
         rps=float(total["Requests/s"]),
-        requests=requests,
+        requests=int(total["Request Count"]),
         failures=int(total["Failure Count"]),
-        cpu_us=cpu_s / requests * 1e6 if requests else float("nan"),
+        cpu_us=steady_cpu_us(samples),
     )
 
 
