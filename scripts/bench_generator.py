@@ -5,7 +5,7 @@ app, scripts/bench_ceiling.py) ÷ a bare `FastHttpUser` (scripts/bench_bare_user
 the same four requests, in alternating order, `--repeat` times.
 
     .venv/bin/python scripts/bench_generator.py [--repeat 3] [--duration 15] [--users 64]
-                                                [--baseline GIT_REF]
+                                                [--baseline GIT_REF ...]
 
 `--baseline REF` also runs the locustfile as it was at REF (`git archive` into a temporary
 directory, same venv), so a before/after comparison shares one ceiling server and one
@@ -99,6 +99,7 @@ def run_locust(label: str, root: Path, url: str, args: argparse.Namespace, cores
 
 
 def baseline_tree(ref: str, into: Path) -> Path:
+    into.mkdir(parents=True)
     archive = into / "baseline.tar"
     subprocess.run(["git", "archive", "--output", str(archive), ref], cwd=ROOT, check=True)
     with tarfile.open(archive) as tar:
@@ -116,7 +117,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per Locust run")
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--profiles", type=int, default=10_000)
-    parser.add_argument("--baseline", metavar="GIT_REF", help="also run the locustfile at REF")
+    parser.add_argument(
+        "--baseline", metavar="GIT_REF", action="append", default=[],
+        help="also run the locustfile at REF (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     if not 1 <= args.repeat <= 10 or not 1 <= args.duration <= 120:
         parser.error("--repeat must be 1..10 and --duration 1..120 s")
@@ -127,8 +131,8 @@ def main() -> None:
           f"{args.repeat} rounds", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="loadcap-bench-gen-") as tmp:
         trees = {BARE: ROOT, CURRENT: ROOT}
-        if args.baseline:
-            trees[f"@{args.baseline}"] = baseline_tree(args.baseline, Path(tmp))
+        for ref in args.baseline:
+            trees[f"@{ref}"] = baseline_tree(ref, Path(tmp) / ref)
         runs: dict[str, list[Run]] = {label: [] for label in trees}
         with ceiling_server(cores) as (url, _):
             labels = list(trees)
