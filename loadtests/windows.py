@@ -53,7 +53,8 @@ class WindowRecorder:
         self._newest = 0
 
     def record(self, key: str, response_time_ms: float, failed: bool) -> None:
-        """Once per request in every Locust process: kept to a clock read and an append."""
+        """One request, ending now (the plugin notes requests in request_buffer.py and hands
+        them over with `record_many`, which leaves exactly what this would have)."""
         window = int((self.clock() - self.started) / WINDOW_S)
         self.times[window][key].append(response_time_ms)
         if failed:
