@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
 from rundir.document import document_text
@@ -36,6 +38,17 @@ class LatencyRecorder:
         if histogram is None:
             histogram = self._histograms[key] = _new_histogram()
         histogram.record_value(micros)
+
+    def record_many(self, key: str, latencies_ms: npt.NDArray[np.float64]) -> None:
+        """`record` for every value, in a few array operations (the request buffer's fold):
+        the histogram ends up exactly as after one `record` per value."""
+        if not len(latencies_ms):
+            return
+        micros = np.clip(np.rint(latencies_ms * 1000.0), LOWEST_US, HIGHEST_US).astype(np.int64)
+        histogram = self._histograms.get(key)
+        if histogram is None:
+            histogram = self._histograms[key] = _new_histogram()
+        _record_values(histogram, micros)
 
     def count(self) -> int:
         return sum(int(h.get_total_count()) for h in self._histograms.values())
@@ -67,6 +80,26 @@ class LatencyRecorder:
                 total.add(histogram)
             result[AGGREGATED] = describe(total)
         return result
+
+
+def _record_values(histogram: HdrHistogram, micros: npt.NDArray[np.int64]) -> None:
+    """hdrh's `record_value` (counts index, count, total, min, max) for an array of values in
+    range, with its index arithmetic done by numpy on hdrh's own counts array."""
+    h = histogram
+    # bit_length(v | mask), exact through float64 for values below 2**53 (HIGHEST_US is 2**32)
+    _, pow2ceiling = np.frexp((micros | h.sub_bucket_mask).astype(np.float64))
+    bucket = (
+        pow2ceiling.astype(np.int64) - h.unit_magnitude - (h.sub_bucket_half_count_magnitude + 1)
+    )
+    sub_bucket = micros >> (bucket + h.unit_magnitude)
+    index = (
+        ((bucket + 1) << h.sub_bucket_half_count_magnitude) + sub_bucket - h.sub_bucket_half_count
+    )
+    counts = np.ctypeslib.as_array(h.counts)
+    counts += np.bincount(index, minlength=h.counts_len).astype(counts.dtype, copy=False)
+    h.total_count += len(micros)
+    h.min_value = min(h.min_value, int(micros.min()))
+    h.max_value = max(h.max_value, int(micros.max()))
 
 
 def describe(histogram: HdrHistogram) -> HistogramFacts:

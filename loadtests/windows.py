@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from rundir.hdr_json import AGGREGATED
 
@@ -52,7 +53,8 @@ class WindowRecorder:
         self._newest = 0
 
     def record(self, key: str, response_time_ms: float, failed: bool) -> None:
-        """Once per request in every Locust process: kept to a clock read and an append."""
+        """One request, ending now (the plugin notes requests in request_buffer.py and hands
+        them over with `record_many`, which leaves exactly what this would have)."""
         window = int((self.clock() - self.started) / WINDOW_S)
         self.times[window][key].append(response_time_ms)
         if failed:
@@ -60,6 +62,29 @@ class WindowRecorder:
         if window > self._newest:  # once a second
             self._newest = window
             self.seal(before=window)
+
+    def record_many(
+        self,
+        key: str,
+        response_times_ms: npt.NDArray[np.float64],
+        clock_readings: npt.NDArray[np.float64],
+        failed: npt.NDArray[np.bool_],
+    ) -> None:
+        """`record` for every request, given the clock as it read when each one was
+        recorded (the request buffer's fold): the windows end up exactly the same."""
+        if not len(response_times_ms):
+            return
+        windows = ((clock_readings - self.started) / WINDOW_S).astype(np.int64)
+        for window in np.unique(windows).tolist():
+            here = windows == window
+            self.times[window][key].extend(response_times_ms[here].tolist())
+            failures = int(np.count_nonzero(failed & here))
+            if failures:
+                self.failures[window][key] += failures
+        newest = int(windows.max())
+        if newest > self._newest:
+            self._newest = newest
+            self.seal(before=newest)
 
     def _now(self) -> int:
         return int((self.clock() - self.started) / WINDOW_S)
@@ -157,8 +182,8 @@ RECORDER = WindowRecorder()
 
 
 def install(events: Any) -> None:
-    """Listeners: `--windows-out FILE`, ship and write the windows. Requests are recorded by
-    the plugin's one request listener (`RECORDER.record`), which names each request once."""
+    """Listeners: `--windows-out FILE`, ship and write the windows. Requests reach
+    `RECORDER.record_many` through the plugin's request buffer (request_buffer.py)."""
     from locust.runners import WorkerRunner
 
     def add_argument(parser: Any) -> None:
