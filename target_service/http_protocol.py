@@ -13,8 +13,8 @@ is what `uvicorn.run(http=...)` receives (a partial of a module-level class pick
 `--workers N` works too).
 
 Its request cycle (`PrebuiltHeadersCycle`) writes helmet's twelve security headers as one
-block checked once at import: uvicorn checks each response header against two regexes,
-lower-cases and copies it in Python, ~1 µs a header on every response.
+block checked once at import (uvicorn checks each response header against two regexes,
+lower-cases and copies it in Python), and a response's head and body in one write.
 """
 
 from __future__ import annotations
@@ -52,32 +52,51 @@ HELMET_BLOCK = prebuilt_block(HELMET_HEADERS)
 
 
 class PrebuiltHeadersCycle(RequestResponseCycle):
-    """uvicorn's request cycle, except that a response start whose headers end with
-    HELMET_HEADERS (SecurityHeadersMiddleware appends them) writes those as HELMET_BLOCK.
-    Everything else — its other headers, the body, the framing — is uvicorn's own code."""
+    """uvicorn 0.54's request cycle with two changes to how a response is written, not to
+    what is written:
+
+    - headers that end with HELMET_HEADERS (SecurityHeadersMiddleware appends them) have
+      those written as HELMET_BLOCK, checked once at import, instead of each one checked
+      against two regexes, lower-cased and copied on every response;
+    - the head is written together with the first body message, one `transport.write` (one
+      send(2)) per response instead of two. A response whose app fails between its start
+      and its body ends as uvicorn ends it (the connection closed), only without its head.
+
+    Anything else (an access log, a paused transport, a misordered message) goes through
+    uvicorn's own `send`."""
+
+    _head: bytes | None = None  # the response head, until the first body message
 
     async def send(self, message: ASGISendEvent) -> None:
+        if self._head is not None and message["type"] == "http.response.body":
+            if self.flow.write_paused and not self.disconnected:
+                await self.flow.drain()
+            head, self._head = self._head, None
+            if not self.disconnected:
+                self._write_first_body(
+                    head, message.get("body", b""), message.get("more_body", False)
+                )
+            return
         if (
             message["type"] != "http.response.start"
             or self.response_started
             or self.disconnected
-            or self.flow.write_paused  # uvicorn drains first: its own path
+            or self.flow.write_paused
             or self.access_log
         ):
             await super().send(message)
             return
-        headers = list(message.get("headers", ()))
-        split = len(headers) - len(HELMET_HEADERS)
-        # Tuples compare element by element, and the same objects compare equal at once.
-        if split < 0 or tuple(headers[split:]) != HELMET_HEADERS:
-            await super().send(message)
-            return
-        self._start_response(message["status"], headers[:split])
+        self._head = self._response_head(message["status"], list(message.get("headers", ())))
 
-    def _start_response(self, status_code: int, headers: list[tuple[bytes, bytes]]) -> None:
-        """uvicorn 0.54's `send` for `http.response.start`, with HELMET_BLOCK after `headers`."""
+    def _response_head(self, status_code: int, headers: list[tuple[bytes, bytes]]) -> bytes:
+        """uvicorn's `send` for `http.response.start`, returning the head instead of writing it."""
         self.response_started = True
         self.waiting_for_100_continue = False
+        split = len(headers) - len(HELMET_HEADERS)
+        # Tuples compare element by element, and the same objects compare equal at once.
+        prebuilt = split >= 0 and tuple(headers[split:]) == HELMET_HEADERS
+        if prebuilt:
+            headers = headers[:split]
         content = [STATUS_LINE[status_code]]
         has_connection_close = False
         for name, value in [*self.default_headers, *headers]:
@@ -98,7 +117,8 @@ class PrebuiltHeadersCycle(RequestResponseCycle):
                     self.keep_alive = False
                     has_connection_close = True
             content.extend([name, b": ", value, b"\r\n"])
-        content.append(HELMET_BLOCK)
+        if prebuilt:
+            content.append(HELMET_BLOCK)
         if not self.keep_alive and not has_connection_close:
             content.append(b"connection: close\r\n")
         if (
@@ -109,7 +129,33 @@ class PrebuiltHeadersCycle(RequestResponseCycle):
             self.chunked_encoding = True
             content.append(b"transfer-encoding: chunked\r\n")
         content.append(b"\r\n")
-        self.transport.write(b"".join(content))
+        return b"".join(content)
+
+    def _write_first_body(self, head: bytes, body: bytes, more_body: bool) -> None:
+        """uvicorn's `send` for the first `http.response.body`, with the head in front."""
+        if self.scope["method"] == "HEAD":
+            self.expected_content_length = 0
+            self.transport.write(head)
+        elif self.chunked_encoding:
+            content = [head]
+            if body:
+                content += [b"%x\r\n" % len(body), body, b"\r\n"]
+            if not more_body:
+                content.append(b"0\r\n\r\n")
+            self.transport.write(b"".join(content))
+        else:
+            if len(body) > self.expected_content_length:
+                raise RuntimeError("Response content longer than Content-Length")
+            self.expected_content_length -= len(body)
+            self.transport.write(head + body)
+        if not more_body:
+            if self.expected_content_length != 0:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self.response_complete = True
+            self.message_event.set()
+            if not self.keep_alive:
+                self.transport.close()
+            self.on_response()
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):

@@ -79,10 +79,12 @@ def test_pipelined_requests_each_get_their_answer(embedded_service: ServiceProce
 class RecordingTransport:
     def __init__(self) -> None:
         self.written = b""
+        self.writes = 0
         self.closed = False
 
     def write(self, data: bytes) -> None:
         self.written += data
+        self.writes += 1
 
     def close(self) -> None:
         self.closed = True
@@ -104,6 +106,16 @@ async def written_by(
     method: str = "GET",
     keep_alive: bool = True,
 ) -> tuple[bytes, bool]:
+    return (await recorded(cycle_class, messages, method=method, keep_alive=keep_alive))[:2]
+
+
+async def recorded(
+    cycle_class: type[RequestResponseCycle],
+    messages: list[ASGISendEvent],
+    *,
+    method: str = "GET",
+    keep_alive: bool = True,
+) -> tuple[bytes, bool, int]:
     transport = RecordingTransport()
     cycle = cycle_class(
         scope={"type": "http", "method": method},  # type: ignore[typeddict-item]
@@ -120,7 +132,7 @@ async def written_by(
     )
     for message in messages:
         await cycle.send(message)
-    return transport.written, transport.closed
+    return transport.written, transport.closed, transport.writes
 
 
 def start(status: int, *headers: tuple[bytes, bytes]) -> ASGISendEvent:
@@ -136,6 +148,7 @@ RESPONSES: list[tuple[str, list[ASGISendEvent], dict[str, Any]]] = [
     ("helmet's headers last", [start(200, *JSON_HEADERS, *HELMET_HEADERS), body(b"{}")], {}),
     ("no helmet", [start(404, *JSON_HEADERS), body(b"{}")], {}),
     ("helmet, chunked", [start(200, *HELMET_HEADERS), body(b"ab", True), body(b"")], {}),
+    ("helmet, 204", [start(204, *HELMET_HEADERS), body(b"")], {}),
     ("helmet, HEAD", [start(200, *JSON_HEADERS, *HELMET_HEADERS), body(b"")], {"method": "HEAD"}),
     (
         "helmet, not kept alive",
@@ -178,3 +191,15 @@ async def test_prebuilt_headers_cycle_still_refuses_invalid_headers() -> None:
 def test_a_framing_header_cannot_be_prebuilt() -> None:
     with pytest.raises(ValueError, match="uvicorn must see it"):
         prebuilt_block(((b"content-length", b"2"),))
+
+
+async def test_a_response_is_one_write_with_its_body() -> None:
+    messages = [start(200, *JSON_HEADERS, *HELMET_HEADERS), body(b"{}")]
+    assert (await recorded(RequestResponseCycle, messages))[2] == 2
+    assert (await recorded(PrebuiltHeadersCycle, messages))[2] == 1
+
+
+async def test_a_body_longer_than_its_content_length_is_still_refused() -> None:
+    too_long = [start(200, *JSON_HEADERS, *HELMET_HEADERS), body(b"{ }")]
+    with pytest.raises(RuntimeError, match="longer than Content-Length"):
+        await written_by(PrebuiltHeadersCycle, too_long)
