@@ -89,6 +89,9 @@ class Row:
     hit_ratio: float | None = None  # the service's cache hits ÷ lookups during the run
     cpu_us: float | None = None  # server process CPU per request (robust to a busy machine)
     server: str = RECORD_SERVER
+    # The server's CPU seconds per second of the run: well under 1 (one core) means something
+    # other than the server limited req/s (the generator, the neighbours), so compare CPU/req.
+    busy: float | None = None
 
 
 # --- cores -----------------------------------------------------------------------------------
@@ -348,6 +351,7 @@ def observed(url: str, pid: int, measure: Callable[[], Row], *, cache: bool = Tr
         row.hit_ratio = (hits1 - hits0) / (lookups1 - lookups0) if lookups1 > lookups0 else None
     requests = row.rps * row.seconds
     row.cpu_us = (cpu1 - cpu0) / requests * 1e6 if requests else None
+    row.busy = (cpu1 - cpu0) / row.seconds if row.seconds else None
     return row
 
 
@@ -483,9 +487,10 @@ def show(result: dict[str, object]) -> None:
     print()
     print(f"| {'case':<32} | {'server':<7} | {'tool':<6} | {'req/s':>8} | {'p50 ms':>7} "
           f"| {'p95 ms':>7} | {'p99 ms':>7} | {'non-2xx':>7} | {'÷ ceiling':>9} "
-          f"| {'cache hits':>10} | {'CPU µs/req':>10} | {'÷ ceiling CPU':>13} |")  # fmt: skip
+          f"| {'cache hits':>10} | {'CPU µs/req':>10} | {'÷ ceiling CPU':>13} "
+          f"| {'server cores':>12} |")  # fmt: skip
     print(f"|{'-' * 34}|{'-' * 9}|{'-' * 8}|{'-' * 9}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|"
-          f"{'-' * 10}:|{'-' * 11}:|{'-' * 11}:|{'-' * 14}:|")  # fmt: skip
+          f"{'-' * 10}:|{'-' * 11}:|{'-' * 11}:|{'-' * 14}:|{'-' * 13}:|")  # fmt: skip
     for r in rows:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         bad = f"{r.non_2xx}" + (f" (+{r.errors} err)" if r.errors else "")
@@ -493,9 +498,10 @@ def show(result: dict[str, object]) -> None:
         cpu = f"{r.cpu_us:,.0f}" if r.cpu_us is not None else "-"
         base = ceiling_cpu.get(r.tool)
         cpu_ratio = f"{base / r.cpu_us:.2f}" if base and r.cpu_us else "-"
+        busy = f"{r.busy:.2f}" if r.busy is not None else "-"
         print(f"| {r.case:<32} | {r.server:<7} | {r.tool:<6} | {r.rps:>8,.0f} | {r.p50_ms:>7.1f} | "
               f"{r.p95_ms:>7.1f} | {r.p99_ms:>7.1f} | {bad:>7} | {ratio:>9} "
-              f"| {hits:>10} | {cpu:>10} | {cpu_ratio:>13} |")  # fmt: skip
+              f"| {hits:>10} | {cpu:>10} | {cpu_ratio:>13} | {busy:>12} |")  # fmt: skip
     d = result.get("d")
     if isinstance(d, dict):
         print(f"\n(d) locustfile {d['locustfile_rps']:,.0f} req/s ÷ bare FastHttpUser "
