@@ -13,12 +13,15 @@ has two or more, and prints one table:
   (a) ceiling    bare Starlette on the service's uvicorn settings (scripts/bench_ceiling.py)
   (b) production the service on MariaDB master + replica + Redis
   (c) embedded   the service on SQLite + the in-process cache
-      each with wrk (scripts/bench_mix.lua: 80/10/5/5, ids and pages uniform over the seeded
-      profiles, rate limit off, cache warmed first) and with loadtests/locustfile.py;
+      each under uvicorn (the service's server) and granian (a Rust HTTP server, for
+      comparison; `--servers`), each with wrk (scripts/bench_mix.lua: 80/10/5/5, ids and
+      pages uniform over the seeded profiles, rate limit off, cache warmed first) and with
+      loadtests/locustfile.py;
   (d) the locustfile's req/s against the trivial endpoint (the ceiling app) ÷ a bare
       FastHttpUser sending the same four requests (scripts/bench_bare_user.py);
   (e) `loadcap report` on a one-hour full-history run, whole CLI process wall time.
 
+Ratios are to the uvicorn ceiling (the row of record, comparable with every earlier run).
 `--quick` (CI) uses short runs and 1,000 profiles: it proves the command works and asserts
 nothing about speed. Absolute figures drift on a shared machine: compare ratios of one run.
 """
@@ -55,6 +58,7 @@ from pipeline.local_servers.mariadb import MariaDBCluster  # noqa: E402
 from pipeline.local_servers.redis_server import RedisServer  # noqa: E402
 from scripts.bench_service import run_scenario  # noqa: E402
 from target_service.process import ServiceProcess  # noqa: E402
+from target_service.server import APP_FACTORY, prepare_database  # noqa: E402
 from target_service.settings import Settings  # noqa: E402
 
 PAGE_LIMIT = 20
@@ -65,6 +69,8 @@ PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 # two-core machine, and each trip sends a second of traffic past the cache: the benchmark
 # measures the steady state, so it gives Redis longer (outages are tested, not benchmarked).
 REDIS_TIMEOUT_S = 0.5
+SERVERS = ("uvicorn", "granian")
+RECORD_SERVER = "uvicorn"  # the ceiling every ratio divides by, as in every earlier run
 GOALS = {"b/a": 0.50, "c/a": 0.60, "b p99 ms": 25.0, "d": 0.90, "e s": 3.0}
 
 
@@ -82,6 +88,10 @@ class Row:
     ratio: float | None = None
     hit_ratio: float | None = None  # the service's cache hits ÷ lookups during the run
     cpu_us: float | None = None  # server process CPU per request (robust to a busy machine)
+    server: str = RECORD_SERVER
+    # The server's CPU seconds per second of the run: well under 1 (one core) means something
+    # other than the server limited req/s (the generator, the neighbours), so compare CPU/req.
+    busy: float | None = None
 
 
 # --- cores -----------------------------------------------------------------------------------
@@ -125,8 +135,18 @@ def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
 # --- servers ---------------------------------------------------------------------------------
 
 
+def granian_command(app: str, port: int, *, factory: bool = False) -> list[str]:
+    """granian serving `app` as the service's uvicorn does: one worker, uvloop, HTTP/1 only,
+    no access log. Its Rust runtime threads and the worker process count as the server."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "asgi", *(["--factory"] if factory else []),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop",
+        "--http", "1", "--no-ws", "--log-level", "warning", "--no-access-log", app,
+    ]  # fmt: skip
+
+
 @contextmanager
-def ceiling_server(cores: Cores) -> Iterator[tuple[str, int]]:
+def ceiling_server(cores: Cores, server: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "scripts.bench_ceiling:app",
@@ -134,6 +154,8 @@ def ceiling_server(cores: Cores) -> Iterator[tuple[str, int]]:
         "--loop", "uvloop", "--http", "httptools", "--no-access-log",
         "--no-server-header", "--no-proxy-headers",
     ]  # fmt: skip
+    if server == "granian":
+        command = granian_command("scripts.bench_ceiling:app", port)
     process = subprocess.Popen(command, cwd=ROOT, preexec_fn=pinned(cores.server))
     try:
         wait_for_port(port)
@@ -144,11 +166,53 @@ def ceiling_server(cores: Cores) -> Iterator[tuple[str, int]]:
 
 
 @contextmanager
-def service(settings: Settings, profiles: int, cores: Cores) -> Iterator[ServiceProcess]:
+def service(
+    settings: Settings, profiles: int, cores: Cores, server: str
+) -> Iterator[tuple[str, int]]:
+    """(base URL, pid) of the service; the pid's process tree is the server."""
+    if server == "granian":
+        with granian_service(settings, profiles, cores) as running:
+            yield running
+        return
     with ServiceProcess(settings, profiles=profiles, startup_timeout_s=180) as svc:
         assert svc.pid is not None
         pin_process(svc.pid, cores.server)
-        yield svc
+        yield svc.base_url, svc.pid
+
+
+@contextmanager
+def granian_service(settings: Settings, profiles: int, cores: Cores) -> Iterator[tuple[str, int]]:
+    """The service's app factory under granian, on the database `ServiceProcess` would use
+    (schema and seed prepared here, as `target_service.server` does before uvicorn)."""
+    prepare_database(settings, profiles=profiles, only_if_empty=True)
+    port = free_port()
+    env = {**os.environ, **settings.to_env()}
+    with tempfile.NamedTemporaryFile(prefix="loadcap-bench-granian-", suffix=".log") as log:
+        process = subprocess.Popen(
+            granian_command(APP_FACTORY, port, factory=True), cwd=ROOT, env=env,
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=pinned(cores.server),
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, process, Path(log.name))
+            yield url, process.pid
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited during start-up:\n{log.read_text()[-4000:]}")
+        with suppress(httpx.TransportError):
+            if httpx.get(url + "/health", timeout=2).status_code in (200, 503):
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"no /health from {url} after 180 s:\n{log.read_text()[-4000:]}")
 
 
 @contextmanager
@@ -264,8 +328,16 @@ def cache_counts(url: str) -> tuple[float, float]:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU of `pid` and its live descendants (granian serves from a worker process)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        with suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def observed(url: str, pid: int, measure: Callable[[], Row], *, cache: bool = True) -> Row:
@@ -279,21 +351,29 @@ def observed(url: str, pid: int, measure: Callable[[], Row], *, cache: bool = Tr
         row.hit_ratio = (hits1 - hits0) / (lookups1 - lookups0) if lookups1 > lookups0 else None
     requests = row.rps * row.seconds
     row.cpu_us = (cpu1 - cpu0) / requests * 1e6 if requests else None
+    row.busy = (cpu1 - cpu0) / row.seconds if row.seconds else None
     return row
 
 
 def measure_service(
-    case: str, url: str, args: argparse.Namespace, cores: Cores, py_spy: Path | None, pid: int
+    case: str,
+    url: str,
+    args: argparse.Namespace,
+    cores: Cores,
+    py_spy: Path | None,
+    pid: int,
+    server: str,
 ) -> list[Row]:
     rows = []
     warm(url, args.profiles)
     recorder = None
     if py_spy is not None:
         py_spy.mkdir(parents=True, exist_ok=True)
-        out = py_spy / f"{case[1]}.txt"
+        suffix = "" if server == RECORD_SERVER else f"-{server}"
+        out = py_spy / f"{case[1]}{suffix}.txt"
         recorder = subprocess.Popen(
             [PY_SPY, "record", "-p", str(pid), "-o", str(out), "--format", "raw",
-             "-d", str(round(args.duration)), "-r", "200", "--nonblocking"],
+             "-d", str(round(args.duration)), "-r", "200", "--nonblocking", "--subprocesses"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=pinned(cores.generator),
         )  # fmt: skip
@@ -306,6 +386,26 @@ def measure_service(
         rows.append(observed(url, pid, lambda: run_locust(url, args.duration, n, profiles, cores)))
     for row in rows:
         row.case = case
+        row.server = server
+    return rows
+
+
+def measure_ceiling(
+    url: str, pid: int, args: argparse.Namespace, cores: Cores, server: str
+) -> list[Row]:
+    n, profiles = args.connections, args.profiles
+    rows = [
+        observed(url, pid, lambda: run_wrk(url, args.duration, n, profiles, cores), cache=False)
+    ]
+    if not args.wrk_only:
+        rows.append(
+            observed(
+                url, pid, lambda: run_locust(url, args.duration, n, profiles, cores), cache=False
+            )
+        )
+    for row in rows:
+        row.case = "(a) ceiling: bare Starlette"
+        row.server = server
     return rows
 
 
@@ -317,12 +417,18 @@ def measure_topology(
     *,
     once_up: Callable[[], None] | None = None,
 ) -> list[Row]:
-    """Start the service on `settings` (with the run's --set overrides) and measure it."""
-    with service(settings.with_changes(**args.overrides), args.profiles, cores) as svc:
-        if once_up is not None:
-            once_up()
-        assert svc.pid is not None
-        return measure_service(case, svc.base_url, args, cores, args.py_spy, svc.pid)
+    """Start the service on `settings` (with the run's --set overrides) under each server of
+    the run in turn, and measure it."""
+    rows = []
+    for server in args.servers:
+        with service(settings.with_changes(**args.overrides), args.profiles, cores, server) as (
+            url,
+            pid,
+        ):
+            if once_up is not None:
+                once_up()
+            rows += measure_service(case, url, args, cores, args.py_spy, pid, server)
+    return rows
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -338,24 +444,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     cases = set(args.cases)
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadcap-bench-")))
-        ceiling, ceiling_pid = stack.enter_context(ceiling_server(cores))
-        n, profiles = args.connections, args.profiles
-        a_rows = [
-            observed(
-                ceiling, ceiling_pid, lambda: run_wrk(ceiling, args.duration, n, profiles, cores),
-                cache=False,
-            )
-        ]  # fmt: skip
-        if not args.wrk_only:
-            a_rows.append(
-                observed(
-                    ceiling, ceiling_pid,
-                    lambda: run_locust(ceiling, args.duration, n, profiles, cores), cache=False,
-                )
-            )  # fmt: skip
-        for row in a_rows:
-            row.case = "(a) ceiling: bare Starlette"
+        a_rows: list[Row] = []
+        for server in args.servers:
+            with ceiling_server(cores, server) as (url, pid):
+                a_rows += measure_ceiling(url, pid, args, cores, server)
         rows += a_rows
+        ceiling, _ = stack.enter_context(ceiling_server(cores, RECORD_SERVER))
         if "d" in cases:
             users = args.connections
             mine = run_locust(ceiling, args.duration, users, args.profiles, cores)
@@ -379,7 +473,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             rows += measure_topology("(c) SQLite + in-process cache", settings, args, cores)
     if "e" in cases:
         extra["e_s"] = report_wall_time(1 if args.quick else 3)
-    ceilings = {row.tool: row.rps for row in a_rows}
+    ceilings = {row.tool: row.rps for row in a_rows if row.server == RECORD_SERVER}
     for row in rows:
         row.ratio = row.rps / ceilings[row.tool] if ceilings.get(row.tool) else None
     return {"cores": cores.describe(), "rows": [asdict(r) for r in rows], **extra}
@@ -387,13 +481,16 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 def show(result: dict[str, object]) -> None:
     rows = [Row(**r) for r in result["rows"]]  # type: ignore[attr-defined]
-    ceiling_cpu = {r.tool: r.cpu_us for r in rows if r.case.startswith("(a)")}
+    ceiling_cpu = {
+        r.tool: r.cpu_us for r in rows if r.case.startswith("(a)") and r.server == RECORD_SERVER
+    }
     print()
-    print(f"| {'case':<32} | {'tool':<6} | {'req/s':>8} | {'p50 ms':>7} | {'p95 ms':>7} "
-          f"| {'p99 ms':>7} | {'non-2xx':>7} | {'÷ ceiling':>9} "
-          f"| {'cache hits':>10} | {'CPU µs/req':>10} | {'÷ ceiling CPU':>13} |")  # fmt: skip
-    print(f"|{'-' * 34}|{'-' * 8}|{'-' * 9}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|"
-          f"{'-' * 10}:|{'-' * 11}:|{'-' * 11}:|{'-' * 14}:|")  # fmt: skip
+    print(f"| {'case':<32} | {'server':<7} | {'tool':<6} | {'req/s':>8} | {'p50 ms':>7} "
+          f"| {'p95 ms':>7} | {'p99 ms':>7} | {'non-2xx':>7} | {'÷ ceiling':>9} "
+          f"| {'cache hits':>10} | {'CPU µs/req':>10} | {'÷ ceiling CPU':>13} "
+          f"| {'server cores':>12} |")  # fmt: skip
+    print(f"|{'-' * 34}|{'-' * 9}|{'-' * 8}|{'-' * 9}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|"
+          f"{'-' * 10}:|{'-' * 11}:|{'-' * 11}:|{'-' * 14}:|{'-' * 13}:|")  # fmt: skip
     for r in rows:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         bad = f"{r.non_2xx}" + (f" (+{r.errors} err)" if r.errors else "")
@@ -401,21 +498,28 @@ def show(result: dict[str, object]) -> None:
         cpu = f"{r.cpu_us:,.0f}" if r.cpu_us is not None else "-"
         base = ceiling_cpu.get(r.tool)
         cpu_ratio = f"{base / r.cpu_us:.2f}" if base and r.cpu_us else "-"
-        print(f"| {r.case:<32} | {r.tool:<6} | {r.rps:>8,.0f} | {r.p50_ms:>7.1f} | "
+        busy = f"{r.busy:.2f}" if r.busy is not None else "-"
+        print(f"| {r.case:<32} | {r.server:<7} | {r.tool:<6} | {r.rps:>8,.0f} | {r.p50_ms:>7.1f} | "
               f"{r.p95_ms:>7.1f} | {r.p99_ms:>7.1f} | {bad:>7} | {ratio:>9} "
-              f"| {hits:>10} | {cpu:>10} | {cpu_ratio:>13} |")  # fmt: skip
+              f"| {hits:>10} | {cpu:>10} | {cpu_ratio:>13} | {busy:>12} |")  # fmt: skip
     d = result.get("d")
     if isinstance(d, dict):
         print(f"\n(d) locustfile {d['locustfile_rps']:,.0f} req/s ÷ bare FastHttpUser "
               f"{d['bare_rps']:,.0f} req/s = {d['ratio']:.2f}  (goal ≥ {GOALS['d']})")  # fmt: skip
     if "e_s" in result:
         print(f"(e) loadcap report, one-hour run: {result['e_s']:.2f} s  (goal ≤ {GOALS['e s']} s)")
-    wrk = {r.case[:3]: r for r in rows if r.tool == "wrk"}
+    wrk = {r.case[:3]: r for r in rows if r.tool == "wrk" and r.server == RECORD_SERVER}
     if "(b)" in wrk and wrk["(b)"].ratio is not None:
         print(f"(b)/(a) wrk {wrk['(b)'].ratio:.2f} (goal ≥ {GOALS['b/a']}), p99 "
               f"{wrk['(b)'].p99_ms:.1f} ms (goal ≤ {GOALS['b p99 ms']:g} ms)")  # fmt: skip
     if "(c)" in wrk and wrk["(c)"].ratio is not None:
         print(f"(c)/(a) wrk {wrk['(c)'].ratio:.2f} (goal ≥ {GOALS['c/a']})")
+    by_server = {(r.case[:3], r.tool, r.server): r for r in rows}
+    for (case, tool, server), r in by_server.items():
+        same = by_server.get((case, tool, RECORD_SERVER))
+        if server != RECORD_SERVER and same is not None and same.cpu_us and r.cpu_us:
+            print(f"{case} {tool}: {server} CPU per request ÷ {RECORD_SERVER}'s "
+                  f"{r.cpu_us / same.cpu_us:.2f}, req/s ratio {r.rps / same.rps:.2f}")  # fmt: skip
 
 
 def main() -> None:
@@ -426,6 +530,9 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, help="seeded profiles (default 10,000)")
     parser.add_argument("--cases", default="b,c,d,e", help="which of b,c,d,e (a always runs)")
     parser.add_argument("--wrk-only", action="store_true", help="skip the Locust rows")
+    parser.add_argument(
+        "--servers", default=",".join(SERVERS), help=f"HTTP servers, of {','.join(SERVERS)}"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--py-spy", type=Path, help="record a py-spy profile of each service")
     parser.add_argument(
@@ -439,6 +546,11 @@ def main() -> None:
     pairs = dict(item.partition("=")[::2] for item in args.set)
     parsed = Settings.from_env({f"LOADCAP_{name.upper()}": value for name, value in pairs.items()})
     args.overrides = {name: getattr(parsed, name) for name in pairs}
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if unknown := set(args.servers) - set(SERVERS):
+        parser.error(f"unknown servers {sorted(unknown)}: choose from {','.join(SERVERS)}")
+    if RECORD_SERVER not in args.servers:
+        parser.error(f"--servers must include {RECORD_SERVER}: its ceiling is the row of record")
     if unknown := set(args.cases) - {"b", "c", "d", "e"}:
         parser.error(f"unknown cases {sorted(unknown)}: choose from b,c,d,e")
     if shutil.which("wrk") is None:

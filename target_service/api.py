@@ -102,7 +102,9 @@ class ProfilesApi:
 
     async def list_profiles(self, request: Request) -> Response:
         page, limit = parse_paging(
-            request.query_params, default_limit=self.default_limit, max_limit=self.max_limit
+            request.scope["query_string"],
+            default_limit=self.default_limit,
+            max_limit=self.max_limit,
         )
         primary, position = self.read_your_writes.route(request)
         with requiring(position):

@@ -91,18 +91,36 @@ def parse_profile_id(raw: str) -> int:
     return int(digits)
 
 
-def parse_paging(query: QueryParams, *, default_limit: int, max_limit: int) -> tuple[int, int]:
-    """`page` (1..MAX_PAGE) and `limit` (from 1; any larger value, however long, is capped)."""
-    page = _positive_int(query, "page", 1, cap=MAX_PAGE + 1)
+def parse_paging(query_string: bytes, *, default_limit: int, max_limit: int) -> tuple[int, int]:
+    """`page` (1..MAX_PAGE) and `limit` (from 1; any larger value, however long, is capped),
+    from the request's raw query string (`scope["query_string"]`)."""
+    raw_page, raw_limit = _paging_values(query_string)
+    page = _positive_int(raw_page, "page", 1, cap=MAX_PAGE + 1)
     if page > MAX_PAGE:
         raise ApiError(400, "invalid_paging", f"page must be at most {MAX_PAGE}")
-    limit = _positive_int(query, "limit", default_limit, cap=max_limit)
+    limit = _positive_int(raw_limit, "limit", default_limit, cap=max_limit)
     return page, min(limit, max_limit)
 
 
-def _positive_int(query: QueryParams, name: str, default: int, *, cap: int) -> int:
-    """The parameter's value, or `cap` for a number too long to be worth converting."""
-    raw = query.get(name)
+def _paging_values(query_string: bytes) -> tuple[str | None, str | None]:
+    """The last `page` and `limit` values, exactly as Starlette's `QueryParams` reads them.
+    Without `%` or `+` nothing is decoded, so splitting the string is the whole parse (a list
+    page's query, 80 % of requests, costs a split instead of a MultiDict)."""
+    if b"%" in query_string or b"+" in query_string:
+        params = QueryParams(query_string)
+        return params.get("page"), params.get("limit")
+    page = limit = None
+    for field in query_string.decode("latin-1").split("&"):
+        name, _, value = field.partition("=")
+        if name == "page":
+            page = value
+        elif name == "limit":
+            limit = value
+    return page, limit
+
+
+def _positive_int(raw: str | None, name: str, default: int, *, cap: int) -> int:
+    """`raw`'s value, `default` when absent, or `cap` for a number too long to convert."""
     if raw is None:
         return default
     digits = raw.lstrip("0")

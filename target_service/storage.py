@@ -15,8 +15,12 @@ from rundir.errors import LoadcapError
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
-    """The timestamp format of `created_at`/`updated_at`: ISO 8601, UTC, microseconds, `Z`."""
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The timestamp format of `created_at`/`updated_at`: ISO 8601, UTC, microseconds, `Z`
+    (`strftime("%Y-%m-%dT%H:%M:%S.%fZ")`, at half its cost: a list page formats 40)."""
+    moment = (moment or datetime.now(UTC)).replace(tzinfo=None)
+    if moment.year < 1000:  # strftime does not pad the year to four digits; isoformat does
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 class Profile(TypedDict):
