@@ -227,17 +227,12 @@ RECORDER = WindowRecorder()
 
 
 def install(events: Any) -> None:
-    """Listeners: `--windows-out FILE`, ship and write the windows. Requests reach
-    `RECORDER.record_many` through the plugin's request buffer (request_buffer.py)."""
+    """Listeners: ship and write the windows (`--windows-out`, loadtests/arguments.py).
+    Requests reach `RECORDER.record_many` through the plugin's request buffer
+    (request_buffer.py)."""
     from locust.runners import WorkerRunner
 
-    def add_argument(parser: Any) -> None:
-        parser.add_argument(
-            "--windows-out",
-            default="",
-            help="Write per-second samples (windows.json) here at the end",
-            include_in_web_ui=False,
-        )
+    from loadtests.arguments import LocustOptions
 
     def on_test_start(**_: Any) -> None:
         RECORDER.start_over()
@@ -250,13 +245,13 @@ def install(events: Any) -> None:
             RECORDER.merge(data[WINDOWS_KEY])
 
     def on_quitting(environment: Any, **_: Any) -> None:
-        options = environment.parsed_options
-        if options is None or isinstance(environment.runner, WorkerRunner):
+        parsed = environment.parsed_options
+        if parsed is None or isinstance(environment.runner, WorkerRunner):
             return
-        if getattr(options, "windows_out", ""):
+        options = LocustOptions.from_namespace(parsed)
+        if options.windows_out:
             write_windows_json(Path(options.windows_out), RECORDER)
 
-    events.init_command_line_parser.add_listener(add_argument)
     events.test_start.add_listener(on_test_start)
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
