@@ -221,38 +221,3 @@ def write_windows_json(path: Path, recorder: WindowRecorder) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(recorder.summary()) + "\n", encoding="utf-8")
     temporary.replace(path)
-
-
-RECORDER = WindowRecorder()
-
-
-def install(events: Any) -> None:
-    """Listeners: ship and write the windows (`--windows-out`, loadtests/arguments.py).
-    Requests reach `RECORDER.record_many` through the plugin's request buffer
-    (request_buffer.py)."""
-    from locust.runners import WorkerRunner
-
-    from loadtests.arguments import LocustOptions
-
-    def on_test_start(**_: Any) -> None:
-        RECORDER.start_over()
-
-    def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
-        data[WINDOWS_KEY] = RECORDER.take()
-
-    def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
-        if WINDOWS_KEY in data:
-            RECORDER.merge(data[WINDOWS_KEY])
-
-    def on_quitting(environment: Any, **_: Any) -> None:
-        parsed = environment.parsed_options
-        if parsed is None or isinstance(environment.runner, WorkerRunner):
-            return
-        options = LocustOptions.from_namespace(parsed)
-        if options.windows_out:
-            write_windows_json(Path(options.windows_out), RECORDER)
-
-    events.test_start.add_listener(on_test_start)
-    events.report_to_master.add_listener(on_report_to_master)
-    events.worker_report.add_listener(on_worker_report)
-    events.quitting.add_listener(on_quitting)
