@@ -93,6 +93,9 @@ class LocustOptions:
         web_ui=False,
     )
     hdr_out: str = _flag("", "Write exact HDR percentiles (hdr.json) here at the end", web_ui=False)
+    windows_out: str = _flag(
+        "", "Write per-second samples (windows.json) here at the end", web_ui=False
+    )
 
     def argv(self) -> list[str]:
         """Every setting as a flag, so a `locust.conf` in the working directory cannot

@@ -1,7 +1,7 @@
 """What loadcap does per request on the load generator: three appends to plain lists.
 
 Every microsecond spent in Locust's request event is load the generator cannot send, so the
-request listener (`plugin.on_request`) only notes each request's response time and the clock
+request listener (`plugin.request_listener`) only notes each request's response time and the clock
 reading, under the endpoint's entry found by two dict lookups (the `"GET /api/profiles"` key
 is built once per endpoint, not per request). About once a second, and before anything reads
 the records, `fold` hands each endpoint's batch to the exact histograms (hdr.py), the

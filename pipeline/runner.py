@@ -42,6 +42,7 @@ from rundir.generator_csv import GENERATOR_FILE
 from rundir.mix import Mix
 from rundir.run_json import RUN_FILE, RunRecord, write_run_record
 from rundir.units import format_duration
+from rundir.windows_json import WINDOWS_FILE
 from target_service.process import stop_process
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
@@ -329,7 +330,6 @@ def locust_command(
         sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
         "--csv", str(out / "locust"), "--csv-full-history",
         "--html", str(out / "locust_report.html"),
-        "--windows-out", str(out / "windows.json"),
         "--run-time", format_duration(settings.duration_s),
         "--exit-code-on-error", "1",
         "--stop-timeout", "0",
@@ -357,6 +357,7 @@ def locust_options(
     out = settings.out_dir
     options = LocustOptions(
         hdr_out=str(out / "hdr.json"),
+        windows_out=str(out / WINDOWS_FILE),
         generator_out=str(out / GENERATOR_FILE),
         metrics_url=metrics_url or host.rstrip("/") + "/metrics",
         progress_out=str(out / PROGRESS_FILE),

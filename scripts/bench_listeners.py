@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from locust.env import Environment
 from locust.event import Events
 
 from loadtests import plugin
@@ -47,11 +48,12 @@ def listener_us() -> float:
     """The request event with loadcap's listener, less the event with no listener (each
     the best of 5, alternating)."""
     bare, mine = Events(), Events()
-    plugin.install(mine)
+    loadcap = plugin.install(mine)
+    mine.init.fire(environment=Environment(events=mine), runner=None, web_ui=None)
     with_listener, without = [], []
     for _ in range(5):
         with_listener.append(fire_us(mine))
-        plugin.BUFFER.fold()
+        loadcap.state.buffer.fold()
         without.append(fire_us(bare))
     return min(with_listener) - min(without)
 

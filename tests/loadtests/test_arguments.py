@@ -25,7 +25,7 @@ EVERY_FIELD_CHANGED = LocustOptions(
     step_users=5, step_seconds=15.0, spike_users=40, spike_at=10.0, spike_seconds=5.0,
     rps=33.3, max_in_flight=50, late_ms=20.0, progress_out="/tmp/p.json",
     generator_out="/tmp/g.csv", metrics_url="http://127.0.0.1:1/metrics",
-    hdr_out="/tmp/hdr.json",
+    hdr_out="/tmp/hdr.json", windows_out="/tmp/windows.json",
 )  # fmt: skip
 RUNS: dict[str, dict[str, Any]] = {
     "step": {"users": 10, "duration_s": 120, "shape": "step", "step_seconds": 15},
@@ -89,6 +89,7 @@ def test_what_loadcap_run_asks_is_what_locust_reads(
     asked = locust_options(RunSettings(out_dir=out, **RUNS[run]), HOST, 900)
     assert parsed[run] == asked
     assert parsed[run].hdr_out == str(out / "hdr.json")
+    assert parsed[run].windows_out == str(out / "windows.json")
 
 
 def test_the_step_shape_gets_the_users_and_step_length_given(

@@ -120,18 +120,21 @@ def test_a_workers_report_carries_every_request_noted_before_it() -> None:
     # Locust's events fire in a child interpreter (importing Locust monkey-patches gevent).
     facts = run_in_locust_process("""
         import json
+        from locust.env import Environment
         from locust.event import Events
         from loadtests import plugin
         from loadtests.hdr import LatencyRecorder
         from loadtests.windows import WINDOWS_KEY
 
         events = Events()
-        plugin.install(events)
+        loadcap = plugin.install(events)
+        events.init.fire(environment=Environment(events=events), runner=None, web_ui=None)
+        buffer = loadcap.state.buffer
         for i in range(10):
             events.request.fire(request_type="GET", name="/api/profiles", response_time=3.0 + i,
                                 response_length=10, exception=None if i else RuntimeError("x"),
                                 context={}, url=None, response=None, start_time=0.0)
-        pending = plugin.BUFFER.pending()
+        pending = buffer.pending()
         data = {}
         events.report_to_master.fire(client_id="worker", data=data)
         master = LatencyRecorder()
@@ -139,7 +142,7 @@ def test_a_workers_report_carries_every_request_noted_before_it() -> None:
         counts = data[plugin.COUNTS_KEY]["GET /api/profiles"]
         times = data[WINDOWS_KEY]["times"]
         print(json.dumps({
-            "pending": pending, "after": plugin.BUFFER.pending(),
+            "pending": pending, "after": buffer.pending(),
             "hdr": master.summary()["GET /api/profiles"].count,
             "requests": sum(counts[:-2]), "failures": counts[-2],
             "windows": sorted(t for v in times.values() for t in v["GET /api/profiles"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from loadtests.windows import SEAL_AFTER_S, WindowRecorder
 from rundir.hdr_json import AGGREGATED as TOTAL
 
@@ -64,3 +66,28 @@ def test_a_workers_samples_merge_on_the_masters_clock_and_late_ones_still_count(
     assert second[TOTAL]["requests"] == 2 and second["GET /a"]["failures"] == 1
     assert second["GET /a"]["p99_ms"] == 5.0  # the late sample did not move the percentiles
     assert facts["late"] == 1
+
+
+def test_sealed_windows_write_the_same_json_text_as_unsealed_ones() -> None:
+    # Sealed windows are stored compactly; windows.json must not change by a byte: the
+    # scopes in the same order, the counts still ints, a late sample's new scope last.
+    clock = Clock()
+    sealing, whole = WindowRecorder(clock), WindowRecorder(clock)
+    record_run(sealing, clock, 200)
+    for second in range(200):
+        for i in range(20):
+            whole.times[second]["GET /a"].append(float(second % 7 + i))
+            whole.times[second]["POST /b"].append(float(i * 3))
+            if i == 0:
+                whole.failures[second]["GET /a"] += 1
+    late = {"started": sealing.started, "times": {"3": {"GET /late": [1.0, 2.0]}},
+            "failures": {"3": {"GET /late": 1}}}  # fmt: skip
+    assert 3 in sealing.sealed
+    sealing.merge(late)
+    whole.times[3]["GET /late"] = []  # what a late sample leaves: counted, no percentiles
+    whole.failures[3]["GET /late"] = 1
+    expected = whole.summary()
+    expected["windows"][3]["scopes"][TOTAL]["requests"] += 2
+    expected["windows"][3]["scopes"]["GET /late"]["requests"] += 2
+    expected["late"] = 2
+    assert json.dumps(sealing.summary()) == json.dumps(expected)
