@@ -6,6 +6,8 @@ pattern dropped those samples and overstated the service's CPU per request.
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from loadtests.live_capacity import parse_service_samples
@@ -25,7 +27,7 @@ def _send_the_mix(service: ServiceProcess) -> int:
         for n in range(ROUNDS):
             assert client.get("/api/profiles").status_code == 200
             assert client.get(f"/api/profile/{n + 1}").status_code == 200
-            body = {"name": "Parser Check", "email": f"parser-{n}-{id(client)}@example.com"}
+            body = {"name": "Parser Check", "email": f"parser-{n}-{uuid.uuid4().hex}@example.com"}
             created = client.post("/api/profiles", json=body)
             assert created.status_code == 201
             patched = client.patch(f"/api/profile/{created.json()['id']}", json={"bio": "x"})
