@@ -24,6 +24,16 @@ def record_run(recorder: WindowRecorder, clock: Clock, seconds: int) -> None:
             recorder.record("POST /b", float(i * 3), failed=False)
 
 
+def keep_unsealed(recorder: WindowRecorder, seconds: int) -> None:
+    """What `record_run` records, put straight into the recorder's live windows, unsealed."""
+    for second in range(seconds):
+        for i in range(20):
+            recorder.times[second]["GET /a"].append(float(second % 7 + i))
+            recorder.times[second]["POST /b"].append(float(i * 3))
+            if i == 0:
+                recorder.failures[second]["GET /a"] += 1
+
+
 def test_a_long_run_keeps_only_the_last_minute_of_response_times_and_the_same_facts() -> None:
     clock = Clock()
     sealing = WindowRecorder(clock)
@@ -35,12 +45,7 @@ def test_a_long_run_keeps_only_the_last_minute_of_response_times_and_the_same_fa
     # The same samples, summarised at the end without sealing, give the same figures.
     whole = WindowRecorder(clock)
     whole.started = sealing.started
-    for second in range(600):
-        for i in range(20):
-            whole.times[second]["GET /a"].append(float(second % 7 + i))
-            whole.times[second]["POST /b"].append(float(i * 3))
-            if i == 0:
-                whole.failures[second]["GET /a"] += 1
+    keep_unsealed(whole, 600)
     assert sealing.summary() == whole.summary()
     first = sealing.summary()["windows"][0]["scopes"]
     assert first[TOTAL]["requests"] == 40 and first[TOTAL]["failures"] == 1
@@ -74,12 +79,7 @@ def test_sealed_windows_write_the_same_json_text_as_unsealed_ones() -> None:
     clock = Clock()
     sealing, whole = WindowRecorder(clock), WindowRecorder(clock)
     record_run(sealing, clock, 200)
-    for second in range(200):
-        for i in range(20):
-            whole.times[second]["GET /a"].append(float(second % 7 + i))
-            whole.times[second]["POST /b"].append(float(i * 3))
-            if i == 0:
-                whole.failures[second]["GET /a"] += 1
+    keep_unsealed(whole, 200)
     late = {"started": sealing.started, "times": {"3": {"GET /late": [1.0, 2.0]}},
             "failures": {"3": {"GET /late": 1}}}  # fmt: skip
     assert 3 in sealing.sealed
