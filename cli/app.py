@@ -182,10 +182,18 @@ def serve(
         single_instance=single_instance,
     )
     _check_port_free(host, port)
+    # The cap is made first: one that cannot be had is refused before the database is touched
+    # (the process joins it only below, so the seeding runs at full speed).
+    cap = CpuCap.create(cpus, name=f"serve-{port}") if cpus is not None else None
     embedded = settings.db_url.startswith("sqlite:")
-    seeded = prepare_database(
-        settings, profiles=seed_profiles if embedded else 0, only_if_empty=True
-    )
+    try:
+        seeded = prepare_database(
+            settings, profiles=seed_profiles if embedded else 0, only_if_empty=True
+        )
+    except BaseException:
+        if cap is not None:
+            cap.remove()
+        raise
     if seeded is not None:
         err_console.print(
             f"the database was empty: seeded {seeded.profiles:,} profiles "
@@ -195,7 +203,7 @@ def serve(
         )
     limit = settings.rate_limit or "off"
     # The cap is made before anything is served or forked: every worker shares its quota.
-    capped = capped_here(cpus, name=f"serve-{port}") if cpus is not None else nullcontext()
+    capped = capped_here(cap) if cap is not None else nullcontext()
     with capped as cap:
         err_console.print(
             f"loadcap service on http://{host}:{port} ({display_url(settings.db_url)}, "

@@ -228,14 +228,15 @@ class CpuCap:
 
 
 @contextlib.contextmanager
-def capped_here(cores: float, *, name: str | None = None) -> Iterator[CpuCap]:
-    """This process, and every process it forks from now on, inside a new cap for the
-    block; then back in its own cgroup, and the cap removed once its children have ended.
+def capped_here(cores: float | CpuCap, *, name: str | None = None) -> Iterator[CpuCap]:
+    """This process, and every process it forks from now on, inside a new cap of `cores`
+    (or inside `cores`, a cap made earlier) for the block; then back in its own cgroup, and
+    the cap removed once its children have ended.
 
     A child that ends only with this process (multiprocessing's resource tracker, which
     uvicorn's workers start) would keep the cap alive forever if this process waited for it:
     a small shell outside the cap removes it once those children have gone."""
-    cap = CpuCap.create(cores, name=name)
+    cap = cores if isinstance(cores, CpuCap) else CpuCap.create(cores, name=name)
     pid = os.getpid()
     try:
         cap.add(pid)

@@ -3,6 +3,7 @@ throttling; where no cap can be made, the CLI refuses in one line (exit 2) and r
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -65,9 +66,20 @@ def test_run_refuses_to_run_uncapped_where_no_cgroup_can_be_made(
 def test_serve_refuses_to_serve_uncapped_where_no_cgroup_can_be_made(
     no_cgroups: Path, tmp_path: Path
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'serve.db'}"
-    args = ["serve", "--cpus", "0.25", "--port", str(free_port()), "--db", db]
-    _one_line_refusal([*args, "--seed-profiles", "0"], "no cgroup cpu controller under")
+    db = tmp_path / "serve.db"
+    args = ["serve", "--cpus", "0.25", "--port", str(free_port()), "--db", f"sqlite:///{db}"]
+    _one_line_refusal(args, "no cgroup cpu controller under")
+    assert not db.exists()  # refused before the database was created or seeded
+
+
+def test_serve_refuses_a_cap_above_the_machine_before_touching_the_database(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "serve.db"
+    cpus = str((os.cpu_count() or 1) + 1)
+    args = ["serve", "--cpus", cpus, "--port", str(free_port()), "--db", f"sqlite:///{db}"]
+    _one_line_refusal(args, "CPUs this machine has")
+    assert not db.exists()
 
 
 @pytest.mark.parametrize(
