@@ -40,7 +40,8 @@ class Window(msgspec.Struct, frozen=True, kw_only=True):
         return next((self.scopes[key] for key in TOTAL_SCOPES if key in self.scopes), WindowFacts())
 
 
-class WindowsDocument(msgspec.Struct, frozen=True, kw_only=True):
+class WindowsDocument(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    # omit_defaults: `late` is written only when a sample was late (docs/run-directory.md).
     window_s: float
     windows: list[Window] = []
     # Unix time of window 0: the test's start on the master. Absent in runs recorded before

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from loadtests.windows import SEAL_AFTER_S, WindowRecorder
+from loadtests.windows import SEAL_AFTER_S, WindowRecorder, windows_document, write_windows_json
 from rundir.hdr_json import AGGREGATED as TOTAL
+from rundir.windows_json import WINDOWS_FILE, read_windows
 
 
 class Clock:
@@ -91,3 +93,16 @@ def test_sealed_windows_write_the_same_json_text_as_unsealed_ones() -> None:
     expected["windows"][3]["scopes"]["GET /late"]["requests"] += 2
     expected["late"] = 2
     assert json.dumps(sealing.summary()) == json.dumps(expected)
+
+
+def test_windows_json_is_written_through_its_schema_and_reads_back_equal(tmp_path: Path) -> None:
+    clock = Clock()
+    recorder = WindowRecorder(clock)
+    record_run(recorder, clock, int(SEAL_AFTER_S) + 30)  # sealed and live windows
+    path = tmp_path / WINDOWS_FILE
+    write_windows_json(path, recorder)
+    assert read_windows(path) == windows_document(recorder)
+    assert read_windows(path).windows[0].total.requests == 40
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert "late" not in written  # present only when a sample was late
+    assert written["windows"][0]["scopes"][TOTAL]["requests"] == 40
