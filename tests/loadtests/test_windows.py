@@ -76,7 +76,7 @@ def test_a_workers_samples_merge_on_the_masters_clock_and_late_ones_still_count(
 
 
 def test_sealed_windows_write_the_same_json_text_as_unsealed_ones() -> None:
-    # Sealed windows are stored compactly; windows.json must not change by a byte: the
+    # Sealed windows are stored compactly; what windows.json holds must not change: the
     # scopes in the same order, the counts still ints, a late sample's new scope last.
     clock = Clock()
     sealing, whole = WindowRecorder(clock), WindowRecorder(clock)
