@@ -10,11 +10,14 @@ a latency percentile or the error rate fails when it rose by more than
 `max(max_regression x baseline, rps floor)`. The floors keep tiny absolute moves near zero
 (1 ms -> 2 ms is +100%, and Locust rounds latencies to whole milliseconds) from flapping.
 Scopes with fewer than `min_requests` requests in either run are skipped: their tail
-percentiles are a handful of samples.
+percentiles are a handful of samples. A percentile is compared only when both runs have enough
+requests for it to rest on `TAIL_SAMPLES` requests above it (a p99 needs 1,000, a p95 200):
+below that it is the run's few slowest requests, and one slow request moves it by a rank.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +171,18 @@ def check_threshold(run: GateRun, threshold: Threshold) -> Check:
 
 Windows = tuple[gate_noise.WindowSeries | None, gate_noise.WindowSeries | None]
 
+# A percentile compared against a baseline rests on at least this many requests above it. With
+# fewer its value is one of the run's few slowest requests: two identical 6 s runs at 200 req/s
+# gave a POST p95 (60 requests, 3 above it) of 4.2 ms and 8.4 ms (docs/ci.md).
+TAIL_SAMPLES = 10
+
+
+def requests_needed(metric: Metric, min_requests: int) -> int:
+    """How many requests each run needs for `metric` to be compared against a baseline."""
+    if metric.quantile is None:
+        return min_requests
+    return max(min_requests, math.ceil(TAIL_SAMPLES / (1.0 - metric.quantile) - 1e-9))
+
 
 def check_baseline(run: GateRun, baseline: GateRun, options: GateOptions) -> list[Check]:
     checks: list[Check] = []
@@ -210,13 +225,17 @@ def _compare(
     exact = exact and after.hdr_clock == before.hdr_clock
     description = f"{metric.name} vs baseline"
     fewest = min(after.requests, before.requests)
+    needed = requests_needed(metric, opts.min_requests)
     current, previous = _maybe(after, metric, exact), _maybe(before, metric, exact)
-    if fewest < opts.min_requests or current is None or previous is None:
-        why = (
-            f"too few requests to compare ({fewest:.0f} < {opts.min_requests})"
-            if fewest < opts.min_requests
-            else f"{metric.name} not recorded in both runs"
-        )
+    if fewest < needed or current is None or previous is None:
+        why = f"{metric.name} not recorded in both runs"
+        if fewest < opts.min_requests:
+            why = f"too few requests to compare ({fewest:.0f} < {opts.min_requests})"
+        elif fewest < needed:
+            why = (
+                f"too few requests for a {metric.name} ({fewest:.0f} < {needed:,}: fewer than "
+                f"{TAIL_SAMPLES} requests above it); a longer run compares it"
+            )
         shown = metric.format(current) if current is not None else "n/a"
         return Check(
             kind="baseline",
@@ -329,7 +348,8 @@ def render_markdown(result: GateResult) -> str:
             f"Baseline `{baseline.run_dir}`: max regression {format_ratio(opts.max_regression)}, "
             f"noise floors {opts.noise_floor_ms:g} ms, {opts.noise_floor_rps:g} req/s, "
             f"{format_ratio(opts.noise_floor_error_rate)} error rate; "
-            f"scopes under {opts.min_requests} requests skipped"
+            f"scopes under {opts.min_requests} requests skipped, percentiles with fewer than "
+            f"{TAIL_SAMPLES} requests above them skipped"
             + (
                 "; a change fails only when its bootstrap confidence interval lies past the "
                 "allowance (noise model, docs/ci.md)."

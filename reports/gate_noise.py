@@ -17,7 +17,6 @@ comparison (their note shows no interval).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from reports.load import load_document
 from rundir.document import DocumentError
 from rundir.run_json import RUN_FILE, read_run_record
 from rundir.windows_json import TOTAL_SCOPES as TOTAL_KEYS
-from rundir.windows_json import WINDOWS_FILE
+from rundir.windows_json import WINDOWS_FILE, WindowFacts, read_windows
 
 MIN_WINDOWS = 4  # per run, after dropping the first (ramp-up) and last (partial) second
 MIN_WINDOW_REQUESTS = 5  # a window's percentile needs a few samples to mean anything
 CONFIDENCE = 0.99  # about 20 noise-modelled checks a gate: each must rarely misfire
 RESAMPLES = 2000
 BLOCK = 3  # seconds per bootstrap block: a busy machine slows neighbouring seconds together
-LATENCIES = {"p50": "p50_ms", "p95": "p95_ms", "p99": "p99_ms"}
 
 Samples = npt.NDArray[np.float64]
 
@@ -71,28 +70,31 @@ class Interval:
 
 
 def load_windows(run_dir: Path) -> WindowSeries | None:
-    """The run's windows, trimmed of the ramp-up and the partial last second; None without."""
-    try:
-        document = json.loads((run_dir / WINDOWS_FILE).read_text(encoding="utf-8"))
-        window_s = float(document["window_s"])
-        windows = list(document["windows"])[1:-1]
-    except (OSError, ValueError, KeyError, TypeError):
+    """The run's windows, trimmed of the ramp-up and the partial last second; None when the
+    run has none (a plain Locust run); `ReportInputError` naming the field when unusable."""
+    document = load_document(run_dir / WINDOWS_FILE, read_windows)
+    if document is None:
         return None
+    window_s = document.window_s
     columns: dict[str, dict[str, list[float]]] = {}
-    for window in windows:
-        for key, facts in dict(window.get("scopes", {})).items():
-            scope = "Total" if key in TOTAL_KEYS else str(key)
+    for window in document.windows[1:-1]:
+        for key, facts in window.scopes.items():
+            scope = "Total" if key in TOTAL_KEYS else key
             column = columns.setdefault(scope, {"rps": []})
-            requests = float(facts.get("requests", 0))
-            column["rps"].append(requests / window_s)
-            if requests >= MIN_WINDOW_REQUESTS:
-                for metric, field in LATENCIES.items():
-                    column.setdefault(metric, []).append(float(facts[field]))
+            column["rps"].append(facts.requests / window_s)
+            if facts.requests >= MIN_WINDOW_REQUESTS:
+                for metric, value in _percentiles(facts):
+                    column.setdefault(metric, []).append(value)
     scopes = {
         scope: {metric: np.asarray(values, dtype=float) for metric, values in metrics.items()}
         for scope, metrics in columns.items()
     }
     return WindowSeries(window_s, scopes)
+
+
+def _percentiles(facts: WindowFacts) -> list[tuple[str, float]]:
+    values = {"p50": facts.p50_ms, "p95": facts.p95_ms, "p99": facts.p99_ms}
+    return [(metric, value) for metric, value in values.items() if value is not None]
 
 
 def change_interval(before: Samples, after: Samples, *, metric: str, seed: int = 0) -> Interval:

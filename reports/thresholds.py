@@ -32,6 +32,7 @@ class Metric:
     name: str
     unit: str  # "ms", "" (a fraction of requests) or "req/s"
     higher_is_better: bool = False
+    quantile: float | None = None  # a latency percentile's share of requests below it
 
     def format(self, value: float) -> str:
         if self.unit == "ms":
@@ -41,9 +42,10 @@ class Metric:
         return format_ratio(value)
 
 
-PERCENTILES = ("p50", "p90", "p95", "p99", "p999")
+QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+PERCENTILES = tuple(QUANTILES)
 METRICS: dict[str, Metric] = {
-    **{name: Metric(name, "ms") for name in PERCENTILES},
+    **{name: Metric(name, "ms", quantile=quantile) for name, quantile in QUANTILES.items()},
     "error_rate": Metric("error_rate", ""),
     "rps": Metric("rps", "req/s", higher_is_better=True),
 }

@@ -12,7 +12,7 @@ LIST, GET = "GET /api/profiles", "GET /api/profile/{id}"
 def endpoint(
     name: str,
     *,
-    requests: int = 800,
+    requests: int = 1000,
     failures: int = 0,
     rps: float = 80.0,
     p50: float = 4.0,

@@ -44,7 +44,7 @@ def test_identical_runs_pass(tmp_path: Path) -> None:
         ({"rps": 80.0}, {"rps": 70.0}, f"{GET}: rps vs baseline | 70 req/s (-12.5%) | >= 72 req/s"),
         (
             {"failures": 0},
-            {"failures": 16},
+            {"failures": 20},
             f"{GET}: error_rate vs baseline | 2% (from 0) | <= 0.5%",
         ),
     ],
@@ -94,13 +94,36 @@ def test_slow_endpoint_rps_drop_of_less_than_one_request_per_second_is_noise(
 
 def test_endpoint_with_too_few_requests_is_skipped_not_judged(tmp_path: Path) -> None:
     baseline, current = runs(
-        tmp_path, {"requests": 30, "p99": 10.0}, {"requests": 30, "p99": 100.0}
+        tmp_path, {"requests": 30, "p50": 10.0}, {"requests": 30, "p50": 100.0}
     )
     code, out = gate(current, "--baseline", baseline)
     assert code == EXIT_OK
-    assert f"| ⏭️ | {GET}: p99 vs baseline | 100 ms | n/a | too few requests" in out
+    assert f"| ⏭️ | {GET}: p50 vs baseline | 100 ms | n/a | too few requests to compare (30 < 50)" in out
     code, _ = gate(current, "--baseline", baseline, "--min-requests", "10")
     assert code == EXIT_CHECK_FAILED
+
+
+@pytest.mark.parametrize(
+    ("requests", "compared"),
+    [(199, ["p50"]), (200, ["p50", "p95"]), (999, ["p50", "p95"]), (1000, ["p50", "p95", "p99"])],
+)
+def test_a_percentile_needs_ten_requests_above_it(
+    tmp_path: Path, requests: int, compared: list[str]
+) -> None:
+    # Two identical CI runs gave a 60-request endpoint a p95 of 4.2 ms and 8.4 ms: a tail
+    # percentile resting on three requests. Each is compared only with ten above it.
+    slower = {"requests": requests, "p50": 8.0, "p95": 24.0, "p99": 60.0}
+    baseline, current = runs(tmp_path, {"requests": requests}, slower)
+    code, out = gate(current, "--baseline", baseline)
+    assert code == EXIT_CHECK_FAILED  # every compared percentile doubled
+    for name in ("p50", "p95", "p99"):
+        row = next(line for line in out.splitlines() if f"{GET}: {name} vs baseline" in line)
+        if name in compared:
+            assert row.startswith("| ❌ |"), row
+        else:
+            needed = {"p95": "200", "p99": "1,000"}[name]
+            assert row.startswith("| ⏭️ |"), row
+            assert f"too few requests for a {name} ({requests} < {needed}: fewer than 10" in row
 
 
 def test_endpoint_the_baseline_exercised_but_this_run_did_not_fails(tmp_path: Path) -> None:

@@ -106,19 +106,45 @@ def test_a_constant_run_against_a_step_baseline_is_warned_about(tmp_path: Path) 
     assert "warning: this run is constant load" in err
 
 
-@pytest.mark.timeout(240)
-def test_two_identical_back_to_back_runs_pass_at_15_percent(tmp_path: Path) -> None:
-    with ServiceProcess(profiles=10_000) as service:
-        runs = []
-        for name in ("first", "second"):
+def identical_pair(directory: Path) -> tuple[Path, Path]:
+    """Two identical runs (closed model, 20 users, 20 s), each against a freshly seeded service,
+    as two CI jobs would be: a baseline and a run of the same code from the same state."""
+    runs = []
+    for name in ("first", "second"):
+        with ServiceProcess(profiles=10_000) as service:
             settings = RunSettings(
-                out_dir=tmp_path / name, host=service.base_url, users=20, duration_s=20
+                out_dir=directory / name, host=service.base_url, users=20, duration_s=20
             )
             outcome = run_load_test(settings)
-            assert outcome.exit_code == 0, outcome.message
-            write_summary(settings.out_dir)
-            runs.append(settings.out_dir)
-    # Closed-model runs on one machine saturate Locust before the service: the throughput they
-    # compare is Locust's, which the gate refuses unless told. This test is about noise.
-    code, out, _ = gate(runs[1], runs[0], "--allow-saturated-generator")
-    assert code == 0, out
+        assert outcome.exit_code == 0, outcome.message
+        write_summary(settings.out_dir)
+        runs.append(settings.out_dir)
+    return runs[0], runs[1]
+
+
+@pytest.mark.timeout(420)
+def test_two_identical_back_to_back_runs_pass_at_15_percent(tmp_path: Path) -> None:
+    # A false alarm rate, not a certainty: scripts/gate_false_alarms.py measured 1 pair in 10
+    # (docs/ci.md; the point comparison 3 in 10), from a second run that met a slower machine
+    # for its whole length, which no model of one pair can tell from slower code. So a second
+    # pair is run when the first alarms, and the test fails when both do (about 1 in 100 at
+    # that rate; a model that alarms on most identical pairs still fails it).
+    verdicts = []
+    for attempt in ("a", "b"):
+        baseline, current = identical_pair(tmp_path / attempt)
+        # Closed-model runs on one machine saturate Locust before the service: the throughput
+        # they compare is Locust's, which the gate refuses unless told. This is about noise.
+        code, out, _ = gate(current, baseline, "--allow-saturated-generator")
+        verdicts.append(out)
+        if code == 0:
+            return
+    pytest.fail("both identical pairs failed the gate:\n" + "\n".join(verdicts))
+
+
+def test_an_unusable_windows_file_is_named_not_silently_ignored(tmp_path: Path) -> None:
+    baseline = noisy_run(tmp_path / "a", p99=58.0, rps=1000.0, seed=1)
+    current = noisy_run(tmp_path / "b", p99=60.0, rps=990.0, seed=2)
+    (current / "windows.json").write_text(json.dumps({"window_s": 1.0, "windows": [{}]}))
+    code, _, err = gate(current, baseline)
+    assert code == 2
+    assert "windows.json" in err and "start_s" in err
