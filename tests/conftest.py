@@ -33,6 +33,7 @@ SERVER_FIXTURES = frozenset(
         "nginx_server",
         "embedded_service",
         "fleet",
+        "prometheus_server",
     }
 )
 # A parametrized backend that asks for a server fixture only for some of its parameters

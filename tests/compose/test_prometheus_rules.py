@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.fixtures.servers_required import require_binary
@@ -39,11 +40,13 @@ def alert_names() -> set[str]:
     }
 
 
+@pytest.mark.servers  # runs promtool, from the prometheus Debian package
 def test_promtool_accepts_every_rule_file() -> None:
     checked = _promtool("check", "rules", *map(str, RULE_FILES))
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.servers  # runs promtool, from the prometheus Debian package
 def test_the_rule_unit_tests_pass() -> None:
     tested = _promtool("test", "rules", *map(str, UNIT_TESTS))
     assert tested.returncode == 0, tested.stdout + tested.stderr
@@ -76,6 +79,7 @@ def test_every_alert_is_tested_both_firing_and_quiet() -> None:
     assert alerts - quiet == set(), "alerts never shown staying quiet"
 
 
+@pytest.mark.servers  # runs promtool, from the prometheus Debian package
 def test_compose_prometheus_loads_every_rule_file(tmp_path: Path) -> None:
     config = _yaml(COMPOSE_DIR / "prometheus.yml")
     compose = _yaml(COMPOSE_DIR / "docker-compose.yml")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from loadtests.prometheus_metrics import GeneratorState, RequestCounts, exposition
 from pipeline.embedded import reference_service
@@ -81,6 +82,7 @@ def test_workers_increments_add_up_on_the_master() -> None:
     assert not [s for s in samples if s.labels.get("name") == "/x"]
 
 
+@pytest.mark.servers  # starts the service and a Locust master with two workers
 def test_a_locust_master_serves_the_workers_counts_on_its_web_port(tmp_path: Path) -> None:
     port = free_port()
     with reference_service() as service:

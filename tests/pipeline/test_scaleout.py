@@ -75,6 +75,7 @@ def test_no_cgroup_is_a_refusal_not_an_uncapped_run(
     assert "no CPU cap can be made here" in result.output.replace("\n", " ")
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(400)
 def test_the_local_topology_measures_one_point_per_instance_count(tmp_path: Path) -> None:
     for binary in ("mariadbd", "redis-server", "nginx"):
@@ -115,6 +116,7 @@ def test_the_local_topology_measures_one_point_per_instance_count(tmp_path: Path
     assert (out / "report.html").is_file()
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(400)
 def test_sigterm_keeps_the_points_measured_and_stops_the_fleet(tmp_path: Path) -> None:
     for binary in ("mariadbd", "redis-server", "nginx"):
