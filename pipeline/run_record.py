@@ -41,7 +41,7 @@ def run_record(
         ended_at=ended_at.isoformat(),
         duration_s=settings.duration_s,
         elapsed_s=round((ended_at - started_at).total_seconds(), 3),
-        users=processes if settings.rps else settings.users,
+        users=settings.users_for(processes),
         spawn_rate=settings.spawn_rate_for(processes),
         processes=processes,
         shape=settings.shape,
@@ -105,7 +105,7 @@ def planned_stages(settings: RunSettings, processes: int = 1) -> list[PlannedSta
             )
             for stage in STAGE_BUILDERS[settings.shape](shape)
         ]
-    users = processes if settings.rps else settings.users
+    users = settings.users_for(processes)
     return [PlannedStage(start_s=0.0, end_s=settings.duration_s, users=users, rps=settings.rps)]
 
 

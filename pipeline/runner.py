@@ -170,11 +170,16 @@ class RunSettings:
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise LoadTestError(f"--out {self.out_dir} exists and is not a directory")
 
+    def users_for(self, processes: int) -> int:
+        """Locust's `--users` (and run.json's): the flag, or for the open model one user per
+        Locust process (each schedules its share of the arrivals)."""
+        return processes if self.rps else self.users
+
     def spawn_rate_for(self, processes: int) -> float:
-        """What Locust is given (and run.json records): the flag, or all users in a second
-        (`processes` users for the open model: one per Locust process)."""
-        users = processes if self.rps else self.users
-        return self.spawn_rate if self.spawn_rate is not None else float(users)
+        """What Locust is given (and run.json records): the flag, or all users in a second."""
+        if self.spawn_rate is not None:
+            return self.spawn_rate
+        return float(self.users_for(processes))
 
 
 def check_service_cpu_cap(cores: float | None, *, foreign: bool) -> None:
@@ -325,7 +330,7 @@ def locust_command(
 ) -> list[str]:
     out = settings.out_dir
     locustfile = settings.locustfile.resolve() if settings.locustfile else LOCUSTFILE
-    users = processes if settings.rps else settings.users
+    users = settings.users_for(processes)
     command = [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--host", host,
         "--csv", str(out / "locust"), "--csv-full-history",
